@@ -1,0 +1,173 @@
+"""The upload templates (contracts/templates.toml) as typed objects.
+
+Everything that needs to know what an upload looks like — readers, normalisers,
+staging tables, quality suites — asks this module; none of them spells out a
+header or an allowed value itself.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+ColumnType = Literal["text", "id", "date", "sex", "yesno", "money", "integer", "enum", "area_code"]
+SOURCES = ("village", "police", "hospital")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`column` holds the canonical value `equals`."""
+
+    column: str
+    equals: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an upload template."""
+
+    name: str
+    header: str
+    type: ColumnType
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    enum: str | None = None
+    min: float | None = None
+    max: float | None = None
+    unique: Literal["file", "all"] | None = None
+    date_rule: Literal["not_after_report_month", "in_report_month"] | None = None
+    required_unless: Condition | None = None
+    at_most_column: str | None = None
+    agrees_with_id: str | None = None
+    only_when: Condition | None = None
+    severity: Literal["error", "warning"] | None = None
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every header accepted for this column, the canonical name included."""
+        return (self.header, *self.aliases, self.name)
+
+    @property
+    def default_severity(self) -> Literal["error", "warning"]:
+        """uploads.md: a bad required value excludes the row; a bad optional one is flagged."""
+        if self.severity is not None:
+            return self.severity
+        return "error" if self.required or self.required_unless is not None else "warning"
+
+
+@dataclass(frozen=True)
+class Template:
+    """One upload kind: `<source>_<kind>` files and their `stg_<source>_<kind>` table."""
+
+    source: str
+    kind: str
+    title_zh: str
+    title_en: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}_{self.kind}"
+
+    @property
+    def staging_table(self) -> str:
+        return f"stg_{self.name}"
+
+    @property
+    def required_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """All templates and the enumerations their columns use."""
+
+    templates: dict[str, Template]
+    enums: dict[str, dict[str, tuple[str, ...]]]
+
+    def template(self, source: str, kind: str) -> Template:
+        return self.templates[f"{source}_{kind}"]
+
+    def kinds_of(self, source: str) -> tuple[str, ...]:
+        return tuple(t.kind for t in self.templates.values() if t.source == source)
+
+    def enum_lookup(self, enum: str) -> dict[str, str]:
+        """Folded spelling -> canonical value, for one enumeration."""
+        return {
+            fold_header(spelling): canonical
+            for canonical, spellings in self.enums[enum].items()
+            for spelling in (canonical, *spellings)
+        }
+
+
+def fold_header(text: str) -> str:
+    """Fold a header (or enumeration spelling) for matching.
+
+    NFKC turns full-width forms into ASCII; spaces (any width) and `*` markers go;
+    case is ignored so that `Mother_ID` matches `mother_id`.
+    """
+    folded = unicodedata.normalize("NFKC", str(text))
+    return "".join(ch for ch in folded if not ch.isspace() and ch != "*").casefold()
+
+
+def _condition(raw: dict[str, str] | None) -> Condition | None:
+    return None if raw is None else Condition(column=raw["column"], equals=raw["equals"])
+
+
+def _column(raw: dict[str, Any]) -> Column:
+    return Column(
+        name=raw["name"],
+        header=raw["header"],
+        type=raw["type"],
+        aliases=tuple(raw.get("aliases", ())),
+        required=bool(raw.get("required", False)),
+        enum=raw.get("enum"),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        unique=raw.get("unique"),
+        date_rule=raw.get("date_rule"),
+        required_unless=_condition(raw.get("required_unless")),
+        at_most_column=raw.get("at_most_column"),
+        agrees_with_id=raw.get("agrees_with_id"),
+        only_when=_condition(raw.get("only_when")),
+        severity=raw.get("severity"),
+    )
+
+
+def parse_contract(text: str) -> Contract:
+    """Build the contract from TOML text (the packaged file, or a test's own)."""
+    raw = tomllib.loads(text)
+    enums = {
+        name: {canonical: tuple(spellings) for canonical, spellings in values.items()}
+        for name, values in raw.get("enums", {}).items()
+    }
+    templates: dict[str, Template] = {}
+    for key, body in raw["templates"].items():
+        template = Template(
+            source=body["source"],
+            kind=body["kind"],
+            title_zh=body["title_zh"],
+            title_en=body["title_en"],
+            columns=tuple(_column(c) for c in body["columns"]),
+        )
+        if template.name != key:
+            raise ValueError(f"template {key!r} must be named <source>_<kind>")
+        templates[key] = template
+    return Contract(templates=templates, enums=enums)
+
+
+@cache
+def load_contract() -> Contract:
+    """The packaged contract (transforms/contracts/templates.toml)."""
+    text = resources.files("transforms").joinpath("contracts/templates.toml").read_text("utf-8")
+    return parse_contract(text)
