@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine:  `make example`  and  `make test`.
+# Each builds the environment on first use (and again when pyproject.toml changes).
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTHON ?= python3
+AS_OF  ?= 2026-10-06
+
+.PHONY: setup example test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Run the nightly job on the example county with the embedded warehouse (popstat-data/).
+example: $(STAMP)
+	$(BIN)/popstat run --inbox examples/inbox --reference examples/reference --as-of $(AS_OF)
+
+## Lint, type-check and run every test (PostgreSQL at 127.0.0.1:5432 for the warehouse tests).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_landing.py
+
+clean:
+	rm -rf popstat-data .pytest_cache .mypy_cache .ruff_cache

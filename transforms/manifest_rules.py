@@ -1,0 +1,76 @@
+"""The manifest's rules (uploads.md): what is new, what is a duplicate, what is current.
+
+Pure decisions over small frames (one row per file); the warehouse applies them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+IDENTITY = ["source", "kind", "unit", "report_month"]
+
+
+def new_files(candidates: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
+    """Candidates (path, sha256, …) whose (path, sha256) the manifest has not seen.
+
+    A file already in the manifest is never read again; the same bytes at a new
+    path are a new manifest row (a duplicate), decided by `mark_duplicates`.
+    """
+    seen = set(zip(manifest["path"], manifest["sha256"], strict=True))
+    keys = pd.Series(list(zip(candidates["path"], candidates["sha256"], strict=True)), dtype=object)
+    fresh = ~keys.isin(seen).to_numpy()
+    return candidates.loc[fresh].sort_values(["arrived_at", "path"], kind="stable")
+
+
+def mark_duplicates(fresh: pd.DataFrame, manifest: pd.DataFrame) -> pd.Series:
+    """For each fresh file, the upload_id of the first file with the same bytes, or NA.
+
+    The first to arrive counts: a file already in the manifest, else the earliest
+    fresh one (`fresh` is sorted by arrival, and carries its new `upload_id`).
+    """
+    first_seen = (
+        manifest.sort_values(["arrived_at", "upload_id"]).drop_duplicates("sha256")
+        .set_index("sha256")["upload_id"]
+    )
+    earlier_in_batch = fresh.drop_duplicates("sha256").set_index("sha256")["upload_id"]
+    original = fresh["sha256"].map(first_seen)
+    in_batch = fresh["sha256"].map(earlier_in_batch)
+    in_batch = in_batch.where(in_batch != fresh["upload_id"])
+    return original.fillna(in_batch).astype("Int64")
+
+
+def current_statuses(uploads: pd.DataFrame) -> pd.Series:
+    """Status of each `loaded`/`superseded` upload: the latest arrival of an identity is current.
+
+    Ties in arrival time go to the later upload_id. Quarantined and duplicate files
+    keep their status and supersede nothing.
+    """
+    status = uploads["status"].copy()
+    competing = uploads["status"].isin(["loaded", "superseded"])
+    ranked = uploads.loc[competing].sort_values(["arrived_at", "upload_id"])
+    latest = ~ranked.duplicated(IDENTITY, keep="last")
+    status.loc[ranked.index] = latest.map({True: "loaded", False: "superseded"})
+    return status
+
+
+def deadline_for(report_month: str, deadline_day: int) -> date:
+    """Uploads for month M are due by day `deadline_day` of month M+1."""
+    year, month = (int(p) for p in report_month.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return date(year, month, deadline_day)
+
+
+def is_late(report_months: pd.Series, arrived_at: pd.Series, deadline_day: int) -> pd.Series:
+    """True where a file arrived after its month's deadline day (NA when the month is unknown)."""
+    periods = pd.PeriodIndex(report_months.fillna("1970-01"), freq="M")
+    deadlines = (periods + 1).to_timestamp() + pd.Timedelta(days=deadline_day)
+    late = pd.Series(arrived_at.to_numpy() >= deadlines.to_numpy(), index=report_months.index)
+    return late.astype("boolean").where(report_months.notna())
+
+
+def month_is_due(report_month: str, as_of: date, deadline_day: int) -> bool:
+    """A month is due once its deadline has passed as of `as_of`."""
+    return as_of > deadline_for(report_month, deadline_day)
+

@@ -1,0 +1,104 @@
+"""Bulk movement of frames in and out of the warehouse.
+
+PostgreSQL gets COPY (the fast path: `to_sql(method="multi")` is 15-20x slower than
+even plain inserts); SQLite gets one executemany per table. Both run inside the
+caller's transaction, so a failed run leaves nothing half-loaded.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.sql import Select
+from sqlalchemy.types import Boolean, Date, DateTime, Integer, Numeric
+
+_SQLITE_CHUNK = 50_000
+
+
+def _prepared(frame: pd.DataFrame, table: Table, postgres: bool) -> pd.DataFrame:
+    """The frame with only the table's columns, in DB-ready form (ISO dates, NA as None)."""
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    out = pd.DataFrame(index=frame.index)
+    for name in columns:
+        series = frame[name]
+        kind = table.c[name].type
+        if isinstance(kind, Date):
+            out[name] = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
+        elif isinstance(kind, DateTime):
+            out[name] = pd.to_datetime(series).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif isinstance(kind, Boolean):
+            mapped = series.astype("boolean")
+            out[name] = mapped.map({True: "t", False: "f"}) if postgres else mapped.astype("Int8")
+        elif isinstance(kind, Integer) and not isinstance(kind, Boolean):
+            out[name] = series.astype("Int64")
+        elif isinstance(kind, Numeric):
+            out[name] = series.astype("Float64")
+        else:
+            out[name] = series.astype("string")
+    return out
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Insert every row of `frame` (columns named as the table's) into `table`."""
+    if frame.empty:
+        return 0
+    postgres = conn.dialect.name == "postgresql"
+    data = _prepared(frame, table, postgres)
+    columns = list(data.columns)
+    if postgres:
+        buffer = io.StringIO()
+        data.to_csv(buffer, index=False, header=False, na_rep="\\N")
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.write(buffer.getvalue())
+        return len(data)
+    objects = data.astype(object).where(data.notna(), None)
+    records = list(objects.itertuples(index=False, name=None))
+    placeholders = ", ".join("?" for _ in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'
+    for start in range(0, len(records), _SQLITE_CHUNK):
+        conn.exec_driver_sql(sql, records[start : start + _SQLITE_CHUNK])  # type: ignore[arg-type]
+    return len(records)
+
+
+def read_frame(conn: Connection, query: Select[tuple[object, ...]] | Table) -> pd.DataFrame:
+    """A query's rows as a frame, typed from the table metadata where it can be."""
+    statement = select(query) if isinstance(query, Table) else query
+    result = conn.execute(statement)
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in statement.selected_columns:
+        name = column.name
+        if name not in frame.columns:
+            continue
+        kind = column.type
+        if isinstance(kind, Date | DateTime):
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+        elif isinstance(kind, Boolean):
+            frame[name] = frame[name].astype("boolean")
+        elif isinstance(kind, Integer):
+            frame[name] = frame[name].astype("Int64")
+        elif isinstance(kind, Numeric):
+            frame[name] = frame[name].astype("Float64")
+        else:
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
+def replace_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Replace the whole content of `table` with `frame`, in the caller's transaction."""
+    conn.execute(table.delete())
+    return bulk_insert(conn, table, frame)
+
+
+def column_names(table: Table) -> Sequence[str]:
+    return [c.name for c in table.columns]
+
+
+__all__ = ["bulk_insert", "column_names", "read_frame", "replace_rows"]

@@ -1,0 +1,102 @@
+"""Run bookkeeping and the warehouse lock that keeps runs from overlapping.
+
+The lock is a row in `run_lock`, taken by an INSERT that only one process can win
+(primary key). A lock whose holder is gone — same host and no such process, or no
+heartbeat for `stale_after` — is taken over, so a killed run never blocks the next.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from warehouse import schema
+
+LOCK_NAME = "nightly"
+
+
+class RunLockedError(RuntimeError):
+    """Another run holds the warehouse."""
+
+    def __init__(self, holder: dict[str, Any]) -> None:
+        self.holder = holder
+        super().__init__(
+            f"另一个运行正在进行（{holder['run_id']}，主机 {holder['host']}，进程 {holder['pid']}，"
+            f"开始于 {holder['acquired_at']:%Y-%m-%d %H:%M}）。\n"
+            f"another run holds the warehouse: {holder['run_id']} on {holder['host']} "
+            f"pid {holder['pid']} since {holder['acquired_at']:%Y-%m-%d %H:%M}"
+        )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_stale(holder: dict[str, Any], now: datetime, stale_after: timedelta) -> bool:
+    if holder["host"] == socket.gethostname() and not _process_alive(int(holder["pid"])):
+        return True
+    return bool(now - holder["heartbeat_at"] > stale_after)
+
+
+def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta(hours=2)) -> None:
+    """Take the warehouse for `run_id`, or raise RunLockedError at once."""
+    now = datetime.now()
+    row = {"lock_name": LOCK_NAME, "run_id": run_id, "host": socket.gethostname(),
+           "pid": os.getpid(), "acquired_at": now, "heartbeat_at": now}
+    for _attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                conn.execute(insert(schema.run_lock).values(**row))
+            return
+        except IntegrityError:
+            with engine.begin() as conn:
+                holder = conn.execute(select(schema.run_lock)).mappings().first()
+                if holder is None:
+                    continue
+                if not _is_stale(dict(holder), now, stale_after):
+                    raise RunLockedError(dict(holder)) from None
+                # Only the process that still sees the same stale holder removes it.
+                conn.execute(delete(schema.run_lock).where(
+                    schema.run_lock.c.run_id == holder["run_id"]))
+    raise RunLockedError({"run_id": "?", "host": "?", "pid": 0, "acquired_at": now})
+
+
+def heartbeat(engine: Engine, run_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(schema.run_lock).where(schema.run_lock.c.run_id == run_id)
+                     .values(heartbeat_at=datetime.now()))
+
+
+def release_lock(engine: Engine, run_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(schema.run_lock).where(schema.run_lock.c.run_id == run_id))
+
+
+def start_run(engine: Engine, run_id: str, as_of: date) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(schema.runs).values(run_id=run_id, started_at=datetime.now(),
+                                                as_of=as_of, status="running"))
+
+
+def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(schema.runs).where(schema.runs.c.run_id == run_id).values(
+            finished_at=datetime.now(), status=status,
+            summary=json.dumps(summary, ensure_ascii=False, default=str)))
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
+    return f"run-{stamp}-{os.getpid()}"
