@@ -30,8 +30,9 @@ def _postgres_available() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                  ) -> Iterator[str]:
+def warehouse_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """An empty, migrated warehouse URL: SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('wh') / 'warehouse.db'}"

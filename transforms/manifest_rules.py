@@ -31,7 +31,8 @@ def mark_duplicates(fresh: pd.DataFrame, manifest: pd.DataFrame) -> pd.Series:
     fresh one (`fresh` is sorted by arrival, and carries its new `upload_id`).
     """
     first_seen = (
-        manifest.sort_values(["arrived_at", "upload_id"]).drop_duplicates("sha256")
+        manifest.sort_values(["arrived_at", "upload_id"])
+        .drop_duplicates("sha256")
         .set_index("sha256")["upload_id"]
     )
     earlier_in_batch = fresh.drop_duplicates("sha256").set_index("sha256")["upload_id"]
@@ -73,4 +74,3 @@ def is_late(report_months: pd.Series, arrived_at: pd.Series, deadline_day: int) 
 def month_is_due(report_month: str, as_of: date, deadline_day: int) -> bool:
     """A month is due once its deadline has passed as of `as_of`."""
     return as_of > deadline_for(report_month, deadline_day)
-

@@ -57,8 +57,18 @@ def manifest_frame(conn: Connection) -> pd.DataFrame:
     u = schema.uploads.c
     return read_frame(
         conn,
-        select(u.upload_id, u.path, u.sha256, u.size_bytes, u.arrived_at, u.status, u.source,
-               u.kind, u.unit, u.report_month),
+        select(
+            u.upload_id,
+            u.path,
+            u.sha256,
+            u.size_bytes,
+            u.arrived_at,
+            u.status,
+            u.source,
+            u.kind,
+            u.unit,
+            u.report_month,
+        ),
     )
 
 
@@ -79,8 +89,14 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     """New files with their upload ids, parsed names and duplicate links; nothing read yet."""
     with engine.connect() as conn:
         manifest = manifest_frame(conn)
-        next_id = int(conn.execute(select(func.coalesce(func.max(schema.uploads.c.upload_id), 0)))
-                      .scalar_one()) + 1
+        next_id = (
+            int(
+                conn.execute(
+                    select(func.coalesce(func.max(schema.uploads.c.upload_id), 0))
+                ).scalar_one()
+            )
+            + 1
+        )
     candidates = scan_inbox(ctx.inbox, manifest, ctx.time_zone)
     fresh = manifest_rules.new_files(candidates, manifest).reset_index(drop=True)
     fresh["upload_id"] = range(next_id, next_id + len(fresh))
@@ -88,14 +104,25 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     names = pd.DataFrame(
         [_name_fields(parse_upload_name(n, ctx.contract)) for n in fresh["file_name"]],
         index=fresh.index,
-        columns=["source", "kind", "unit", "report_month", "template", "file_format",
-                 "reason_code", "reason_zh", "reason_en"],
+        columns=[
+            "source",
+            "kind",
+            "unit",
+            "report_month",
+            "template",
+            "file_format",
+            "reason_code",
+            "reason_zh",
+            "reason_en",
+        ],
     )
     return pd.concat([fresh, names], axis=1)
 
 
 def _raw_path(ctx: LandingContext, template: str, month: str, sha256: str) -> Path:
-    return ctx.raw_dir / "as_read" / f"kind={template}" / f"month={month}" / f"{sha256[:20]}.parquet"
+    return (
+        ctx.raw_dir / "as_read" / f"kind={template}" / f"month={month}" / f"{sha256[:20]}.parquet"
+    )
 
 
 def _write_as_read(ctx: LandingContext, row: pd.Series, result: ReadResult) -> None:
@@ -104,10 +131,14 @@ def _write_as_read(ctx: LandingContext, row: pd.Series, result: ReadResult) -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = result.frame.copy()
     frame.columns = [str(c) for c in frame.columns]
-    table = pa.Table.from_pandas(frame.astype({c: "string" for c in frame.columns
-                                               if c != "row_number"}), preserve_index=False)
-    metadata = {b"popstat.upload_id": str(row["upload_id"]).encode(),
-                b"popstat.file_name": str(row["file_name"]).encode()}
+    table = pa.Table.from_pandas(
+        frame.astype({c: "string" for c in frame.columns if c != "row_number"}),
+        preserve_index=False,
+    )
+    metadata = {
+        b"popstat.upload_id": str(row["upload_id"]).encode(),
+        b"popstat.file_name": str(row["file_name"]).encode(),
+    }
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
@@ -135,13 +166,22 @@ def _read_template_files(
         try:
             data = read_file(ctx.inbox, str(row["path"]))
         except OSError as error:
-            manifest_rows.append(_quarantine(base, "unreadable", f"文件无法读取：{error}",
-                                              f"the file cannot be read: {error}"))
+            manifest_rows.append(
+                _quarantine(
+                    base,
+                    "unreadable",
+                    f"文件无法读取：{error}",
+                    f"the file cannot be read: {error}",
+                )
+            )
             continue
         result = read_upload(data, str(row["file_format"]), template)
         if result.problem is not None:
-            manifest_rows.append(_quarantine(base, result.problem.code, result.problem.reason_zh,
-                                              result.problem.reason_en))
+            manifest_rows.append(
+                _quarantine(
+                    base, result.problem.code, result.problem.reason_zh, result.problem.reason_en
+                )
+            )
             continue
         _write_as_read(ctx, row, result)
         frame = canonical_frame(result)
@@ -149,8 +189,15 @@ def _read_template_files(
         frame["unit"] = str(row["unit"])
         frame["report_month"] = str(row["report_month"])
         frames.append(frame)
-        manifest_rows.append({**base, "status": "loaded", "rows": len(frame),
-                              "encoding": result.encoding, "header_row": result.header_row})
+        manifest_rows.append(
+            {
+                **base,
+                "status": "loaded",
+                "rows": len(frame),
+                "encoding": result.encoding,
+                "header_row": result.header_row,
+            }
+        )
     return manifest_rows, frames
 
 
@@ -175,8 +222,9 @@ def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
     units = sorted(set(identities["unit"].dropna().astype(str)))
     rows = read_frame(
         conn,
-        select(u.upload_id, u.source, u.kind, u.unit, u.report_month, u.arrived_at, u.status)
-        .where(u.unit.in_(units), u.status.in_(["loaded", "superseded"])),
+        select(u.upload_id, u.source, u.kind, u.unit, u.report_month, u.arrived_at, u.status).where(
+            u.unit.in_(units), u.status.in_(["loaded", "superseded"])
+        ),
     )
     rows["new_status"] = manifest_rules.current_statuses(rows)
     changed = rows.loc[rows["new_status"] != rows["status"]]
@@ -217,20 +265,29 @@ def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> 
     rows = []
     for row in files.to_dict("records"):
         if pd.notna(row.get("duplicate_of")):
-            rows.append({**row, "status": "duplicate",
-                         "reason_zh": f"与已接收文件内容完全相同（上传编号 {row['duplicate_of']}），不重复读取",
-                         "reason_en": f"same bytes as upload {row['duplicate_of']}; not read again"})
+            rows.append(
+                {
+                    **row,
+                    "status": "duplicate",
+                    "reason_zh": f"与已接收文件内容完全相同（上传编号 {row['duplicate_of']}），不重复读取",
+                    "reason_en": f"same bytes as upload {row['duplicate_of']}; not read again",
+                }
+            )
         else:
-            rows.append(_quarantine(row, str(row["reason_code"]), str(row["reason_zh"]),
-                                    str(row["reason_en"])))
+            rows.append(
+                _quarantine(
+                    row, str(row["reason_code"]), str(row["reason_zh"]), str(row["reason_en"])
+                )
+            )
     records = _manifest_records(rows, ctx)
     with engine.begin() as conn:
         bulk_insert(conn, schema.uploads, records)
     return records
 
 
-def land_inbox(engine: Engine, ctx: LandingContext, progress: Progress | None = None
-               ) -> LandingSummary:
+def land_inbox(
+    engine: Engine, ctx: LandingContext, progress: Progress | None = None
+) -> LandingSummary:
     """Land every new file of the inbox; the manifest makes this idempotent."""
     summary = LandingSummary()
     plan = plan_fresh_files(engine, ctx)

@@ -52,7 +52,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         buffer = io.StringIO()
         data.to_csv(buffer, index=False, header=False, na_rep="\\N")
         names = ", ".join(f'"{c}"' for c in columns)
-        sql = f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'
+        sql = f"COPY \"{table.name}\" ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
@@ -64,7 +64,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'
     for start in range(0, len(records), _SQLITE_CHUNK):
-        conn.exec_driver_sql(sql, records[start : start + _SQLITE_CHUNK])  # type: ignore[arg-type]
+        conn.exec_driver_sql(sql, records[start : start + _SQLITE_CHUNK])
     return len(records)
 
 

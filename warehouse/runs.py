@@ -53,8 +53,14 @@ def _is_stale(holder: dict[str, Any], now: datetime, stale_after: timedelta) -> 
 def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta(hours=2)) -> None:
     """Take the warehouse for `run_id`, or raise RunLockedError at once."""
     now = datetime.now()
-    row = {"lock_name": LOCK_NAME, "run_id": run_id, "host": socket.gethostname(),
-           "pid": os.getpid(), "acquired_at": now, "heartbeat_at": now}
+    row = {
+        "lock_name": LOCK_NAME,
+        "run_id": run_id,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "acquired_at": now,
+        "heartbeat_at": now,
+    }
     for _attempt in range(2):
         try:
             with engine.begin() as conn:
@@ -68,15 +74,19 @@ def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta
                 if not _is_stale(dict(holder), now, stale_after):
                     raise RunLockedError(dict(holder)) from None
                 # Only the process that still sees the same stale holder removes it.
-                conn.execute(delete(schema.run_lock).where(
-                    schema.run_lock.c.run_id == holder["run_id"]))
+                conn.execute(
+                    delete(schema.run_lock).where(schema.run_lock.c.run_id == holder["run_id"])
+                )
     raise RunLockedError({"run_id": "?", "host": "?", "pid": 0, "acquired_at": now})
 
 
 def heartbeat(engine: Engine, run_id: str) -> None:
     with engine.begin() as conn:
-        conn.execute(update(schema.run_lock).where(schema.run_lock.c.run_id == run_id)
-                     .values(heartbeat_at=datetime.now()))
+        conn.execute(
+            update(schema.run_lock)
+            .where(schema.run_lock.c.run_id == run_id)
+            .values(heartbeat_at=datetime.now())
+        )
 
 
 def release_lock(engine: Engine, run_id: str) -> None:
@@ -86,15 +96,24 @@ def release_lock(engine: Engine, run_id: str) -> None:
 
 def start_run(engine: Engine, run_id: str, as_of: date) -> None:
     with engine.begin() as conn:
-        conn.execute(insert(schema.runs).values(run_id=run_id, started_at=datetime.now(),
-                                                as_of=as_of, status="running"))
+        conn.execute(
+            insert(schema.runs).values(
+                run_id=run_id, started_at=datetime.now(), as_of=as_of, status="running"
+            )
+        )
 
 
 def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]) -> None:
     with engine.begin() as conn:
-        conn.execute(update(schema.runs).where(schema.runs.c.run_id == run_id).values(
-            finished_at=datetime.now(), status=status,
-            summary=json.dumps(summary, ensure_ascii=False, default=str)))
+        conn.execute(
+            update(schema.runs)
+            .where(schema.runs.c.run_id == run_id)
+            .values(
+                finished_at=datetime.now(),
+                status=status,
+                summary=json.dumps(summary, ensure_ascii=False, default=str),
+            )
+        )
 
 
 def new_run_id(now: datetime | None = None) -> str:

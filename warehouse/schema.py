@@ -7,6 +7,8 @@ table's comment, which PostgreSQL keeps for dashboards to read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -22,7 +24,6 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.types import TypeEngine
 
 from transforms.templates import Column as TemplateColumn
 from transforms.templates import Template, load_contract
@@ -56,7 +57,9 @@ uploads = Table(
     Column("run_id", Text, nullable=False),
     comment="One row per file received (the manifest).",
 )
-Index("ix_uploads_identity", uploads.c.source, uploads.c.kind, uploads.c.unit, uploads.c.report_month)
+Index(
+    "ix_uploads_identity", uploads.c.source, uploads.c.kind, uploads.c.unit, uploads.c.report_month
+)
 Index("ix_uploads_sha256", uploads.c.sha256)
 
 runs = Table(
@@ -83,7 +86,7 @@ run_lock = Table(
     comment="At most one row: the run that holds the warehouse.",
 )
 
-_STAGED_TYPES: dict[str, type[TypeEngine[object]] | TypeEngine[object]] = {
+_STAGED_TYPES: dict[str, Any] = {
     "text": Text,
     "id": String(18),
     "date": Date,
@@ -97,9 +100,7 @@ _STAGED_TYPES: dict[str, type[TypeEngine[object]] | TypeEngine[object]] = {
 
 
 def _staged_columns(col: TemplateColumn) -> list[Column[object]]:
-    columns: list[Column[object]] = [
-        Column(col.name, _STAGED_TYPES[col.type], comment=col.header)
-    ]
+    columns: list[Column[object]] = [Column(col.name, _STAGED_TYPES[col.type], comment=col.header)]
     if col.type == "id":
         columns.append(Column(f"{col.name}_key", String(64), comment="keyed hash of the ID"))
     columns.append(Column(f"err_{col.name}", Text, comment="parse error code, null if fine"))
@@ -161,6 +162,7 @@ dq_issues = Table(
     Column("first_seen_run", Text, nullable=False),
     Column("last_seen_run", Text, nullable=False),
     Column("active", Boolean, nullable=False, comment="found by the latest run that checked it"),
+    Column("origin", Text, nullable=False, comment="the check: validation, reconciliation, …"),
     comment="One row per data-quality problem.",
 )
 Index("ix_dq_issues_filter", dq_issues.c.status, dq_issues.c.rule, dq_issues.c.unit)

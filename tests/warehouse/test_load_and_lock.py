@@ -21,7 +21,7 @@ def test_bulk_insert_round_trips_types_and_nulls(engine: Engine) -> None:
             "row_number": [1, 2],
             "unit": ["654226100201", "654226100201"],
             "report_month": ["2026-09", "2026-09"],
-            "case_no": ["A-1", "含,逗号\"引号"],
+            "case_no": ["A-1", '含,逗号"引号'],
             "party_id": ["65422619900101002X", pd.NA],
             "party_id_key": ["k1", pd.NA],
             "decision_date": pd.to_datetime(["2026-03-01", None]),
@@ -35,7 +35,7 @@ def test_bulk_insert_round_trips_types_and_nulls(engine: Engine) -> None:
         assert bulk_insert(conn, table, frame) == 2
     with engine.connect() as conn:
         back = read_frame(conn, select(table).order_by(table.c.row_number))
-    assert list(back["case_no"]) == ["A-1", "含,逗号\"引号"]
+    assert list(back["case_no"]) == ["A-1", '含,逗号"引号']
     assert back.loc[0, "party_id"] == "65422619900101002X"
     assert pd.isna(back.loc[1, "party_id"])
     assert back.loc[0, "decision_date"] == pd.Timestamp("2026-03-01")
@@ -45,8 +45,9 @@ def test_bulk_insert_round_trips_types_and_nulls(engine: Engine) -> None:
 
 
 def test_a_failed_transaction_loads_nothing(engine: Engine) -> None:
-    frame = pd.DataFrame({"upload_id": [1], "row_number": [1], "unit": ["u"],
-                          "report_month": ["2026-09"]})
+    frame = pd.DataFrame(
+        {"upload_id": [1], "row_number": [1], "unit": ["u"], "report_month": ["2026-09"]}
+    )
     table = schema.staging_tables["village_births"]
     with pytest.raises(RuntimeError), engine.begin() as conn:
         bulk_insert(conn, table, frame)
@@ -65,15 +66,26 @@ def test_second_run_is_refused_while_the_first_holds_the_lock(engine: Engine) ->
 
 
 def test_lock_of_a_dead_process_is_taken_over(engine: Engine) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     import socket
 
     now = datetime.now()
     with engine.begin() as conn:
-        conn.execute(insert(schema.run_lock).values(
-            lock_name=runs.LOCK_NAME, run_id="killed", host=socket.gethostname(),
-            pid=int(dead.stdout), acquired_at=now, heartbeat_at=now))
+        conn.execute(
+            insert(schema.run_lock).values(
+                lock_name=runs.LOCK_NAME,
+                run_id="killed",
+                host=socket.gethostname(),
+                pid=int(dead.stdout),
+                acquired_at=now,
+                heartbeat_at=now,
+            )
+        )
     runs.acquire_lock(engine, "next")
     with engine.connect() as conn:
         assert conn.execute(select(schema.run_lock.c.run_id)).scalar_one() == "next"
@@ -82,9 +94,16 @@ def test_lock_of_a_dead_process_is_taken_over(engine: Engine) -> None:
 def test_lock_without_heartbeat_on_another_host_goes_stale(engine: Engine) -> None:
     old = datetime.now() - timedelta(hours=3)
     with engine.begin() as conn:
-        conn.execute(insert(schema.run_lock).values(
-            lock_name=runs.LOCK_NAME, run_id="elsewhere", host="other-host", pid=1,
-            acquired_at=old, heartbeat_at=old))
+        conn.execute(
+            insert(schema.run_lock).values(
+                lock_name=runs.LOCK_NAME,
+                run_id="elsewhere",
+                host="other-host",
+                pid=1,
+                acquired_at=old,
+                heartbeat_at=old,
+            )
+        )
     runs.acquire_lock(engine, "mine")
     runs.start_run(engine, "mine", date(2026, 10, 6))
     runs.finish_run(engine, "mine", "completed", {"ok": True})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -71,6 +70,9 @@ def upgrade() -> None:
             sa.Boolean(),
             nullable=False,
             comment="found by the latest run that checked it",
+        ),
+        sa.Column(
+            "origin", sa.Text(), nullable=False, comment="the check: validation, reconciliation, …"
         ),
         sa.PrimaryKeyConstraint("issue_id"),
         comment="One row per data-quality problem.",

@@ -1,0 +1,532 @@
+"""Read an upload's bytes into a frame of strings under its header row.
+
+uploads.md, "Encodings and formats". Two steps:
+
+1. `read_grid`: the file as a grid of strings (CSV in UTF-8, UTF-8 with BOM or
+   GB18030/GBK; XLSX: the first sheet). Nothing is inferred: an ID keeps its leading
+   zeros, a number typed into Excel is rendered the way the officer saw it.
+2. `read_upload`: find the header row (title rows above it are skipped), name the
+   columns, drop blank rows and a trailing `合计` row, and number the rows so that
+   an officer can find each one in the file.
+
+`read_upload` never raises: a file that cannot be used carries a `ReadProblem`
+(`empty`, `unreadable`, `no_header`, `missing_required_columns`) with reasons in
+Chinese and English, and the loader quarantines it.
+
+XLSX cell rendering (one string per cell, `<NA>` for an empty cell):
+
+- text: as stored (a `'0012` ID typed as text keeps its zeros);
+- integral numbers below 1e15: digits without `.0` (`3`, `654226101001`, an Excel
+  serial date `46268`); a legacy 15-digit ID typed as a number survives this way;
+- integral numbers from 1e15: scientific notation (`6.542261990010112E+17`). Excel has
+  already destroyed such an 18-digit ID; the ID normaliser reports `id_scientific`;
+- other numbers: up to 15 significant digits, as Excel shows them (`12000.5`);
+- date cells: `YYYY-MM-DD`; date-time cells `YYYY-MM-DD HH:MM:SS` (the time part is
+  dropped at midnight); time cells `HH:MM:SS`;
+- booleans (TRUE/FALSE cells): `1` / `0`, which the yes/no type reads as 是 / 否;
+- errors (`#DIV/0!`) arrive from calamine as their cached value or as empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+import pandas as pd
+
+from transforms.templates import Template, fold_header
+
+ReadProblemCode = Literal["empty", "unreadable", "no_header", "missing_required_columns"]
+
+HEADER_SEARCH_ROWS = 20
+"""The header row must be among the first this many rows of the file."""
+
+ROW_NUMBER = "row_number"
+_STRING = pd.StringDtype()
+_TOTAL_ROW = re.compile(r"(合计|总计|小计)(\W.*)?", re.DOTALL)
+_SCIENTIFIC_FROM = 1e15
+_FAST_CSV_MAX_WIDTH = 1000
+
+
+@dataclass(frozen=True)
+class ReadProblem:
+    """Why an upload cannot be used; the whole file is quarantined."""
+
+    code: ReadProblemCode
+    reason_zh: str
+    reason_en: str
+
+
+class UnreadableError(ValueError):
+    """`read_grid` could not decode or open the bytes; carries the officer-facing reasons."""
+
+    def __init__(self, reason_zh: str, reason_en: str) -> None:
+        super().__init__(reason_en)
+        self.reason_zh = reason_zh
+        self.reason_en = reason_en
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """One upload, read.
+
+    `frame` holds the data rows under the header: one `string` column per header cell of
+    the file (its original text, stripped; repeats de-duplicated as `姓名_2`; a blank header
+    over data becomes `列<n>`, n = 1-based column position), plus the int column
+    `row_number` (1 = first row under the header; blank rows are dropped but still counted).
+    `columns` maps each template column found to its frame column; `extra_columns` are
+    the frame columns that are not in the template (kept raw, ignored downstream).
+    `header_row` is 0-based in the file; `encoding` is None for XLSX.
+    """
+
+    frame: pd.DataFrame
+    columns: dict[str, str]
+    extra_columns: tuple[str, ...]
+    missing_required: tuple[str, ...]
+    encoding: str | None
+    header_row: int | None
+    problem: ReadProblem | None
+    template: Template | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the upload can be normalised (no problem)."""
+        return self.problem is None
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _decode(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) or None when no supported encoding decodes the bytes strictly."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError:
+            return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def detect_encoding(data: bytes) -> str:
+    """The encoding of a CSV upload: `utf-8-sig`, `utf-8` or `gb18030` (a superset of GBK).
+
+    `utf-8-sig` when the bytes start with a BOM, `utf-8` when they decode strictly as UTF-8,
+    `gb18030` otherwise. Never raises; when not even GB18030 decodes the bytes it still
+    answers `gb18030` (the best guess) and `read_upload` reports the file `unreadable`.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+# --------------------------------------------------------------------------- grids
+
+
+def _finish_grid(frame: pd.DataFrame) -> pd.DataFrame:
+    """`string` cells, NA for blank (whitespace-only) cells, trailing all-blank columns gone."""
+    frame = frame.astype(_STRING)
+    for column in frame.columns:
+        values = frame[column]
+        frame[column] = values.mask(values.str.strip().eq("").fillna(False))
+    has_value = frame.notna().any(axis=0).tolist()
+    width = max((i + 1 for i, v in enumerate(has_value) if v), default=0)
+    frame = frame.iloc[:, :width]
+    frame.columns = pd.RangeIndex(width)
+    return frame.reset_index(drop=True)
+
+
+def _blank_to_na(value: str) -> str | None:
+    return value if value.strip() else None
+
+
+def _grid_frame(rows: list[list[str | None]]) -> pd.DataFrame:
+    width = max((len(r) for r in rows), default=0)
+    padded = [r + [None] * (width - len(r)) for r in rows]
+    if width == 0:
+        return pd.DataFrame(index=pd.RangeIndex(len(rows)), columns=pd.RangeIndex(0))
+    return _finish_grid(pd.DataFrame(padded, columns=pd.RangeIndex(width), dtype=object))
+
+
+def _csv_grid(text: str) -> pd.DataFrame:
+    """Parse CSV text into a grid; pandas' C parser when possible, the csv module otherwise.
+
+    The C parser needs the column count up front: the most commas on one line, plus one,
+    bounds it unless a quoted field spans lines; then (or for very wide text) the csv module
+    reads the ragged records.
+    """
+    width = max((line.count(",") for line in text.split("\n")), default=0) + 1
+    if width <= _FAST_CSV_MAX_WIDTH:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                header=None,
+                names=range(width),
+                index_col=False,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                engine="c",
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+            pass
+        else:
+            if isinstance(frame.index, pd.RangeIndex):
+                return _finish_grid(frame)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    return _grid_frame([list(row) for row in reader])
+
+
+def _read_csv(data: bytes) -> tuple[pd.DataFrame, str]:
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableError(
+            "这是一个 Excel 文件，却以 .csv 为扩展名。请把扩展名改为 .xlsx，"
+            "或在 Excel 中“另存为”CSV（逗号分隔）后重新上传。",
+            "This is an Excel workbook named .csv. Rename it to .xlsx, or save it in Excel "
+            "as CSV (comma delimited), and upload it again.",
+        )
+    decoded = _decode(data)
+    if decoded is None or "\x00" in decoded[0]:
+        raise UnreadableError(
+            "无法识别文件编码：CSV 文件应为 UTF-8 或 GBK/GB18030 编码的文本。"
+            "请用 Excel 打开后“另存为”CSV（逗号分隔）或 CSV UTF-8，再重新上传。",
+            "The file's encoding is not recognised: a CSV upload must be text in UTF-8 or "
+            "GBK/GB18030. Open it in Excel, save it as CSV (comma delimited) or CSV UTF-8, "
+            "and upload it again.",
+        )
+    text, encoding = decoded
+    if encoding == "utf-8" and text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        grid = _csv_grid(text)
+    except csv.Error as exc:
+        raise UnreadableError(
+            f"CSV 文件格式错误，无法解析（{exc}）。"
+            "请用 Excel 打开后“另存为”CSV（逗号分隔）再重新上传。",
+            f"The CSV file is malformed and cannot be parsed ({exc}). Open it in Excel, save it "
+            "as CSV (comma delimited) and upload it again.",
+        ) from exc
+    return grid, encoding
+
+
+def _render_float(value: float) -> str | None:
+    if math.isnan(value) or math.isinf(value):
+        return None
+    if value.is_integer():
+        if abs(value) < _SCIENTIFIC_FROM:
+            return str(int(value))
+        return format(Decimal(repr(value)).normalize(), "E")
+    text = format(value, ".15g")
+    return repr(value) if "e" in text else text
+
+
+def render_cell(value: object) -> str | None:
+    """One XLSX cell as the string the officer saw (None when empty); see the module doc."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _blank_to_na(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _render_float(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat(timespec="seconds")
+    return _blank_to_na(str(value))
+
+
+def _xlsx_rows(data: bytes) -> list[list[str | None]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+            sheet = workbook.get_sheet_by_index(0)
+            cells = sheet.to_python(skip_empty_area=False)
+            return [[render_cell(c) for c in row] for row in cells]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine raises CalamineError, zip errors, Rust panics
+        raise UnreadableError(
+            "无法打开 Excel 文件：文件已损坏、加了密码或不是 .xlsx 格式。"
+            "请用 Excel 打开后“另存为”Excel 工作簿(.xlsx)再重新上传。",
+            "The Excel file cannot be opened: it is damaged, password-protected or not an "
+            ".xlsx workbook. Open it in Excel, save it as an Excel workbook (.xlsx) and upload "
+            "it again.",
+        ) from exc
+
+
+def _read_grid(data: bytes, file_format: str) -> tuple[pd.DataFrame, str | None]:
+    fmt = file_format.lower().lstrip(".")
+    if fmt == "csv":
+        return _read_csv(data)
+    if fmt == "xlsx":
+        return _grid_frame(_xlsx_rows(data)), None
+    raise UnreadableError(
+        f"不支持的文件格式 {file_format}，只接受 .csv 和 .xlsx。",
+        f"Unsupported file format {file_format}; only .csv and .xlsx are accepted.",
+    )
+
+
+def read_grid(data: bytes, file_format: str) -> pd.DataFrame:
+    """The file as a grid: columns 0..n-1, one row per file row, `string` cells, NA when blank.
+
+    No header is interpreted and no value is inferred. CSV rows may be ragged (a title row
+    with one field); short rows are padded with NA. `file_format` is `csv` or `xlsx`.
+    Raises `UnreadableError` when the bytes cannot be decoded or opened.
+    """
+    return _read_grid(data, file_format)[0]
+
+
+# --------------------------------------------------------------------------- header
+
+
+def _spelling_lookup(template: Template) -> dict[str, tuple[str, int]]:
+    """Folded spelling -> (column name, priority); header 0, canonical name 1, alias 2."""
+    lookup: dict[str, tuple[str, int]] = {}
+    for column in template.columns:
+        candidates = [(column.header, 0), (column.name, 1)] + [(a, 2) for a in column.aliases]
+        for spelling, priority in candidates:
+            key = fold_header(spelling)
+            if key not in lookup or priority < lookup[key][1]:
+                lookup[key] = (column.name, priority)
+    return lookup
+
+
+def _match_row(cells: list[str | None], lookup: dict[str, tuple[str, int]]) -> dict[str, int]:
+    """Template column -> grid position for one candidate header row (best spelling wins)."""
+    best: dict[str, tuple[int, int]] = {}
+    for position, cell in enumerate(cells):
+        if cell is None:
+            continue
+        hit = lookup.get(fold_header(cell))
+        if hit is None:
+            continue
+        name, priority = hit
+        if name not in best or priority < best[name][0]:
+            best[name] = (priority, position)
+    return {name: position for name, (_, position) in best.items()}
+
+
+def _row_cells(grid: pd.DataFrame, row: int) -> list[str | None]:
+    return [None if pd.isna(v) else str(v) for v in grid.iloc[row].tolist()]
+
+
+def locate_header(grid: pd.DataFrame, template: Template) -> int | None:
+    """The 0-based grid row holding the header, or None.
+
+    The first of the first `HEADER_SEARCH_ROWS` rows whose cells name every required column
+    of the template (by header, alias or canonical name, compared with `fold_header`). When
+    no row names them all, the row naming the most template columns, if it names at least
+    two, so that the caller can report which required columns are missing.
+    """
+    lookup = _spelling_lookup(template)
+    required = {c.name for c in template.required_columns}
+    best_row: int | None = None
+    best_count = 1
+    for row in range(min(len(grid), HEADER_SEARCH_ROWS)):
+        matched = _match_row(_row_cells(grid, row), lookup)
+        if required <= matched.keys() and matched:
+            return row
+        if len(matched) > best_count:
+            best_row, best_count = row, len(matched)
+    return best_row
+
+
+# --------------------------------------------------------------------------- upload
+
+
+def _column_names(header: list[str | None], used: list[int]) -> list[str]:
+    names: list[str] = []
+    taken: set[str] = set()
+    for position in used:
+        cell = header[position]
+        base = cell.strip() if cell is not None and cell.strip() else f"列{position + 1}"
+        if base == ROW_NUMBER:
+            base = f"{ROW_NUMBER}_"
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _is_total_row(first_cell: str | None) -> bool:
+    return first_cell is not None and _TOTAL_ROW.fullmatch(fold_header(first_cell)) is not None
+
+
+def _empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({ROW_NUMBER: pd.Series([], dtype="int64")})
+
+
+def _failed(
+    code: ReadProblemCode, zh: str, en: str, encoding: str | None, template: Template
+) -> ReadResult:
+    return ReadResult(
+        frame=_empty_frame(),
+        columns={},
+        extra_columns=(),
+        missing_required=(),
+        encoding=encoding,
+        header_row=None,
+        problem=ReadProblem(code=code, reason_zh=zh, reason_en=en),
+        template=template,
+    )
+
+
+def _headers_zh(template: Template, names: Iterable[str]) -> str:
+    return "、".join(template.column(n).header for n in names)
+
+
+def _headers_en(template: Template, names: Iterable[str]) -> str:
+    return ", ".join(f"{template.column(n).header} ({n})" for n in names)
+
+
+def _body(grid: pd.DataFrame, header_row: int) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Data rows under the header (blank and trailing total rows dropped).
+
+    Returns the frame and grid position -> frame column name. A column is kept when its
+    header cell or any cell under it is non-blank.
+    """
+    header = _row_cells(grid, header_row)
+    body = grid.iloc[header_row + 1 :]
+    has_data = body.notna().any(axis=0).tolist()
+    used = [p for p in range(grid.shape[1]) if header[p] is not None or has_data[p]]
+    names = _column_names(header, used)
+    body = body.iloc[:, used].set_axis(pd.Index(names), axis=1)
+    body = body.set_axis(pd.RangeIndex(1, len(body) + 1), axis=0)
+    body = body[body.notna().any(axis=1)]
+    while len(body):
+        last = body.iloc[-1]
+        if not _is_total_row(str(last[last.notna()].iloc[0])):
+            break
+        body = body.iloc[:-1]
+    frame = body.reset_index(names=ROW_NUMBER)
+    frame[ROW_NUMBER] = frame[ROW_NUMBER].astype("int64")
+    return frame[[*names, ROW_NUMBER]], dict(zip(used, names, strict=True))
+
+
+def read_upload(data: bytes, file_format: str, template: Template) -> ReadResult:
+    """Read one upload of `template` (`file_format` `csv` or `xlsx`). Never raises.
+
+    Problems: `empty` (zero bytes), `unreadable` (not decodable / not a workbook),
+    `no_header` (no header row among the first rows), `missing_required_columns` (a header
+    row was found but lacks required columns; the frame is still filled). A header with no
+    data rows under it is an empty month, not a problem.
+    """
+    encoding: str | None = None
+    try:
+        if not data:
+            return _failed(
+                "empty",
+                "文件是空的（0 字节）。请重新导出报表后再上传。",
+                "The file is empty (0 bytes). Export the report again and upload it.",
+                None,
+                template,
+            )
+        try:
+            grid, encoding = _read_grid(data, file_format)
+        except UnreadableError as exc:
+            return _failed("unreadable", exc.reason_zh, exc.reason_en, None, template)
+
+        required = [c.name for c in template.required_columns]
+        header_row = locate_header(grid, template)
+        if header_row is None:
+            return _failed(
+                "no_header",
+                f"找不到表头行：文件前 {HEADER_SEARCH_ROWS} 行中没有一行包含“{template.title_zh}”"
+                f"报表的必填列（{_headers_zh(template, required)}）。"
+                "请使用区里下发的模板（不要改动表头），然后重新上传。",
+                f"No header row found: none of the first {HEADER_SEARCH_ROWS} rows names the "
+                f"required columns of the {template.name} report "
+                f"({_headers_en(template, required)}). Use the district's template with its "
+                "headers unchanged and upload again.",
+                encoding,
+                template,
+            )
+
+        frame, names_at = _body(grid, header_row)
+        matched = _match_row(_row_cells(grid, header_row), _spelling_lookup(template))
+        columns = {
+            col.name: names_at[matched[col.name]] for col in template.columns if col.name in matched
+        }
+        mapped = set(columns.values())
+        extra = tuple(n for n in names_at.values() if n not in mapped)
+        missing = tuple(n for n in required if n not in columns)
+        problem = None
+        if missing:
+            problem = ReadProblem(
+                code="missing_required_columns",
+                reason_zh=f"缺少必填列：{_headers_zh(template, missing)}"
+                f"（表头在第 {header_row + 1} 行）。请按模板补上这些列后重新上传。",
+                reason_en=f"Required columns are missing: {_headers_en(template, missing)} "
+                f"(header in row {header_row + 1}). Add them as in the template and upload "
+                "again.",
+            )
+        return ReadResult(
+            frame=frame,
+            columns=columns,
+            extra_columns=extra,
+            missing_required=missing,
+            encoding=encoding,
+            header_row=header_row,
+            problem=problem,
+            template=template,
+        )
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # the contract: any bytes give a result, never an exception
+        return _failed(
+            "unreadable",
+            "文件无法读取。请用 Excel 打开后重新保存为 .xlsx 或 CSV 再上传。",
+            f"The file cannot be read ({type(exc).__name__}). Open it in Excel, save it again "
+            "as .xlsx or CSV and upload it.",
+            encoding,
+            template,
+        )
+
+
+def canonical_frame(result: ReadResult) -> pd.DataFrame:
+    """The frame with canonical column names: every template column (in template order,
+    all-NA when the file lacks it) as `string`, then `row_number`. Extra columns are left out.
+    """
+    frame = result.frame
+    names = (
+        [c.name for c in result.template.columns]
+        if result.template is not None
+        else list(result.columns)
+    )
+    out = pd.DataFrame(index=frame.index)
+    for name in names:
+        source = result.columns.get(name)
+        if source is not None and source in frame.columns:
+            out[name] = frame[source].astype(_STRING)
+        else:
+            out[name] = pd.Series(pd.NA, index=frame.index, dtype=_STRING)
+    row_numbers = frame[ROW_NUMBER] if ROW_NUMBER in frame.columns else pd.Series(dtype="int64")
+    out[ROW_NUMBER] = row_numbers.astype("int64")
+    return out.reset_index(drop=True)

@@ -1,0 +1,264 @@
+"""The quality-issue store: findings become `dq_issues`, officers review them.
+
+An issue's id is a hash of what the problem is and where (rule, upload identity,
+row or person, value), not of the run or the upload id, so the same problem
+found again — even in a corrected re-upload — keeps its id and its review.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, and_, select, update
+from sqlalchemy.sql import ColumnElement
+
+from warehouse import schema
+from warehouse.load import bulk_insert, read_frame
+
+STATUSES = ("open", "acknowledged", "resolved", "waived")
+FINDING_COLUMNS = [
+    "rule",
+    "severity",
+    "dimension",
+    "source",
+    "kind",
+    "unit",
+    "report_month",
+    "upload_id",
+    "row_number",
+    "record_key",
+    "value",
+    "message_zh",
+    "message_en",
+]
+_IDENTITY_PARTS = ["rule", "source", "kind", "unit", "report_month", "locator", "value"]
+
+
+def issue_ids(findings: pd.DataFrame) -> pd.Series:
+    """Stable ids: the same problem at the same place keeps its id across runs and re-uploads."""
+    locator = (
+        findings["record_key"]
+        .astype("string")
+        .fillna("row:" + findings["row_number"].astype("string").fillna(""))
+    )
+    parts = findings.assign(locator=locator)[_IDENTITY_PARTS].astype("string").fillna("")
+    joined = parts.agg("\x1f".join, axis=1)
+    return joined.map(lambda s: "DQ" + hashlib.sha1(s.encode("utf-8")).hexdigest()[:16])
+
+
+def _file_names(conn: Connection, upload_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted({int(i) for i in upload_ids})
+    if not ids:
+        return {}
+    u = schema.uploads.c
+    rows = conn.execute(select(u.upload_id, u.file_name).where(u.upload_id.in_(ids)))
+    return {int(i): str(n) for i, n in rows}
+
+
+def _event_frame(
+    issue_ids_: Sequence[str],
+    frm: Sequence[str | None],
+    to: str,
+    note: str | None,
+    by: str,
+    run_id: str | None,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "issue_id": list(issue_ids_),
+            "at": datetime.now(),
+            "by": by,
+            "from_status": list(frm),
+            "to_status": to,
+            "note": note,
+            "run_id": run_id,
+        }
+    )
+
+
+def record_findings(
+    conn: Connection,
+    findings: pd.DataFrame,
+    run_id: str,
+    origin: str,
+    scope: pd.DataFrame | None = None,
+) -> dict[str, int]:
+    """Merge one check's findings into `dq_issues`.
+
+    New problems open; known ones get `last_seen_run`; resolved ones found again
+    reopen (waived ones stay waived). Active issues of this `origin` inside `scope`
+    (source, kind, unit, report_month rows; None = everything) that were not found
+    again are marked inactive: the problem is gone.
+    """
+    findings = findings.reindex(columns=FINDING_COLUMNS).copy()
+    findings["issue_id"] = issue_ids(findings) if len(findings) else pd.Series(dtype="string")
+    findings = findings.drop_duplicates("issue_id")
+    c = schema.dq_issues.c
+    existing = read_frame(conn, select(c.issue_id, c.status, c.active).where(c.origin == origin))
+    known = findings["issue_id"].isin(existing["issue_id"])
+
+    new = findings.loc[~known].copy()
+    names = _file_names(conn, new["upload_id"].dropna())
+    new["file_name"] = new["upload_id"].map(lambda i: names.get(int(i)) if pd.notna(i) else None)
+    new = new.assign(
+        status="open", first_seen_run=run_id, last_seen_run=run_id, active=True, origin=origin
+    )
+    bulk_insert(conn, schema.dq_issues, new)
+    if len(new):
+        bulk_insert(
+            conn,
+            schema.dq_issue_events,
+            _event_frame(list(new["issue_id"]), [None] * len(new), "open", None, "popstat", run_id),
+        )
+
+    seen_ids = list(findings.loc[known, "issue_id"])
+    reopened = existing.loc[
+        existing["issue_id"].isin(seen_ids) & (existing["status"] == "resolved"), "issue_id"
+    ].tolist()
+    for chunk in _chunks(seen_ids):
+        conn.execute(
+            update(schema.dq_issues)
+            .where(c.issue_id.in_(chunk))
+            .values(last_seen_run=run_id, active=True)
+        )
+    for chunk in _chunks(reopened):
+        conn.execute(
+            update(schema.dq_issues)
+            .where(c.issue_id.in_(chunk))
+            .values(
+                status="open",
+                status_note="问题再次出现 found again by a later run",
+                status_by="popstat",
+                status_at=datetime.now(),
+            )
+        )
+    if reopened:
+        bulk_insert(
+            conn,
+            schema.dq_issue_events,
+            _event_frame(
+                reopened,
+                ["resolved"] * len(reopened),
+                "open",
+                "问题再次出现 found again",
+                "popstat",
+                run_id,
+            ),
+        )
+
+    gone = _gone_issue_ids(conn, origin, set(findings["issue_id"]), scope)
+    for chunk in _chunks(gone):
+        conn.execute(update(schema.dq_issues).where(c.issue_id.in_(chunk)).values(active=False))
+    return {
+        "new": len(new),
+        "seen_again": len(seen_ids),
+        "reopened": len(reopened),
+        "gone": len(gone),
+    }
+
+
+def _gone_issue_ids(
+    conn: Connection, origin: str, found: set[str], scope: pd.DataFrame | None
+) -> list[str]:
+    c = schema.dq_issues.c
+    active = read_frame(
+        conn,
+        select(c.issue_id, c.source, c.kind, c.unit, c.report_month).where(
+            c.origin == origin, c.active.is_(True)
+        ),
+    )
+    if scope is not None:
+        keys = ["source", "kind", "unit", "report_month"]
+        active = active.merge(scope[keys].drop_duplicates().astype("string"), on=keys)
+    return [i for i in active["issue_id"] if i not in found]
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+@dataclass(frozen=True)
+class IssueFilter:
+    """What an officer selects: every field optional; `active_only` hides problems now gone."""
+
+    status: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    source: str | None = None
+    kind: str | None = None
+    unit: str | None = None
+    month: str | None = None
+    issue_ids: tuple[str, ...] = ()
+    active_only: bool = True
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        c = schema.dq_issues.c
+        pairs = [
+            (c.status, self.status),
+            (c.rule, self.rule),
+            (c.severity, self.severity),
+            (c.source, self.source),
+            (c.kind, self.kind),
+            (c.report_month, self.month),
+        ]
+        clauses = [col == value for col, value in pairs if value]
+        if self.unit:
+            clauses.append(c.unit.startswith(self.unit))  # a township code selects its villages
+        if self.issue_ids:
+            clauses.append(c.issue_id.in_(self.issue_ids))
+        if self.active_only:
+            clauses.append(c.active.is_(True))
+        return clauses
+
+
+def list_issues(conn: Connection, selection: IssueFilter, limit: int | None = None) -> pd.DataFrame:
+    c = schema.dq_issues.c
+    query = (
+        select(schema.dq_issues)
+        .where(and_(True, *selection.clauses()))
+        .order_by(c.unit, c.report_month, c.file_name, c.row_number, c.rule)
+    )
+    if limit:
+        query = query.limit(limit)
+    return read_frame(conn, query)
+
+
+def issue_events(conn: Connection, issue_id: str) -> pd.DataFrame:
+    e = schema.dq_issue_events.c
+    return read_frame(
+        conn, select(schema.dq_issue_events).where(e.issue_id == issue_id).order_by(e.event_id)
+    )
+
+
+def set_status(
+    conn: Connection, selection: IssueFilter, status: str, note: str | None, by: str | None = None
+) -> int:
+    """Set the review status of every selected issue, keeping an event for each change."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}")
+    who = by or getpass.getuser()
+    c = schema.dq_issues.c
+    current = read_frame(conn, select(c.issue_id, c.status).where(and_(True, *selection.clauses())))
+    changing = current.loc[current["status"] != status]
+    now = datetime.now()
+    for chunk in _chunks(list(changing["issue_id"])):
+        conn.execute(
+            update(schema.dq_issues)
+            .where(c.issue_id.in_(chunk))
+            .values(status=status, status_note=note, status_by=who, status_at=now)
+        )
+    if len(changing):
+        bulk_insert(
+            conn,
+            schema.dq_issue_events,
+            _event_frame(
+                list(changing["issue_id"]), list(changing["status"]), status, note, who, None
+            ),
+        )
+    return len(changing)
