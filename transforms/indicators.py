@@ -1,0 +1,450 @@
+"""Indicators, targets, status and rank: the rows of mart_target_achievement.
+
+Grain of the result: one row per (area, period, indicator) — every area of the
+areas table (county, townships, villages) × every given period × every
+catalog indicator computed for that period's kind (indicator.periods).
+
+How a row is made (indicators.md):
+
+1. Each measure the catalog uses is computed per (area_code, month)
+   (transforms.measures).
+2. Per area and period: flows are summed over the period's months; stocks take
+   the area's snapshot of the last month of the period that has one.
+3. Rollup: every (source) area adds into itself and all its ancestors
+   (village → township → county) by **summing** numerators and denominators.
+   Rows whose area_code is not in the areas table are ignored (reconciliation
+   reports unknown codes). Police / hospital uploads in dq_reporting carry a
+   township code and so count at township and county only.
+4. value = numerator × factor / denominator, unrounded (counts: numerator ×
+   factor, denominator published null).
+5. Target: the area's own row of targets.csv for the period's year and the
+   indicator, else the nearest ancestor's (village → township → county);
+   only on period kinds in indicator.target_periods. Targets are in the
+   published unit (87 = 87 %).
+6. Status: `no_data` when the denominator is 0 (takes precedence), else
+   `no_target` without a target, else `met` / `not_met` on the unrounded value.
+7. Rank within (parent_code, period, indicator), among rows with status
+   met/not_met, best first in the indicator's better direction (its target's op
+   when the catalog gives none): higher → larger value; lower → smaller value;
+   range → smaller distance to the target range (0 inside). Ties share the
+   smallest rank (method "min"). The county is ranked alone (rank 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from transforms.catalog import Catalog
+from transforms.measures import MEASURES, empty_measure
+from transforms.periods import PERIOD_KINDS, Period
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "area_name",
+    "area_level",
+    "parent_code",
+    "period",
+    "period_start",
+    "period_end",
+    "indicator",
+    "indicator_name",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "target_op",
+    "target",
+    "target_hi",
+    "status",
+    "rank",
+    "run_id",
+)
+AREA_LEVELS = ("county", "township", "village")
+_LEVEL_BY_LENGTH = {6: "county", 9: "township", 12: "village"}
+TARGET_OPS = (">=", "<=", "between")
+
+
+# ---------------------------------------------------------------------- areas
+
+
+def normalise_areas(areas: pd.DataFrame) -> pd.DataFrame:
+    """areas.csv (`code,name,level,parent_code`) → area_code, area_name, area_level,
+    parent_code; one row per area.
+
+    `level` is kept when it is `village`/`township`/`county`, else derived from
+    the code's length (12/9/6 digits). An empty parent_code is null.
+    """
+    frame = areas.rename(columns={"code": "area_code", "name": "area_name", "level": "area_level"})
+    missing = [c for c in ("area_code", "area_name", "parent_code") if c not in frame.columns]
+    if missing:
+        raise KeyError(f"areas lacks columns {missing} (expected code,name,level,parent_code)")
+    code = frame["area_code"].astype("string").str.strip()
+    parent = frame["parent_code"].astype("string").str.strip().replace("", pd.NA)
+    given = (
+        frame["area_level"].astype("string").str.strip()
+        if "area_level" in frame.columns
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
+    derived = code.str.len().map(_LEVEL_BY_LENGTH).astype("string")
+    level = given.where(given.isin(AREA_LEVELS).fillna(False), derived)
+    out = pd.DataFrame(
+        {
+            "area_code": code,
+            "area_name": frame["area_name"].astype("string"),
+            "area_level": level,
+            "parent_code": parent,
+        }
+    )
+    out = out.dropna(subset=["area_code"]).drop_duplicates("area_code", keep="last")
+    return out.reset_index(drop=True)
+
+
+def area_closure(areas: pd.DataFrame) -> pd.DataFrame:
+    """Every (area_code, ancestor_code, distance) pair: the area itself at distance 0,
+    its parent at 1, and so on up to the root. Input: normalise_areas() output.
+
+    Raises ValueError on a cycle in parent_code.
+    """
+    parents = areas[["area_code", "parent_code"]].dropna(subset=["parent_code"])
+    parents = parents.rename(columns={"area_code": "ancestor_code", "parent_code": "next_code"})
+    level = pd.DataFrame(
+        {"area_code": areas["area_code"], "ancestor_code": areas["area_code"], "distance": 0}
+    )
+    pieces = [level]
+    for _ in range(len(areas) + 1):
+        level = level.merge(parents, on="ancestor_code", how="inner")
+        level = pd.DataFrame(
+            {
+                "area_code": level["area_code"],
+                "ancestor_code": level["next_code"],
+                "distance": level["distance"] + 1,
+            }
+        )
+        if level.empty:
+            break
+        pieces.append(level)
+    else:
+        raise ValueError("areas: parent_code has a cycle")
+    closure = pd.concat(pieces, ignore_index=True)
+    return closure.astype({"area_code": "string", "ancestor_code": "string", "distance": "int64"})
+
+
+# -------------------------------------------------------------------- periods
+
+
+def _period_frame(periods: Sequence[Period]) -> pd.DataFrame:
+    """One row per period: period, period_kind, period_start, period_end, year, order."""
+    unique = list(dict.fromkeys(periods))
+    return pd.DataFrame(
+        {
+            "period": pd.Series([p.label for p in unique], dtype="string"),
+            "period_kind": pd.Series([p.kind for p in unique], dtype="string"),
+            "period_start": pd.to_datetime([p.start for p in unique]).astype("datetime64[s]"),
+            "period_end": pd.to_datetime([p.end for p in unique]).astype("datetime64[s]"),
+            "year": pd.Series([p.year for p in unique], dtype="int64"),
+            "period_order": np.arange(len(unique), dtype="int64"),
+        }
+    )
+
+
+def _period_months(periods: Sequence[Period]) -> pd.DataFrame:
+    """(period, month) for every month of every period."""
+    pairs = [(p.label, m) for p in dict.fromkeys(periods) for m in p.months]
+    return pd.DataFrame(pairs, columns=["period", "month"]).astype(
+        {"period": "string", "month": "string"}
+    )
+
+
+# ------------------------------------------------------------------- measures
+
+
+def measure_values(
+    frames: Mapping[str, pd.DataFrame],
+    measures: Sequence[str],
+    closure: pd.DataFrame,
+    periods: Sequence[Period],
+) -> pd.DataFrame:
+    """Measures per (measure, area_code, period), rolled up the hierarchy.
+
+    Grain: one row per measure × area (any level) × period that has source
+    rows; value = the sum over the area's subtree of each source area's
+    period value (flows: sum over the months; stocks: last snapshot month).
+    """
+    month_map = _period_months(periods)
+    parts = []
+    for name in measures:
+        computed = MEASURES[name].compute(frames)
+        computed["measure"] = name
+        computed["stock"] = MEASURES[name].kind == "stock"
+        parts.append(computed)
+    if not parts:
+        parts.append(empty_measure().assign(measure="", stock=False))
+    long = pd.concat(parts, ignore_index=True).astype({"measure": "string"})
+    long = long.merge(month_map, on="month", how="inner")
+    keys = ["measure", "area_code", "period"]
+    last = long.groupby(keys)["month"].transform("max")
+    long = long[~long["stock"] | (long["month"] == last)]
+    per_area = long.groupby(keys, as_index=False)["value"].sum()
+    rolled = per_area.merge(closure[["area_code", "ancestor_code"]], on="area_code", how="inner")
+    rolled = rolled.groupby(["measure", "ancestor_code", "period"], as_index=False)["value"].sum()
+    return rolled.rename(columns={"ancestor_code": "area_code"})
+
+
+# -------------------------------------------------------------------- targets
+
+
+def normalise_targets(targets: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """targets.csv → year (int), area_code, indicator, op, target, target_hi (float).
+
+    Rows that cannot apply are left out (see target_problems() to report them):
+    an indicator not in the catalog, an op other than >=, <=, between, a missing
+    target, a `between` without target_hi. Of repeated (year, area, indicator)
+    rows the last wins.
+    """
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(targets["year"], errors="coerce"),
+            "area_code": targets["area_code"].astype("string").str.strip(),
+            "indicator": targets["indicator"].astype("string").str.strip(),
+            "op": targets["op"].astype("string").str.strip(),
+            "target": pd.to_numeric(targets["target"], errors="coerce").astype("float64"),
+            "target_hi": (
+                pd.to_numeric(targets["target_hi"], errors="coerce").astype("float64")
+                if "target_hi" in targets.columns
+                else np.nan
+            ),
+        }
+    )
+    ok = (
+        frame["year"].notna()
+        & frame["area_code"].notna()
+        & frame["indicator"].isin(catalog.codes).fillna(False)
+        & frame["op"].isin(TARGET_OPS).fillna(False)
+        & frame["target"].notna()
+        & ((frame["op"] != "between") | frame["target_hi"].notna()).fillna(False)
+    )
+    frame = frame[ok.astype(bool)].copy()
+    frame["year"] = frame["year"].astype("int64")
+    frame.loc[frame["op"] != "between", "target_hi"] = np.nan
+    frame = frame.drop_duplicates(["year", "area_code", "indicator"], keep="last")
+    return frame.reset_index(drop=True)
+
+
+def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> list[str]:
+    """Human-readable reasons why rows of targets.csv will not apply as written (for the
+    run's log or a quality issue). Row numbers count from 1 = first row under the header."""
+    known_areas = normalise_areas(areas)["area_code"].dropna()
+    year = pd.to_numeric(targets["year"], errors="coerce")
+    area = targets["area_code"].astype("string").str.strip()
+    indicator = targets["indicator"].astype("string").str.strip()
+    op = targets["op"].astype("string").str.strip()
+    target = pd.to_numeric(targets["target"], errors="coerce")
+    hi = (
+        pd.to_numeric(targets["target_hi"], errors="coerce")
+        if "target_hi" in targets.columns
+        else pd.Series(np.nan, index=targets.index)
+    )
+    between = (op == "between").fillna(False)
+    repeated = pd.DataFrame({"y": year, "a": area, "i": indicator}).duplicated(keep="last")
+    checks = [
+        (year.isna(), "year is not a year"),
+        (~area.isin(known_areas).fillna(False), "area_code is not in areas.csv"),
+        (~indicator.isin(catalog.codes).fillna(False), "indicator is not in the catalog"),
+        (~op.isin(TARGET_OPS).fillna(False), "op is not one of >=, <=, between"),
+        (target.isna(), "target is missing or not a number"),
+        (between & hi.isna(), "`between` needs target_hi"),
+        (between & (hi < target).fillna(False), "target_hi is below target"),
+        (repeated, "a later row sets the same year, area and indicator (the later row wins)"),
+    ]
+    numbers = np.arange(1, len(targets) + 1)
+    found = [
+        (int(n), f"targets.csv row {n}: {message}")
+        for mask, message in checks
+        for n in numbers[np.asarray(mask, dtype=bool)]
+    ]
+    return [message for _, message in sorted(found, key=lambda item: item[0])]
+
+
+def inherited_targets(targets: pd.DataFrame, closure: pd.DataFrame) -> pd.DataFrame:
+    """The target each area gets: its own, else the nearest ancestor's.
+
+    Input: normalise_targets() output and area_closure(). Grain: one row per
+    (area_code, year, indicator) that has a target anywhere up its chain.
+    """
+    hits = closure.merge(
+        targets.rename(columns={"area_code": "ancestor_code"}), on="ancestor_code", how="inner"
+    )
+    hits = hits.sort_values(["area_code", "year", "indicator", "distance"], kind="stable")
+    hits = hits.drop_duplicates(["area_code", "year", "indicator"], keep="first")
+    return hits[["area_code", "year", "indicator", "op", "target", "target_hi"]].reset_index(
+        drop=True
+    )
+
+
+# ---------------------------------------------------------------------- status
+
+
+def judge(
+    value: pd.Series, denominator: pd.Series, op: pd.Series, target: pd.Series, hi: pd.Series
+) -> pd.Series:
+    """Status per row on the unrounded value: no_data (denominator 0) > no_target > met/not_met.
+
+    `denominator` is null for counts (never no_data).
+    """
+    v = value.astype("float64").to_numpy(na_value=np.nan)
+    lo = target.astype("float64").to_numpy(na_value=np.nan)
+    up = hi.astype("float64").to_numpy(na_value=np.nan)
+    ops = op.astype("string").fillna("").to_numpy(dtype=object)
+    den = denominator.astype("float64").to_numpy(na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        met = np.select(
+            [ops == ">=", ops == "<=", ops == "between"],
+            [v >= lo, v <= lo, (v >= lo) & (v <= up)],
+            default=False,
+        )
+    status = np.where(met, "met", "not_met").astype(object)
+    status[~np.isin(ops, TARGET_OPS)] = "no_target"
+    status[(den == 0) | np.isnan(v)] = "no_data"
+    return pd.Series(status, index=value.index, dtype="string")
+
+
+def _score(
+    value: pd.Series, better: pd.Series, op: pd.Series, target: pd.Series, hi: pd.Series
+) -> pd.Series:
+    """Smaller is better: -value (higher), value (lower), distance to the range (range)."""
+    v = value.astype("float64").to_numpy(na_value=np.nan)
+    lo = target.astype("float64").to_numpy(na_value=np.nan)
+    up = hi.astype("float64").to_numpy(na_value=np.nan)
+    ops = op.astype("string").fillna("").to_numpy(dtype=object)
+    direction = better.astype("string").fillna("").to_numpy(dtype=object)
+    fallback = np.select([ops == ">=", ops == "<="], ["higher", "lower"], default="range")
+    direction = np.where(direction == "", fallback, direction)
+    with np.errstate(invalid="ignore"):
+        below = np.where(np.isnan(lo), 0.0, np.maximum(lo - v, 0.0))
+        above_cap = np.where(ops == "between", up, np.where(ops == "<=", lo, np.nan))
+        above = np.where(np.isnan(above_cap), 0.0, np.maximum(v - above_cap, 0.0))
+        below = np.where(ops == "<=", 0.0, below)
+        distance = below + above
+    score = np.select(
+        [direction == "higher", direction == "lower"], [-v, v], default=distance
+    ).astype("float64")
+    return pd.Series(score, index=value.index)
+
+
+# ----------------------------------------------------------------------- main
+
+
+def compute_indicators(
+    frames: Mapping[str, pd.DataFrame],
+    catalog: Catalog,
+    areas: pd.DataFrame,
+    targets: pd.DataFrame,
+    periods: Sequence[Period],
+    run_id: str,
+) -> pd.DataFrame:
+    """The rows of mart_target_achievement (outputs.md), columns OUTPUT_COLUMNS.
+
+    frames: the reconciled frames by name (docs/design.md) — only those the
+    catalog's measures read are needed. areas: areas.csv. targets: targets.csv
+    (year, area_code, indicator, op, target, target_hi). periods: e.g.
+    periods_for(months). Grain: area × period × indicator (see module doc).
+    """
+    area_table = normalise_areas(areas)
+    closure = area_closure(area_table)
+    period_table = _period_frame(periods)
+
+    spec = pd.DataFrame(
+        {
+            "indicator": [i.code for i in catalog],
+            "indicator_name": [i.name_zh for i in catalog],
+            "unit": [i.unit for i in catalog],
+            "factor": [i.factor for i in catalog],
+            "better": pd.Series([i.better for i in catalog], dtype="string"),
+            "num_measure": [i.numerator for i in catalog],
+            "den_measure": pd.Series([i.denominator for i in catalog], dtype="string"),
+            "indicator_order": np.arange(len(catalog), dtype="int64"),
+        }
+    ).astype({"indicator": "string", "num_measure": "string"})
+    applies = pd.DataFrame(
+        [
+            (i.code, kind, kind in i.target_periods)
+            for i in catalog
+            for kind in PERIOD_KINDS
+            if kind in i.periods
+        ],
+        columns=["indicator", "period_kind", "judged"],
+    ).astype({"indicator": "string", "period_kind": "string", "judged": "bool"})
+
+    grid = (
+        period_table.merge(applies, on="period_kind", how="inner")
+        .merge(spec, on="indicator", how="inner")
+        .merge(area_table, how="cross")
+    )
+
+    values = measure_values(frames, catalog.measures, closure, periods)
+    num = values.rename(columns={"measure": "num_measure", "value": "numerator"})
+    den = values.rename(columns={"measure": "den_measure", "value": "denominator"})
+    grid = grid.merge(num, on=["num_measure", "area_code", "period"], how="left")
+    grid = grid.merge(den, on=["den_measure", "area_code", "period"], how="left")
+    grid["numerator"] = grid["numerator"].astype("float64").fillna(0.0)
+    has_den = grid["den_measure"].notna().to_numpy(dtype=bool)
+    grid["denominator"] = np.where(
+        has_den, grid["denominator"].astype("float64").fillna(0.0), np.nan
+    )
+    scaled = grid["numerator"].to_numpy() * grid["factor"].to_numpy()
+    den_values = grid["denominator"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(den_values > 0, scaled / den_values, np.nan)
+    grid["value"] = np.where(has_den, ratio, scaled)
+
+    inherited = inherited_targets(normalise_targets(targets, catalog), closure)
+    grid = grid.merge(inherited, on=["area_code", "year", "indicator"], how="left")
+    not_judged = ~grid["judged"].to_numpy(dtype=bool)
+    grid.loc[not_judged, ["target", "target_hi"]] = np.nan
+    grid.loc[not_judged, "op"] = pd.NA
+    grid["status"] = judge(
+        grid["value"], grid["denominator"], grid["op"], grid["target"], grid["target_hi"]
+    )
+
+    grid["score"] = _score(
+        grid["value"], grid["better"], grid["op"], grid["target"], grid["target_hi"]
+    )
+    ranked = grid["status"].isin(["met", "not_met"]).to_numpy(dtype=bool)
+    grid["parent_key"] = grid["parent_code"].fillna("")
+    ranks = (
+        grid.loc[ranked].groupby(["parent_key", "period", "indicator"])["score"].rank(method="min")
+    )
+    grid["rank"] = pd.Series(pd.NA, index=grid.index, dtype="Int64")
+    grid.loc[ranks.index, "rank"] = ranks.astype("int64")
+
+    grid["level_order"] = grid["area_level"].map({lvl: i for i, lvl in enumerate(AREA_LEVELS)})
+    grid = grid.sort_values(
+        ["period_order", "level_order", "area_code", "indicator_order"], kind="stable"
+    )
+    out = pd.DataFrame(
+        {
+            "area_code": grid["area_code"].astype("string"),
+            "area_name": grid["area_name"].astype("string"),
+            "area_level": grid["area_level"].astype("string"),
+            "parent_code": grid["parent_code"].astype("string"),
+            "period": grid["period"].astype("string"),
+            "period_start": grid["period_start"].astype("datetime64[s]"),
+            "period_end": grid["period_end"].astype("datetime64[s]"),
+            "indicator": grid["indicator"].astype("string"),
+            "indicator_name": grid["indicator_name"].astype("string"),
+            "numerator": grid["numerator"].astype("Float64"),
+            "denominator": grid["denominator"].astype("Float64"),
+            "value": grid["value"].astype("Float64"),
+            "unit": grid["unit"].astype("string"),
+            "target_op": grid["op"].astype("string"),
+            "target": grid["target"].astype("Float64"),
+            "target_hi": grid["target_hi"].astype("Float64"),
+            "status": grid["status"].astype("string"),
+            "rank": grid["rank"].astype("Int64"),
+            "run_id": pd.Series(run_id, index=grid.index, dtype="string"),
+        }
+    )
+    return out.reset_index(drop=True)

@@ -1,0 +1,142 @@
+"""Reporting periods (indicators.md, "Periods").
+
+Five kinds, all inside one calendar year:
+
+| kind      | label              | covers                              |
+| --------- | ------------------ | ----------------------------------- |
+| `month`   | `2026-09`          | the month                           |
+| `ytd`     | `2026-01..2026-09` | January to the month (the seed's 1—9月) |
+| `quarter` | `2026-Q3`          | the calendar quarter                |
+| `half`    | `2026-H2`          | the calendar half-year (下半年)      |
+| `year`    | `2026`             | the calendar year                   |
+
+A period always spans its whole calendar range (`2026-Q3` ends on 30
+September even when only July's data are in); which months actually hold
+data is the indicator computation's business (flows count what is there,
+stocks take the last snapshot that is there).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+PeriodKind = Literal["month", "ytd", "quarter", "half", "year"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = ("month", "ytd", "quarter", "half", "year")
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YTD = re.compile(r"^(\d{4})-01\.\.(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_HALF = re.compile(r"^(\d{4})-H([12])$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """One reporting period: a run of whole calendar months within one year.
+
+    `months` lists every calendar month of the period as `YYYY-MM`, first to last.
+    """
+
+    start: date
+    end: date
+    kind: PeriodKind
+    label: str
+    months: tuple[str, ...]
+
+    @property
+    def year(self) -> int:
+        """The calendar year the period lies in (targets are set per year)."""
+        return self.start.year
+
+    @property
+    def last_month(self) -> str:
+        """The period's last month, `YYYY-MM`."""
+        return self.months[-1]
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """`'2026-09'` -> `(2026, 9)`; anything else is a ValueError."""
+    found = _MONTH.match(str(month))
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        raise ValueError(f"not a month (YYYY-MM): {month!r}")
+    return int(found.group(1)), int(found.group(2))
+
+
+def _span(year: int, first: int, last: int, kind: PeriodKind, label: str) -> Period:
+    months = tuple(f"{year:04d}-{m:02d}" for m in range(first, last + 1))
+    end = date(year, last, calendar.monthrange(year, last)[1])
+    return Period(start=date(year, first, 1), end=end, kind=kind, label=label, months=months)
+
+
+def month_period(year: int, month: int) -> Period:
+    """The month `YYYY-MM`."""
+    return _span(year, month, month, "month", f"{year:04d}-{month:02d}")
+
+
+def ytd_period(year: int, month: int) -> Period:
+    """January to `month`: `YYYY-01..YYYY-MM` (also for January itself)."""
+    return _span(year, 1, month, "ytd", f"{year:04d}-01..{year:04d}-{month:02d}")
+
+
+def quarter_period(year: int, quarter: int) -> Period:
+    """Calendar quarter `YYYY-Qn`."""
+    first = 3 * (quarter - 1) + 1
+    return _span(year, first, first + 2, "quarter", f"{year:04d}-Q{quarter}")
+
+
+def half_period(year: int, half: int) -> Period:
+    """Calendar half-year `YYYY-H1` (Jan–Jun) or `YYYY-H2` (Jul–Dec)."""
+    first = 6 * (half - 1) + 1
+    return _span(year, first, first + 5, "half", f"{year:04d}-H{half}")
+
+
+def year_period(year: int) -> Period:
+    """Calendar year `YYYY`."""
+    return _span(year, 1, 12, "year", f"{year:04d}")
+
+
+def parse_period(label: str) -> Period:
+    """The period a label names (`2026-09`, `2026-01..2026-09`, `2026-Q3`, `2026-H2`, `2026`)."""
+    text = str(label)
+    if _MONTH.match(text):
+        return month_period(*parse_month(text))
+    if found := _YTD.match(text):
+        if found.group(1) != found.group(2):
+            raise ValueError(f"a year-to-date period lies in one year: {label!r}")
+        return ytd_period(*parse_month(f"{found.group(2)}-{found.group(3)}"))
+    if found := _QUARTER.match(text):
+        return quarter_period(int(found.group(1)), int(found.group(2)))
+    if found := _HALF.match(text):
+        return half_period(int(found.group(1)), int(found.group(2)))
+    if found := _YEAR.match(text):
+        return year_period(int(found.group(1)))
+    raise ValueError(f"not a period label: {label!r}")
+
+
+_KIND_ORDER = {kind: i for i, kind in enumerate(PERIOD_KINDS)}
+
+
+def periods_for(months: Iterable[str]) -> list[Period]:
+    """Every period touched by the given months: for each month present, the month,
+    the year-to-date up to it, and its quarter, half-year and year.
+
+    Duplicates collapse; the result is ordered by year, kind (month, ytd, quarter,
+    half, year), then start and end. Invalid month strings raise ValueError.
+    """
+    found: dict[str, Period] = {}
+    for text in set(months):
+        year, month = parse_month(text)
+        for period in (
+            month_period(year, month),
+            ytd_period(year, month),
+            quarter_period(year, (month - 1) // 3 + 1),
+            half_period(year, 1 if month <= 6 else 2),
+            year_period(year),
+        ):
+            found.setdefault(period.label, period)
+    return sorted(found.values(), key=lambda p: (p.year, _KIND_ORDER[p.kind], p.start, p.end))
