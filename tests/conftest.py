@@ -34,7 +34,17 @@ def warehouse_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """An empty, migrated warehouse URL: SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
+    yield from _warehouse(request.param, tmp_path_factory)
+
+
+@pytest.fixture
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty, migrated PostgreSQL schema, for what only PostgreSQL has (roles)."""
+    yield from _warehouse("postgresql", tmp_path_factory)
+
+
+def _warehouse(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if kind == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('wh') / 'warehouse.db'}"
         migrate(make_engine(url))
         yield url
