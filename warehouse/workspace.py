@@ -1,0 +1,36 @@
+"""A run's scratch folder: frames handed from one flow task to the next, as Parquet paths.
+
+Prefect keeps task inputs and results in memory for the whole run, so tasks pass
+paths, not frames. Nothing here is published; the folder of a finished run can go.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+
+def run_folder(home: Path, run_id: str) -> Path:
+    folder = home / "runs" / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_frames(folder: Path, frames: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    paths = {}
+    for name, frame in frames.items():
+        path = folder / f"{name}.parquet"
+        frame.to_parquet(path, index=False)
+        paths[name] = str(path)
+    return paths
+
+
+def load_frames(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(path) for name, path in paths.items()}
+
+
+def remove_run_folder(home: Path, run_id: str) -> None:
+    shutil.rmtree(home / "runs" / run_id, ignore_errors=True)
