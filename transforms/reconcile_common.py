@@ -15,26 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from transforms.rules import FINDING_COLUMNS
 from transforms.templates import load_contract
 
 # numpy's datetime64[M] counts months from 1970-01: index = that count + 1970 * 12.
 _EPOCH_MONTH = 1970 * 12
 
-FINDING_COLUMNS: tuple[str, ...] = (
-    "rule",
-    "severity",
-    "dimension",
-    "source",
-    "kind",
-    "unit",
-    "report_month",
-    "upload_id",
-    "row_number",
-    "record_key",
-    "value",
-    "message_zh",
-    "message_en",
-)
 _FINDING_DTYPES = {c: "string" for c in FINDING_COLUMNS} | {
     "upload_id": "Int64",
     "row_number": "Int64",
@@ -51,8 +37,12 @@ _STAGED_DTYPES = {
     "enum": "string",
     "area_code": "string",
 }
-_LINEAGE_DTYPES = {"upload_id": "Int64", "row_number": "Int64", "unit": "string",
-                   "report_month": "string"}
+_LINEAGE_DTYPES = {
+    "upload_id": "Int64",
+    "row_number": "Int64",
+    "unit": "string",
+    "report_month": "string",
+}
 
 
 # ------------------------------------------------------------------ frames
@@ -118,10 +108,12 @@ def string_col(frame: pd.DataFrame, name: str) -> pd.Series:
 def month_index(months: pd.Series) -> pd.Series:
     """`YYYY-MM` labels → month index (`year * 12 + month - 1`, Int64; null stays null)."""
     codes, uniques = pd.factorize(months.astype("string"), use_na_sentinel=True)
-    lookup = np.array([int(str(u)[:4]) * 12 + int(str(u)[5:7]) - 1 for u in uniques],
-                      dtype=np.int64)
-    values = lookup[np.where(codes >= 0, codes, 0)] if len(lookup) else np.zeros(len(codes),
-                                                                                  np.int64)
+    lookup = np.array(
+        [int(str(u)[:4]) * 12 + int(str(u)[5:7]) - 1 for u in uniques], dtype=np.int64
+    )
+    values = (
+        lookup[np.where(codes >= 0, codes, 0)] if len(lookup) else np.zeros(len(codes), np.int64)
+    )
     return pd.Series(pd.arrays.IntegerArray(values, codes < 0), index=months.index)
 
 
@@ -130,16 +122,16 @@ def date_month_index(dates: pd.Series) -> pd.Series:
     raw = dates.to_numpy(dtype="datetime64[s]")
     missing = np.isnat(raw)
     values = raw.astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
-    return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, values), missing),
-                     index=dates.index)
+    return pd.Series(
+        pd.arrays.IntegerArray(np.where(missing, 0, values), missing), index=dates.index
+    )
 
 
 def month_label(index: pd.Series) -> pd.Series:
     """Month index → `YYYY-MM` (string dtype; null stays null)."""
     values = index.astype("Int64")
     missing = values.isna().to_numpy()
-    months = (values.fillna(_EPOCH_MONTH).to_numpy(np.int64) - _EPOCH_MONTH).astype(
-        "datetime64[M]")
+    months = (values.fillna(_EPOCH_MONTH).to_numpy(np.int64) - _EPOCH_MONTH).astype("datetime64[M]")
     labels = np.datetime_as_string(months, unit="M").astype(object)
     labels[missing] = pd.NA
     return pd.Series(labels, index=index.index, dtype="string")
@@ -150,7 +142,8 @@ def month_end(index: pd.Series) -> pd.Series:
     values = index.astype("Int64")
     missing = values.isna().to_numpy()
     nxt = (values.fillna(_EPOCH_MONTH).to_numpy(np.int64) - _EPOCH_MONTH + 1).astype(
-        "datetime64[M]")
+        "datetime64[M]"
+    )
     ends = (nxt.astype("datetime64[D]") - np.timedelta64(1, "D")).astype("datetime64[s]")
     ends[missing] = np.datetime64("NaT")
     return pd.Series(ends, index=index.index)
@@ -173,8 +166,9 @@ def deadline_passed(upload_month: pd.Series, as_of: date, deadline_day: int) -> 
     return passed.fillna(False).astype(bool)
 
 
-def timeliness(event_month: pd.Series, recorded_month: pd.Series, as_of: date,
-               deadline_day: int) -> pd.Series:
+def timeliness(
+    event_month: pd.Series, recorded_month: pd.Series, as_of: date, deadline_day: int
+) -> pd.Series:
     """变更及时率 per change: True / False, or null while not yet decided.
 
     Timely when the village recorded the change by the upload of the month after the
@@ -235,8 +229,9 @@ def findings_frame(index: pd.Index, values: Mapping[str, object]) -> pd.DataFram
         if isinstance(value, pd.Series):
             out[column] = value.reindex(index).astype(_FINDING_DTYPES[column])
         else:
-            out[column] = pd.Series(value if value is not None else pd.NA, index=index,
-                                    dtype=_FINDING_DTYPES[column])
+            out[column] = pd.Series(
+                value if value is not None else pd.NA, index=index, dtype=_FINDING_DTYPES[column]
+            )
     return out.reset_index(drop=True)
 
 

@@ -17,26 +17,12 @@ import pandas as pd
 from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.sql import ColumnElement
 
+from transforms.rules import FINDING_COLUMNS
 from warehouse import schema
 from warehouse.load import bulk_insert, read_frame
 
 STATUSES = ("open", "acknowledged", "resolved", "waived")
-FINDING_COLUMNS = [
-    "rule",
-    "severity",
-    "dimension",
-    "source",
-    "kind",
-    "unit",
-    "report_month",
-    "upload_id",
-    "row_number",
-    "record_key",
-    "value",
-    "message_zh",
-    "message_en",
-]
-_IDENTITY_PARTS = ["rule", "source", "kind", "unit", "report_month", "locator", "value"]
+_IDENTITY_PARTS = ["rule", "source", "kind", "unit", "report_month", "column", "locator", "value"]
 
 
 def issue_ids(findings: pd.DataFrame) -> pd.Series:
@@ -95,7 +81,7 @@ def record_findings(
     (source, kind, unit, report_month rows; None = everything) that were not found
     again are marked inactive: the problem is gone.
     """
-    findings = findings.reindex(columns=FINDING_COLUMNS).copy()
+    findings = findings.reindex(columns=list(FINDING_COLUMNS)).copy()
     findings["issue_id"] = issue_ids(findings) if len(findings) else pd.Series(dtype="string")
     findings = findings.drop_duplicates("issue_id")
     c = schema.dq_issues.c
@@ -105,7 +91,7 @@ def record_findings(
     new = findings.loc[~known].copy()
     names = _file_names(conn, new["upload_id"].dropna())
     new["file_name"] = new["upload_id"].map(lambda i: names.get(int(i)) if pd.notna(i) else None)
-    new = new.assign(
+    new = new.rename(columns={"column": "column_name"}).assign(
         status="open", first_seen_run=run_id, last_seen_run=run_id, active=True, origin=origin
     )
     bulk_insert(conn, schema.dq_issues, new)

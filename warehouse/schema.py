@@ -151,6 +151,7 @@ dq_issues = Table(
     Column("file_name", Text),
     Column("upload_id", Integer),
     Column("row_number", Integer),
+    Column("column_name", Text, comment="the template column the rule looked at"),
     Column("record_key", Text, comment="masked ID, never the raw number"),
     Column("value", Text, comment="the offending value, masked when it is an ID"),
     Column("message_zh", Text, nullable=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine
 
+from transforms.rules import FINDING_COLUMNS
 from warehouse import issues
 
 
@@ -86,7 +87,7 @@ def test_a_problem_not_found_again_in_scope_becomes_inactive(engine: Engine) -> 
     )
     with engine.begin() as conn:
         counts = issues.record_findings(
-            conn, pd.DataFrame([], columns=issues.FINDING_COLUMNS), "r2", "validation", scope
+            conn, pd.DataFrame([], columns=list(FINDING_COLUMNS)), "r2", "validation", scope
         )
     assert counts["gone"] == 1
     active = _all(engine, active_only=True)

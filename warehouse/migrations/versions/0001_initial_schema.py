@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
+Revises: (none)
 Create Date: 2026-11-28
 """
 
@@ -46,6 +46,12 @@ def upgrade() -> None:
         sa.Column("file_name", sa.Text(), nullable=True),
         sa.Column("upload_id", sa.Integer(), nullable=True),
         sa.Column("row_number", sa.Integer(), nullable=True),
+        sa.Column(
+            "column_name",
+            sa.Text(),
+            nullable=True,
+            comment="the template column the rule looked at",
+        ),
         sa.Column(
             "record_key", sa.Text(), nullable=True, comment="masked ID, never the raw number"
         ),

@@ -1,0 +1,334 @@
+"""Validate staged frames with the generated suites and turn failures into findings.
+
+All rows of one template — every upload of the run — are validated as ONE batch:
+an ephemeral GX context (no files, no analytics, no progress bars), a pandas data
+source with one dataframe asset per template and a whole-dataframe batch
+definition. The context, the assets and the suites are built once per process
+(`gx_runtime`) because importing GX and building suites costs seconds.
+
+Failures are mapped back to rows through the batch index (`upload_id`,
+`row_number`) with `result_format = COMPLETE` and `unexpected_index_column_names`.
+GX gotcha: with the index columns as ordinary columns, GX looks up every failing
+cell with `DataFrame.at` (about 20 µs a cell: a minute for a million failures);
+with them as a named MultiIndex and `exclude_unexpected_values` it only unpacks
+index tuples. Values are then read from our own frame, vectorised.
+
+Data Docs are not built: an ephemeral context has no docs site, and the findings
+(→ `dq_issues`) are what officers read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import great_expectations as gx
+import numpy as np
+import pandas as pd
+from great_expectations.core.batch_definition import BatchDefinition
+from great_expectations.data_context import EphemeralDataContext
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.datasource.fluent import PandasDatasource
+
+from expectations.chinese_id import id_problems
+from expectations.suites import (
+    INDEX,
+    SEX_LABELS,
+    birth_column,
+    build_suite,
+    err_column,
+    first_row_column,
+    first_upload_column,
+    prepare_batch,
+    suite_name,
+)
+from transforms.identity import mask_id
+from transforms.rules import FINDING_COLUMNS, empty_findings, findings_frame, rule
+from transforms.templates import Column, Contract, Template, load_contract
+
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": list(INDEX),
+    "exclude_unexpected_values": True,  # values come from our frame (see module doc)
+    "return_unexpected_index_query": False,
+}
+
+
+class ValidationFailed(RuntimeError):
+    """An expectation raised instead of answering: a bug or a frame of the wrong shape."""
+
+
+@dataclass
+class _Runtime:
+    """The process's GX objects: one context, its pandas source, per-template batch/suite."""
+
+    context: EphemeralDataContext
+    source: PandasDatasource
+    batches: dict[str, BatchDefinition] = field(default_factory=dict)
+    suites: dict[Template, gx.ExpectationSuite] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def batch_definition(self, template: Template) -> BatchDefinition:
+        with self.lock:
+            if template.staging_table not in self.batches:
+                asset = self.source.add_dataframe_asset(template.staging_table)
+                self.batches[template.staging_table] = asset.add_batch_definition_whole_dataframe(
+                    "all_uploads"
+                )
+            return self.batches[template.staging_table]
+
+    def suite(self, template: Template, contract: Contract) -> gx.ExpectationSuite:
+        with self.lock:
+            if template not in self.suites:
+                suite = build_suite(template, contract)
+                taken = {s.name for s in self.suites.values()}
+                if suite.name in taken:  # another version of the template (tests)
+                    suite.name = f"{suite.name}_{len(self.suites)}"
+                self.suites[template] = self.context.suites.add(suite)
+            return self.suites[template]
+
+
+@cache
+def gx_runtime() -> _Runtime:
+    """The GX context for this process: ephemeral, quiet, built once."""
+    for name in ("great_expectations", "great_expectations.core", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    return _Runtime(context=context, source=context.data_sources.add_pandas("staged"))
+
+
+def validate_batch(
+    frame: pd.DataFrame,
+    template: Template,
+    report_month_col: str = "report_month",
+    *,
+    raw: pd.DataFrame | None = None,
+    contract: Contract | None = None,
+) -> pd.DataFrame:
+    """Validate every row of one template as one batch; return the findings.
+
+    `frame`: staged rows (docs/design.md, "Staged frames") of any number of uploads.
+    `raw` (optional): the same rows as read — string cells under canonical column
+    names plus `upload_id` and `row_number` (the normaliser's input). A cell that
+    failed parsing is null in `frame`; with `raw`, its finding shows the value read.
+
+    Pass the rows of *current* uploads only (not superseded or duplicate files): a
+    value that must be unique across units (`unique = "all"`) is compared within the
+    batch, and the earliest (`upload_id`, `row_number`) holding it is kept.
+
+    Returns findings (docs/design.md, "Findings"); `excluded_rows` lists the rows
+    they exclude. Raises `ValidationFailed` when an expectation could not run.
+    """
+    if frame.empty:
+        return empty_findings()
+    contract = contract or load_contract()
+    runtime = gx_runtime()
+    batch_frame = prepare_batch(frame, template, report_month_col)
+    suite = runtime.suite(template, contract)
+    batch = runtime.batch_definition(template).get_batch(
+        batch_parameters={"dataframe": batch_frame}
+    )
+    result = batch.validate(suite, result_format=RESULT_FORMAT)
+
+    context = _RowContext(template, batch_frame, report_month_col, raw)
+    parts: list[pd.DataFrame] = []
+    for outcome in result.results:
+        config = outcome.expectation_config
+        if config is None:
+            raise ValidationFailed(f"{suite_name(template)}: a result without its expectation")
+        if outcome.exception_info.get("raised_exception"):
+            raise ValidationFailed(
+                f"{suite_name(template)}: {config.type} on {config.kwargs}: "
+                f"{outcome.exception_info.get('exception_message')}"
+            )
+        if outcome.success:
+            continue
+        positions = _failed_positions(batch_frame, outcome.result)
+        if config.meta.get("unless_err"):
+            errs = batch_frame[err_column(config.meta["column"])].to_numpy()[positions]
+            positions = positions[pd.isna(errs)]
+        if len(positions):
+            parts.append(context.findings(config.meta, positions))
+    if not parts:
+        return empty_findings()
+    findings = pd.concat(parts, ignore_index=True)
+    return findings.sort_values(["upload_id", "row_number"], kind="stable").reset_index(drop=True)
+
+
+def excluded_rows(findings: pd.DataFrame) -> pd.DataFrame:
+    """The rows (`upload_id`, `row_number`) an `error` finding leaves out of the figures."""
+    rows = findings.loc[
+        (findings["severity"] == "error") & findings["row_number"].notna(), list(INDEX)
+    ]
+    return rows.drop_duplicates().sort_values(list(INDEX)).reset_index(drop=True)
+
+
+def _failed_positions(batch_frame: pd.DataFrame, result: dict[str, Any]) -> np.ndarray:
+    """Row positions in `batch_frame` of an expectation's unexpected rows."""
+    index_list = result.get("unexpected_index_list") or []
+    if not index_list:
+        return np.empty(0, dtype=np.intp)
+    # exclude_unexpected_values: one dict of parallel lists, {"upload_id": [...], ...}
+    columns = index_list[0] if isinstance(index_list[0].get(INDEX[0]), list) else None
+    if columns is None:  # GX gave one dict per row
+        columns = {name: [row[name] for row in index_list] for name in INDEX}
+    wanted = pd.MultiIndex.from_arrays([columns[name] for name in INDEX], names=list(INDEX))
+    positions = batch_frame.index.get_indexer(wanted)
+    return positions[positions >= 0]
+
+
+class _RowContext:
+    """Turns one expectation's failing rows into findings (values, keys, messages)."""
+
+    def __init__(
+        self,
+        template: Template,
+        batch_frame: pd.DataFrame,
+        report_month_col: str,
+        raw: pd.DataFrame | None,
+    ) -> None:
+        self.template = template
+        self.frame = batch_frame
+        self.report_month_col = report_month_col
+        self.raw = None if raw is None else raw.set_index(list(INDEX))
+        person = [c for c in template.columns if c.type == "id" and c.required]
+        self.person_column = person[0].name if person else None
+
+    def findings(self, meta: dict[str, Any], positions: Any) -> pd.DataFrame:
+        rows = self.frame.iloc[positions]
+        column = self.template.column(meta["column"])
+        index = rows.index
+        value = self._value(column, rows, from_raw=meta["rule_from"] == "err_column")
+        codes = self._codes(meta, column, rows)
+        other = self._other_value(meta, rows)
+        first_row = self._optional(rows, first_row_column(column.name))
+        first_upload = self._optional(rows, first_upload_column(column.name))
+        condition = meta["params"].get("condition_column")
+        condition_actual = rows[condition].astype("string") if condition is not None else None
+        months = rows[self.report_month_col].astype("string")
+        severity = meta["severity"]
+
+        columns = {
+            "value": value,
+            "report_month": months,
+            "other_value": other,
+            "first_row": first_row,
+            "first_upload": first_upload,
+        }
+        if condition_actual is not None:
+            columns["condition_actual"] = condition_actual
+        cells = {k: _cells(v, len(rows)) for k, v in columns.items()}
+        zh: list[str] = []
+        en: list[str] = []
+        for i, code in enumerate(codes.tolist()):
+            params = {**meta["params"], **{k: v[i] for k, v in cells.items()}}
+            m_zh, m_en = rule(code).render(severity, **params)
+            zh.append(m_zh)
+            en.append(m_en)
+
+        out = pd.DataFrame(
+            {
+                "rule": codes.to_numpy(),
+                "severity": severity,
+                "dimension": [rule(str(c)).dimension for c in codes],
+                "source": self.template.source,
+                "kind": self.template.kind,
+                "unit": rows["unit"].to_numpy() if "unit" in rows else None,
+                "report_month": months.to_numpy(),
+                "upload_id": index.get_level_values("upload_id"),
+                "row_number": index.get_level_values("row_number"),
+                "column": column.name,
+                "record_key": self._record_key(rows).to_numpy(),
+                "value": value.to_numpy(),
+                "message_zh": zh,
+                "message_en": en,
+            },
+            columns=list(FINDING_COLUMNS),
+        )
+        return findings_frame(out)
+
+    def _codes(self, meta: dict[str, Any], column: Column, rows: pd.DataFrame) -> pd.Series:
+        if meta["rule_from"] == "err_column":
+            return rows[err_column(column.name)].astype("string")
+        if meta["rule_from"] == "id_problems":
+            return id_problems(rows[column.name]).fillna("id_format")
+        return pd.Series(meta["rule"], index=rows.index, dtype="string")
+
+    def _value(self, column: Column, rows: pd.DataFrame, from_raw: bool) -> pd.Series:
+        """The offending value as shown to people: the raw cell for a parse error."""
+        if from_raw:
+            if self.raw is None or column.name not in self.raw.columns:
+                return pd.Series(pd.NA, index=rows.index, dtype="string")
+            cells = self.raw[column.name].reindex(rows.index).astype("string")
+            cells = cells.mask(cells.str.strip() == "")
+            return mask_id(cells) if column.type == "id" else cells
+        return display(rows[column.name], column)
+
+    def _other_value(self, meta: dict[str, Any], rows: pd.DataFrame) -> pd.Series | None:
+        other = meta.get("other_column")
+        code = meta["rule"]
+        if code == "disagrees_with_id" and other is not None:
+            return _dates(rows[birth_column(other)])
+        if other is not None and other in self.template_columns:
+            return display(rows[other], self.template.column(other))
+        return None
+
+    @property
+    def template_columns(self) -> set[str]:
+        return {c.name for c in self.template.columns}
+
+    def _record_key(self, rows: pd.DataFrame) -> pd.Series:
+        if self.person_column is None:
+            return pd.Series(pd.NA, index=rows.index, dtype="string")
+        ids = rows[self.person_column].astype("string")
+        if self.raw is not None and self.person_column in self.raw.columns:
+            ids = ids.fillna(self.raw[self.person_column].reindex(rows.index).astype("string"))
+        return mask_id(ids)
+
+    @staticmethod
+    def _optional(rows: pd.DataFrame, name: str) -> pd.Series | None:
+        return rows[name].astype("string") if name in rows.columns else None
+
+
+def display(values: pd.Series, column: Column) -> pd.Series:
+    """Canonical values as a data officer reads them (`string`; IDs masked)."""
+    match column.type:
+        case "id":
+            return mask_id(values)
+        case "date":
+            return _dates(values)
+        case "money":
+            return _formatted(values, lambda v: f"{float(v):.2f}")
+        case "sex":
+            return values.astype("string").map(SEX_LABELS, na_action="ignore").astype("string")
+        case "yesno":
+            return _formatted(values, lambda v: "是" if bool(v) else "否")
+    return values.astype("string")
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").astype("string")
+
+
+def _formatted(values: pd.Series, fmt: Callable[[Any], str]) -> pd.Series:
+    return values.astype(object).map(lambda v: None if pd.isna(v) else fmt(v)).astype("string")
+
+
+def _cells(series: pd.Series | None, n: int) -> list[Any]:
+    """A column as a list of Python values, None for null (for message parameters)."""
+    if series is None:
+        return [None] * n
+    return [None if pd.isna(v) else v for v in series.astype(object).tolist()]
