@@ -8,6 +8,7 @@ then expected, so every failure is a GX result with a count and examples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from expectations.validate import gx_runtime
 from transforms.catalog import Catalog, load_catalog
+from transforms.rules import empty_findings, findings_frame
 
 MART_COLUMNS = (
     "area_code",
@@ -179,3 +181,31 @@ def audit_mart(mart: pd.DataFrame, catalog: Catalog | None = None) -> AuditResul
         count = outcome.result.get("unexpected_count", "")
         failures.append(f"{zh} / {en}: {column or ''} ({count})")
     return AuditResult(passed=not failures, failures=tuple(failures))
+
+
+def audit_findings(failures: Sequence[str]) -> pd.DataFrame:
+    """A failed audit as one issue: nothing was published, yesterday's figures stand."""
+    if not failures:
+        return empty_findings()
+    detail = "；".join(failures)
+    return findings_frame(
+        [
+            {
+                "rule": "mart_audit_failed",
+                "severity": "error",
+                "dimension": "consistency",
+                "source": None,
+                "kind": None,
+                "unit": None,
+                "report_month": None,
+                "upload_id": None,
+                "row_number": None,
+                "column": None,
+                "record_key": None,
+                "value": None,
+                "message_zh": f"指标结果审核未通过，本次未发布，仪表板仍显示上次发布的结果。请联系系统管理员。{detail}",
+                "message_en": f"the computed indicators failed their audit; nothing was published and "
+                f"dashboards keep the last good figures. Contact the administrator. {detail}",
+            }
+        ]
+    )

@@ -169,11 +169,12 @@ def validate_batch(
 
 
 def excluded_rows(findings: pd.DataFrame) -> pd.DataFrame:
-    """The rows (`upload_id`, `row_number`) an `error` finding leaves out of the figures."""
+    """The rows an `error` finding leaves out of the figures: upload_id, row_number, rules."""
     rows = findings.loc[
-        (findings["severity"] == "error") & findings["row_number"].notna(), list(INDEX)
-    ]
-    return rows.drop_duplicates().sort_values(list(INDEX)).reset_index(drop=True)
+        (findings["severity"] == "error") & findings["row_number"].notna(), [*INDEX, "rule"]
+    ].drop_duplicates()
+    rules = rows.sort_values("rule").groupby(list(INDEX), sort=True)["rule"].agg(",".join)
+    return rules.rename("rules").reset_index()
 
 
 def _failed_positions(batch_frame: pd.DataFrame, result: dict[str, Any]) -> np.ndarray:

@@ -16,7 +16,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
-from transforms.templates import Template
+from transforms.reconcile import ReconInputs
+from transforms.templates import Contract, Template
 from warehouse import schema
 from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
@@ -152,3 +153,23 @@ def quarantine_findings(conn: Connection, run_id: str) -> pd.DataFrame:
             + ")",
         }
     )
+
+
+def load_recon_inputs(
+    engine: Engine, raw_dir: Path, contract: Contract, areas: pd.DataFrame
+) -> ReconInputs:
+    """The current staged rows of every template, errors left out, as reconciliation wants them.
+
+    Village birth rows excluded for an invalid mother ID go along separately: they
+    can still be matched by the mother's name (an accuracy issue, not a lost birth).
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    unkeyed = pd.DataFrame()
+    for name, template in contract.templates.items():
+        kept, excluded = current_staged(engine, raw_dir, template)
+        frames[name] = kept
+        if name == "village_births" and not excluded.empty:
+            unkeyed = excluded.loc[excluded["err_mother_id"].notna()].reset_index(drop=True)
+    with engine.connect() as conn:
+        uploads = uploads_frame(conn)
+    return ReconInputs(**frames, uploads=uploads, areas=areas, village_births_unkeyed=unkeyed)

@@ -213,8 +213,10 @@ def test_ids_are_masked_and_messages_say_what_to_do(
 
 def test_excluded_rows_are_the_error_rows(women: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     _, findings = women
-    rows = excluded_rows(findings)
-    assert list(rows.columns) == ["upload_id", "row_number"]
+    excluded = excluded_rows(findings)
+    assert list(excluded.columns) == ["upload_id", "row_number", "rules"]
+    assert excluded["rules"].notna().all()
+    rows = excluded[["upload_id", "row_number"]]
     assert list(rows.itertuples(index=False, name=None)) == [
         (1, 2),
         (1, 3),
