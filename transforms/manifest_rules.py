@@ -24,20 +24,29 @@ def new_files(candidates: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
     return candidates.loc[fresh].sort_values(["arrived_at", "path"], kind="stable")
 
 
+def _duplicate_key(frame: pd.DataFrame) -> pd.Series:
+    """Same bytes *for the same upload identity*: two empty months share bytes, not identity."""
+    parts = frame.reindex(columns=["sha256", *IDENTITY]).astype("string").fillna("")
+    return parts["sha256"].str.cat([parts[c] for c in IDENTITY], sep="|")
+
+
 def mark_duplicates(fresh: pd.DataFrame, manifest: pd.DataFrame) -> pd.Series:
     """For each fresh file, the upload_id of the first file with the same bytes, or NA.
 
-    The first to arrive counts: a file already in the manifest, else the earliest
-    fresh one (`fresh` is sorted by arrival, and carries its new `upload_id`).
+    The same bytes count as one upload when they claim the same (source, kind, unit,
+    month) — a re-sent file or a `(1)` copy; the same bytes under another identity
+    (an empty month like the last) are a separate upload. The first to arrive counts:
+    a file already in the manifest, else the earliest fresh one (`fresh` is sorted
+    by arrival and carries its new `upload_id`).
     """
-    first_seen = (
-        manifest.sort_values(["arrived_at", "upload_id"])
-        .drop_duplicates("sha256")
-        .set_index("sha256")["upload_id"]
+    known = manifest.assign(_key=_duplicate_key(manifest)).sort_values(["arrived_at", "upload_id"])
+    first_seen = known.drop_duplicates("_key").set_index("_key")["upload_id"]
+    keys = _duplicate_key(fresh)
+    earlier_in_batch = (
+        fresh.assign(_key=keys).drop_duplicates("_key").set_index("_key")["upload_id"]
     )
-    earlier_in_batch = fresh.drop_duplicates("sha256").set_index("sha256")["upload_id"]
-    original = fresh["sha256"].map(first_seen)
-    in_batch = fresh["sha256"].map(earlier_in_batch)
+    original = keys.map(first_seen)
+    in_batch = keys.map(earlier_in_batch)
     in_batch = in_batch.where(in_batch != fresh["upload_id"])
     return original.fillna(in_batch).astype("Int64")
 

@@ -33,7 +33,8 @@ def issue_ids(findings: pd.DataFrame) -> pd.Series:
         .fillna("row:" + findings["row_number"].astype("string").fillna(""))
     )
     parts = findings.assign(locator=locator)[_IDENTITY_PARTS].astype("string").fillna("")
-    joined = parts.agg("\x1f".join, axis=1)
+    first, *rest = _IDENTITY_PARTS
+    joined = parts[first].str.cat([parts[c] for c in rest], sep="\x1f")
     return joined.map(lambda s: "DQ" + hashlib.sha1(s.encode("utf-8")).hexdigest()[:16])
 
 

@@ -100,7 +100,6 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     candidates = scan_inbox(ctx.inbox, manifest, ctx.time_zone)
     fresh = manifest_rules.new_files(candidates, manifest).reset_index(drop=True)
     fresh["upload_id"] = range(next_id, next_id + len(fresh))
-    fresh["duplicate_of"] = manifest_rules.mark_duplicates(fresh, manifest)
     names = pd.DataFrame(
         [_name_fields(parse_upload_name(n, ctx.contract)) for n in fresh["file_name"]],
         index=fresh.index,
@@ -116,7 +115,9 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
             "reason_en",
         ],
     )
-    return pd.concat([fresh, names], axis=1)
+    planned = pd.concat([fresh, names], axis=1)
+    planned["duplicate_of"] = manifest_rules.mark_duplicates(planned, manifest)
+    return planned
 
 
 def _raw_path(ctx: LandingContext, template: str, month: str, sha256: str) -> Path:

@@ -43,6 +43,25 @@ def test_duplicates_point_to_the_first_arrival() -> None:
     assert list(rules.mark_duplicates(fresh, manifest)) == [1, pd.NA, 3, pd.NA]
 
 
+def test_same_bytes_under_another_identity_are_not_a_duplicate() -> None:
+    manifest = _manifest([(1, "a.csv", "empty", "2026-10-01")]).assign(
+        source="village", kind="fees", unit="u1", report_month="2026-08"
+    )
+    fresh = pd.DataFrame(
+        {
+            "upload_id": [2, 3],
+            "path": ["b.csv", "c(1).csv"],
+            "sha256": ["empty", "empty"],
+            "arrived_at": pd.to_datetime(["2026-10-02"] * 2),
+            "source": "village",
+            "kind": "fees",
+            "unit": "u1",
+            "report_month": ["2026-09", "2026-08"],
+        }
+    )
+    assert list(rules.mark_duplicates(fresh, manifest)) == [pd.NA, 1]
+
+
 def test_latest_arrival_of_an_identity_is_current_and_quarantine_supersedes_nothing() -> None:
     uploads = pd.DataFrame(
         {
