@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## Run the nightly job on the example county with the embedded warehouse (popstat-data/).
-example: $(STAMP)
+## The example county is generated on first use: arrival times are file modification
+## times, which git does not keep, so the files cannot simply be committed.
+example: $(STAMP) examples/inbox
 	$(BIN)/popstat run --inbox examples/inbox --reference examples/reference --as-of $(AS_OF)
+
+examples/inbox: | $(STAMP)
+	$(BIN)/popstat demo --out examples --seed 7
 
 ## Lint, type-check and run every test (PostgreSQL at 127.0.0.1:5432 for the warehouse tests).
 test: $(STAMP)
@@ -30,4 +35,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_landing.py
 
 clean:
-	rm -rf popstat-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf popstat-data examples/inbox examples/reference .pytest_cache .mypy_cache .ruff_cache
