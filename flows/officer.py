@@ -1,9 +1,13 @@
-"""The data officer's commands: `popstat issues …` (no Prefect, no GX: they answer at once)."""
+"""The data officer's commands: `popstat issues …` and `popstat report`.
+
+No Prefect, no GX: they answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 
 import pandas as pd
 
@@ -138,4 +142,46 @@ def command_issues(args: argparse.Namespace, settings: Settings) -> int:
             conn, selection, ACTIONS[args.action], args.note, args.by or getpass.getuser()
         )
     print(f"已更新 {changed} 个问题" if lang == "zh" else f"{changed} issues updated")
+    return 0
+
+
+def add_report_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """`popstat report`: the officer's HTML report and open-issues workbook."""
+    parser = commands.add_parser(
+        "report",
+        parents=[common],
+        help="生成数据质量报告（HTML）和待处理问题表（XLSX） / write the officer report",
+    )
+    parser.add_argument(
+        "--reference", help="folder of areas.csv and institutions.csv (names of the units)"
+    )
+
+
+def command_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Write `<home>/reports/dq-report-<date>.html` and `dq-open-issues-<date>.xlsx`; print both."""
+    from warehouse.reference import ReferenceError, read_reference
+    from warehouse.report_data import load_report_input, write_report
+
+    areas = institutions = None
+    try:
+        reference = read_reference(settings.reference)
+        areas, institutions = reference.areas, reference.institutions
+    except ReferenceError as error:
+        print(
+            f"警告 WARNING: {error}\n"
+            "         报告中的单位将只显示代码 / units are shown by code only",
+            file=sys.stderr,
+        )
+    engine = make_engine(settings.effective_warehouse_url)
+    migrate(engine)
+    try:
+        with engine.connect() as conn:
+            data = load_report_input(conn, areas=areas, institutions=institutions)
+    finally:
+        engine.dispose()
+    files = write_report(data, settings.reports_dir, settings.effective_as_of, settings.lang)
+    print(f"报告 report: {files.html.resolve()}")
+    print(f"待处理问题表 open issues: {files.xlsx.resolve()}")
     return 0

@@ -1,0 +1,132 @@
+"""What the officer report reads from the warehouse, and where its files go.
+
+The report shows the issues an officer still has to act on — `open` and
+`acknowledged`, still found by the latest check (`active`) — with the reporting
+rows and the latest completed run. Units are named and placed under their
+townships from the reference folder (`areas.csv`, `institutions.csv`); without
+it, the report still works by code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from transforms.officer_report import (
+    AREA_COLUMNS,
+    INSTITUTION_COLUMNS,
+    ReportInput,
+    render_html,
+    workbook_sheets,
+)
+from warehouse import schema
+from warehouse.load import read_frame
+from warehouse.reference import read_reference
+from warehouse.tabular import write_xlsx
+
+REPORT_STATUSES = ("open", "acknowledged")
+"""Statuses an officer still has to act on; resolved and waived issues are done."""
+
+
+def report_issues(conn: Connection) -> pd.DataFrame:
+    """Active issues still to act on (`REPORT_STATUSES`), every `dq_issues` column."""
+    c = schema.dq_issues.c
+    query = (
+        select(schema.dq_issues)
+        .where(c.status.in_(REPORT_STATUSES), c.active.is_(True))
+        .order_by(c.unit, c.report_month, c.file_name, c.row_number, c.rule, c.issue_id)
+    )
+    return read_frame(conn, query)
+
+
+def report_reporting(conn: Connection) -> pd.DataFrame:
+    """Every expected upload (`dq_reporting`), received or not, on time or not."""
+    r = schema.dq_reporting.c
+    return read_frame(
+        conn, select(schema.dq_reporting).order_by(r.unit, r.source, r.kind, r.report_month)
+    )
+
+
+def latest_run(conn: Connection) -> tuple[str, date] | None:
+    """(run_id, as_of) of the latest completed run, or None before the first."""
+    r = schema.runs.c
+    row = conn.execute(
+        select(r.run_id, r.as_of)
+        .where(r.status == "completed")
+        .order_by(r.finished_at.desc(), r.run_id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    as_of = row[1]
+    if isinstance(as_of, datetime):
+        as_of = as_of.date()
+    return str(row[0]), as_of
+
+
+def load_report_input(
+    conn: Connection,
+    areas: pd.DataFrame | None = None,
+    institutions: pd.DataFrame | None = None,
+    reference: Path | None = None,
+    generated_at: datetime | None = None,
+) -> ReportInput:
+    """Everything the report shows.
+
+    Areas and institutions come from the frames given, else from the `reference`
+    folder (`read_reference`, which raises `ReferenceError` when a file is
+    missing), else are empty (units shown by code).
+    """
+    if (areas is None or institutions is None) and reference is not None:
+        ref = read_reference(reference)
+        areas = ref.areas if areas is None else areas
+        institutions = ref.institutions if institutions is None else institutions
+    run = latest_run(conn)
+    return ReportInput(
+        issues=report_issues(conn),
+        reporting=report_reporting(conn),
+        areas=_or_empty(areas, AREA_COLUMNS),
+        institutions=_or_empty(institutions, INSTITUTION_COLUMNS),
+        generated_at=generated_at or datetime.now(),
+        data_as_of=run[1] if run else None,
+        run_id=run[0] if run else None,
+    )
+
+
+def _or_empty(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame({c: pd.Series([], dtype="string") for c in columns})
+    return frame
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files one report wrote."""
+
+    html: Path
+    xlsx: Path
+
+
+def report_file_names(day: date) -> tuple[str, str]:
+    """(HTML, XLSX) file names for the report of `day`: ASCII, sortable by date."""
+    stamp = day.isoformat()
+    return f"dq-report-{stamp}.html", f"dq-open-issues-{stamp}.xlsx"
+
+
+def write_report(data: ReportInput, folder: Path, day: date, lang: str = "zh") -> ReportFiles:
+    """Write the HTML report and the open-issues workbook into `folder` (made if needed).
+
+    A second report on the same day replaces the first.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    html_name, xlsx_name = report_file_names(day)
+    html_path = folder / html_name
+    tmp = html_path.with_name(html_path.name + ".tmp")
+    tmp.write_text(render_html(data, lang), encoding="utf-8")
+    tmp.replace(html_path)
+    xlsx_path = write_xlsx(folder / xlsx_name, workbook_sheets(data, lang))
+    return ReportFiles(html=html_path, xlsx=xlsx_path)
