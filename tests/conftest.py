@@ -11,9 +11,15 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from warehouse.db import make_engine, migrate
+
+# Property tests check behaviour, not speed (speed is measured in benchmarks/): no deadline,
+# so a busy CI machine cannot fail them.
+hypothesis_settings.register_profile("popstat", deadline=None)
+hypothesis_settings.load_profile("popstat")
 
 POSTGRES_URL = os.environ.get(
     "POPSTAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

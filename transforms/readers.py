@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from transforms.templates import Template, fold_header
@@ -139,16 +140,17 @@ def detect_encoding(data: bytes) -> str:
 
 
 def _finish_grid(frame: pd.DataFrame) -> pd.DataFrame:
-    """`string` cells, NA for blank (whitespace-only) cells, trailing all-blank columns gone."""
-    frame = frame.astype(_STRING)
-    for column in frame.columns:
-        values = frame[column]
-        frame[column] = values.mask(values.str.strip().eq("").fillna(False))
-    has_value = frame.notna().any(axis=0).tolist()
-    width = max((i + 1 for i, v in enumerate(has_value) if v), default=0)
-    frame = frame.iloc[:, :width]
-    frame.columns = pd.RangeIndex(width)
-    return frame.reset_index(drop=True)
+    """`string` cells, NA for blank (whitespace-only) cells, trailing all-blank columns gone.
+
+    Works on the cells as one object array: upload files are small and many, and a
+    pandas operation per column costs more than the whole file's cells in one pass.
+    """
+    cells = frame.to_numpy(dtype=object)
+    flat = [v if isinstance(v, str) and v.strip() else None for v in cells.ravel().tolist()]
+    cleaned = np.array(flat, dtype=object).reshape(cells.shape)
+    has_value = (cleaned != None).any(axis=0) if cleaned.size else np.zeros(0, bool)  # noqa: E711
+    width = int(np.flatnonzero(has_value)[-1]) + 1 if has_value.any() else 0
+    return pd.DataFrame(cleaned[:, :width], columns=pd.RangeIndex(width), dtype=_STRING)
 
 
 def _blank_to_na(value: str) -> str | None:
@@ -330,8 +332,14 @@ def _match_row(cells: list[str | None], lookup: dict[str, tuple[str, int]]) -> d
     return {name: position for name, (_, position) in best.items()}
 
 
+def _top_rows(grid: pd.DataFrame, n: int) -> list[list[str | None]]:
+    """The first `n` rows as lists of text or None (one conversion, not one per row)."""
+    top = grid.iloc[:n].to_numpy(dtype=object, na_value=None)
+    return [[None if v is None else str(v) for v in row] for row in top.tolist()]
+
+
 def _row_cells(grid: pd.DataFrame, row: int) -> list[str | None]:
-    return [None if pd.isna(v) else str(v) for v in grid.iloc[row].tolist()]
+    return _top_rows(grid.iloc[row:], 1)[0]
 
 
 def locate_header(grid: pd.DataFrame, template: Template) -> int | None:
@@ -346,8 +354,8 @@ def locate_header(grid: pd.DataFrame, template: Template) -> int | None:
     required = {c.name for c in template.required_columns}
     best_row: int | None = None
     best_count = 1
-    for row in range(min(len(grid), HEADER_SEARCH_ROWS)):
-        matched = _match_row(_row_cells(grid, row), lookup)
+    for row, cells in enumerate(_top_rows(grid, HEADER_SEARCH_ROWS)):
+        matched = _match_row(cells, lookup)
         if required <= matched.keys() and matched:
             return row
         if len(matched) > best_count:
@@ -413,20 +421,21 @@ def _body(grid: pd.DataFrame, header_row: int) -> tuple[pd.DataFrame, dict[int, 
     header cell or any cell under it is non-blank.
     """
     header = _row_cells(grid, header_row)
-    body = grid.iloc[header_row + 1 :]
-    has_data = body.notna().any(axis=0).tolist()
+    cells = grid.to_numpy(dtype=object, na_value=None)[header_row + 1 :]
+    present = cells != None  # noqa: E711 - element-wise test on an object array
+    has_data = present.any(axis=0).tolist() if len(cells) else [False] * grid.shape[1]
     used = [p for p in range(grid.shape[1]) if header[p] is not None or has_data[p]]
     names = _column_names(header, used)
-    body = body.iloc[:, used].set_axis(pd.Index(names), axis=1)
-    body = body.set_axis(pd.RangeIndex(1, len(body) + 1), axis=0)
-    body = body[body.notna().any(axis=1)]
-    while len(body):
-        last = body.iloc[-1]
-        if not _is_total_row(str(last[last.notna()].iloc[0])):
+    row_numbers = np.arange(1, len(cells) + 1)
+    keep = present[:, used].any(axis=1) if len(cells) else np.zeros(0, bool)
+    cells, row_numbers = cells[keep][:, used], row_numbers[keep]
+    while len(cells):
+        last = [v for v in cells[-1] if v is not None]
+        if not _is_total_row(str(last[0])):
             break
-        body = body.iloc[:-1]
-    frame = body.reset_index(names=ROW_NUMBER)
-    frame[ROW_NUMBER] = frame[ROW_NUMBER].astype("int64")
+        cells, row_numbers = cells[:-1], row_numbers[:-1]
+    frame = pd.DataFrame(cells, columns=pd.Index(names), dtype=_STRING)
+    frame[ROW_NUMBER] = row_numbers.astype("int64")
     return frame[[*names, ROW_NUMBER]], dict(zip(used, names, strict=True))
 
 
@@ -520,13 +529,14 @@ def canonical_frame(result: ReadResult) -> pd.DataFrame:
         if result.template is not None
         else list(result.columns)
     )
-    out = pd.DataFrame(index=frame.index)
-    for name in names:
-        source = result.columns.get(name)
-        if source is not None and source in frame.columns:
-            out[name] = frame[source].astype(_STRING)
-        else:
-            out[name] = pd.Series(pd.NA, index=frame.index, dtype=_STRING)
+    missing = pd.array([pd.NA] * len(frame), dtype=_STRING)
+    columns = {
+        name: frame[result.columns[name]].array
+        if result.columns.get(name) in frame.columns
+        else missing
+        for name in names
+    }
+    out = pd.DataFrame(columns).astype(_STRING)
     row_numbers = frame[ROW_NUMBER] if ROW_NUMBER in frame.columns else pd.Series(dtype="int64")
-    out[ROW_NUMBER] = row_numbers.astype("int64")
+    out[ROW_NUMBER] = row_numbers.to_numpy(dtype="int64")
     return out.reset_index(drop=True)
