@@ -143,9 +143,14 @@ def _write_as_read(ctx: LandingContext, row: pd.Series, result: ReadResult) -> N
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
-def _write_staged(ctx: LandingContext, template: Template, staged: pd.DataFrame) -> str:
-    """The normalised batch of one template, as one Parquet file per run; returns its path."""
-    relative = Path("staged") / f"kind={template.name}" / f"run={ctx.run_id}.parquet"
+def _write_staged(ctx: LandingContext, template: Template, staged: pd.DataFrame, month: str) -> str:
+    """The normalised batch of one template and month, one Parquet file per run; returns its path.
+
+    The manifest names the file of each upload, so a file left by a crashed run is never read.
+    """
+    relative = (
+        Path("staged") / f"kind={template.name}" / f"month={month}" / f"run={ctx.run_id}.parquet"
+    )
     path = ctx.raw_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(staged, preserve_index=False), path)
@@ -239,26 +244,40 @@ def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
 
 def land_template(
     engine: Engine, ctx: LandingContext, template: Template, files: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Land every fresh file of one template in one transaction.
+) -> tuple[pd.DataFrame, int]:
+    """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
 
-    Returns (manifest rows written, staged frame). Quarantined files get their reason;
-    good files get raw Parquet, a staged Parquet batch and `stg_<template>` rows.
+    Quarantined files get their reason; good files get raw Parquet, a staged Parquet
+    batch per report month and `stg_<template>` rows. Month by month, so that only one
+    month of a county's rows is in memory at a time.
     """
-    manifest_rows, frames = _read_template_files(ctx, template, files)
-    records = _manifest_records(manifest_rows, ctx)
-    staged = pd.DataFrame()
-    if frames:
-        batch = pd.concat(frames, ignore_index=True)
-        staged = normalise_frame(batch, template, ctx.contract, batch["report_month"], ctx.secret)
-        staged_path = _write_staged(ctx, template, staged)
-        records.loc[records["status"] == "loaded", "staged_path"] = staged_path
+    written: list[pd.DataFrame] = []
+    rows = 0
     with engine.begin() as conn:
-        bulk_insert(conn, schema.uploads, records)
-        if not staged.empty:
-            bulk_insert(conn, schema.staging_tables[template.name], staged)
-        _refresh_supersession(conn, records.loc[records["status"] == "loaded"])
-    return records, staged
+        for month, month_files in files.groupby("report_month", sort=True):
+            manifest_rows, frames = _read_template_files(ctx, template, month_files)
+            records = _manifest_records(manifest_rows, ctx)
+            if frames:
+                batch = pd.concat(frames, ignore_index=True)
+                staged = normalise_frame(
+                    batch, template, ctx.contract, batch["report_month"], ctx.secret
+                )
+                del batch, frames
+                loaded = records["status"] == "loaded"
+                records.loc[loaded, "staged_path"] = _write_staged(
+                    ctx, template, staged, str(month)
+                )
+                bulk_insert(conn, schema.staging_tables[template.name], staged)
+                rows += len(staged)
+                del staged
+                # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
+                pa.default_memory_pool().release_unused()
+            bulk_insert(conn, schema.uploads, records)
+            written.append(records)
+        all_records = pd.concat(written, ignore_index=True) if written else pd.DataFrame()
+        if not all_records.empty:
+            _refresh_supersession(conn, all_records.loc[all_records["status"] == "loaded"])
+    return all_records, rows
 
 
 def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> pd.DataFrame:
@@ -301,9 +320,9 @@ def land_inbox(
         template = ctx.contract.templates[str(name)]
         if progress:
             progress(f"{template.title_zh} {name}: {len(files)} 个文件 files")
-        records, staged = land_template(engine, ctx, template, files)
+        records, rows = land_template(engine, ctx, template, files)
         for status, n in records["status"].value_counts().items():
             summary.count(str(status), int(n))
-        summary.rows_by_template[template.name] = len(staged)
+        summary.rows_by_template[template.name] = rows
         summary.upload_ids.extend(int(i) for i in records["upload_id"])
     return summary
