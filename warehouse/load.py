@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.sql import Select
-from sqlalchemy.types import Boolean, Date, DateTime, Integer, Numeric
+from sqlalchemy.types import Boolean, Date, DateTime, Float, Integer, Numeric
 
 _SQLITE_CHUNK = 50_000
 
@@ -34,7 +34,7 @@ def _prepared(frame: pd.DataFrame, table: Table, postgres: bool) -> pd.DataFrame
             out[name] = mapped.map({True: "t", False: "f"}) if postgres else mapped.astype("Int8")
         elif isinstance(kind, Integer) and not isinstance(kind, Boolean):
             out[name] = series.astype("Int64")
-        elif isinstance(kind, Numeric):
+        elif isinstance(kind, Numeric | Float):
             out[name] = series.astype("Float64")
         else:
             out[name] = series.astype("string")
@@ -84,7 +84,7 @@ def read_frame(conn: Connection, query: Select[tuple[object, ...]] | Table) -> p
             frame[name] = frame[name].astype("boolean")
         elif isinstance(kind, Integer):
             frame[name] = frame[name].astype("Int64")
-        elif isinstance(kind, Numeric):
+        elif isinstance(kind, Numeric | Float):  # Float is not a Numeric in SQLAlchemy 2.1
             frame[name] = frame[name].astype("Float64")
         else:
             frame[name] = frame[name].astype("string")

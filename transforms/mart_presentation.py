@@ -1,0 +1,376 @@
+"""How the published mart is shown to people: Chinese headers and labels, display rounding.
+
+Pure functions, no I/O. The warehouse keeps every value unrounded and decides
+`status` on the unrounded value (indicators.md); rounding happens here, for
+display only. A rounded value must never contradict the published status:
+2 multi-child births out of 199 are 1.005 %, which does not meet `<= 1.0`, so it
+is shown as `1.005%`, not as `1.00%` next to "未达标" (`display_decimals`).
+
+`MART_COLUMNS` describes every column of `mart_target_achievement` (the
+contract in outputs.md); `data_dictionary_markdown` turns it and the indicator
+catalog into docs/data-dictionary.md, whose test keeps the committed file true.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from transforms.catalog import Catalog
+from transforms.measures import MEASURES, Measure
+
+
+@dataclass(frozen=True)
+class MartColumn:
+    """One column of mart_target_achievement as the data dictionary describes it."""
+
+    name: str
+    type: str
+    header_zh: str
+    meaning_zh: str
+    meaning_en: str
+
+
+MART_COLUMNS: tuple[MartColumn, ...] = (
+    MartColumn(
+        "area_code",
+        "text",
+        "区划代码",
+        "村、乡镇或县的区划代码",
+        "village, township or county code",
+    ),
+    MartColumn("area_name", "text", "区划名称", "区划名称", "area name"),
+    MartColumn(
+        "area_level",
+        "text",
+        "层级",
+        "层级：village 村、township 乡镇、county 县",
+        "level: `village`, `township` or `county`",
+    ),
+    MartColumn(
+        "parent_code",
+        "text",
+        "上级区划代码",
+        "上级区划代码；县为空",
+        "parent area code; null for the county",
+    ),
+    MartColumn(
+        "period",
+        "text",
+        "期间",
+        "统计期间：月 `2026-09`、1至n月 `2026-01..2026-09`、季度 `2026-Q3`、半年 `2026-H2`、年 `2026`",
+        "period label: `2026-09`, `2026-01..2026-09`, `2026-Q3`, `2026-H2` or `2026`",
+    ),
+    MartColumn("period_start", "date", "起始日期", "期间第一天", "first day of the period"),
+    MartColumn("period_end", "date", "截止日期", "期间最后一天", "last day of the period"),
+    MartColumn(
+        "indicator",
+        "text",
+        "指标代码",
+        "指标代码（见下方指标表）",
+        "indicator code (see the indicator table below)",
+    ),
+    MartColumn("indicator_name", "text", "指标", "指标中文名称", "indicator name in Chinese"),
+    MartColumn("numerator", "numeric", "分子", "分子", "numerator"),
+    MartColumn(
+        "denominator", "numeric", "分母", "分母；计数类指标为空", "denominator; null for counts"
+    ),
+    MartColumn(
+        "value",
+        "double",
+        "指标值",
+        "指标值，未经四舍五入；百分比以百分数表示（89.447…）",
+        "value, unrounded; percentages in percent (89.447…)",
+    ),
+    MartColumn(
+        "unit",
+        "text",
+        "单位",
+        "单位：`%`、`count` 计数、`ratio` 比值（女=100）",
+        "unit: `%`, `count` or `ratio` (women = 100)",
+    ),
+    MartColumn(
+        "target_op",
+        "text",
+        "目标比较",
+        "目标比较方式：`>=`、`<=`、`between` 区间；无目标为空",
+        "how the target is judged: `>=`, `<=`, `between`; null without a target",
+    ),
+    MartColumn(
+        "target", "double", "目标值", "目标值（区间的下限）", "target (lower bound for `between`)"
+    ),
+    MartColumn("target_hi", "double", "目标上限", "区间目标的上限", "upper bound for `between`"),
+    MartColumn(
+        "status",
+        "text",
+        "达标情况",
+        "达标情况：`met` 达标、`not_met` 未达标、`no_target` 无目标、`no_data` 无数据（分母为0）；按未经四舍五入的值判定",
+        "`met`, `not_met`, `no_target`, `no_data` (denominator 0); judged on the unrounded value",
+    ),
+    MartColumn(
+        "rank",
+        "integer",
+        "排名",
+        "在同一上级区划、同一期间内的排名，1为最好；无目标时为空",
+        "rank within the parent area and period, 1 = best; null without a target",
+    ),
+    MartColumn(
+        "run_id", "text", "发布批次", "发布该行的运行批次", "the run that published the row"
+    ),
+)
+
+HEADERS_ZH: dict[str, str] = {c.name: c.header_zh for c in MART_COLUMNS}
+STATUS_LABELS: dict[str, str] = {
+    "met": "达标",
+    "not_met": "未达标",
+    "no_target": "无目标",
+    "no_data": "无数据",
+}
+LEVEL_LABELS: dict[str, str] = {"village": "村", "township": "乡镇", "county": "县"}
+UNIT_LABELS: dict[str, str] = {"%": "%", "count": "计数", "ratio": "比值"}
+TARGET_OP_LABELS: dict[str, str] = {">=": "≥", "<=": "≤", "between": "区间"}
+BETTER_LABELS: dict[str, str] = {"higher": "越高越好", "lower": "越低越好", "range": "在区间内"}
+_BASE_DECIMALS: dict[str, int] = {"%": 2, "ratio": 2, "count": 0}
+_MAX_DECIMALS = 6
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def round_half_up(value: float, decimals: int) -> float:
+    """`value` rounded 四舍五入 on its shortest decimal form (2.675 -> 2.68, unlike round())."""
+    quantum = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def meets(value: float, target_op: str, target: float, target_hi: float | None = None) -> bool:
+    """Whether `value` satisfies the target (`>=`, `<=`, or inside `between`)."""
+    if target_op == ">=":
+        return value >= target
+    if target_op == "<=":
+        return value <= target
+    if target_op == "between":
+        return target <= value <= (math.inf if target_hi is None else target_hi)
+    raise ValueError(f"unknown target op {target_op!r}")
+
+
+def display_decimals(
+    value: float,
+    unit: str,
+    status: str | None = None,
+    target_op: str | None = None,
+    target: float | None = None,
+    target_hi: float | None = None,
+) -> int:
+    """Decimals to show: 2 for rates, 0 for counts, more when fewer would contradict the status.
+
+    With a target and a met / not_met status, digits are added (up to 6) until
+    the rounded value, judged against the target, gives the published status.
+    """
+    decimals = _BASE_DECIMALS.get(unit, 2)
+    if _missing(value) or status not in ("met", "not_met") or not target_op or _missing(target):
+        return decimals
+    assert target is not None
+    hi = None if _missing(target_hi) else target_hi
+    want = status == "met"
+    while decimals < _MAX_DECIMALS:
+        if meets(round_half_up(value, decimals), target_op, target, hi) == want:
+            break
+        decimals += 1
+    return decimals
+
+
+def _number(value: float, decimals: int) -> str:
+    return f"{round_half_up(value, decimals):,.{decimals}f}".replace(",", "")
+
+
+def format_value(value: float | None, unit: str, decimals: int | None = None) -> str:
+    """`89.45%`, `100.00` (a ratio), `8` (a count); empty for a missing value."""
+    if value is None or _missing(value):
+        return ""
+    places = _BASE_DECIMALS.get(unit, 2) if decimals is None else decimals
+    text = _number(float(value), places)
+    return f"{text}%" if unit == "%" else text
+
+
+def format_target(
+    target_op: str | None, target: float | None, target_hi: float | None, unit: str
+) -> str:
+    """`≥ 87%`, `≤ 1%`, `103–107`; empty without a target."""
+    if not target_op or _missing(target_op) or target is None or _missing(target):
+        return ""
+
+    def short(x: float) -> str:
+        text = f"{round_half_up(float(x), 4):.4f}".rstrip("0").rstrip(".")
+        return f"{text}%" if unit == "%" else text
+
+    if target_op == "between":
+        return f"{short(target)}–{short(target_hi) if target_hi is not None and not _missing(target_hi) else '∞'}"
+    return f"{TARGET_OP_LABELS.get(target_op, target_op)} {short(target)}"
+
+
+def _as_float(value: object) -> float | None:
+    if _missing(value):
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_text(value: object) -> str | None:
+    return None if _missing(value) else str(value)
+
+
+def display_value(row: Mapping[str, object]) -> str:
+    """A mart row's value as shown to people: rounded, never contradicting its status."""
+    value = _as_float(row.get("value"))
+    if value is None:
+        return ""
+    unit = _as_text(row.get("unit")) or ""
+    decimals = display_decimals(
+        value,
+        unit,
+        _as_text(row.get("status")),
+        _as_text(row.get("target_op")),
+        _as_float(row.get("target")),
+        _as_float(row.get("target_hi")),
+    )
+    return format_value(value, unit, decimals)
+
+
+def _rounded_value(row: Mapping[str, object]) -> float | None:
+    text = display_value(row).rstrip("%")
+    return float(text) if text else None
+
+
+def _whole_if_integral(series: pd.Series) -> pd.Series:
+    """Numbers as Int64 when every one is whole (178, not 178.0), else Float64."""
+    numbers = pd.to_numeric(series).astype("Float64")
+    present = numbers.dropna()
+    if (present == present.round(0)).all():
+        return numbers.round(0).astype("Int64")
+    return numbers
+
+
+def presentation_frame(mart: pd.DataFrame) -> pd.DataFrame:
+    """The mart for a spreadsheet: every column under its Chinese header, in contract order.
+
+    Status, level, unit and target op become Chinese labels, dates `YYYY-MM-DD`,
+    `指标值` is rounded for display (`display_value`: 2 decimals, 0 for counts,
+    more where needed to keep the status visible). Numerator and denominator
+    are exact, so any value can be recomputed.
+    """
+    out = pd.DataFrame(index=mart.index)
+    records = mart.to_dict("records")
+    for column in MART_COLUMNS:
+        name = column.name
+        if name not in mart.columns:
+            continue
+        series = mart[name]
+        if name in ("period_start", "period_end"):
+            out[name] = pd.to_datetime(series).dt.strftime("%Y-%m-%d").astype("string")
+        elif name == "status":
+            out[name] = series.astype("string").map(lambda s: STATUS_LABELS.get(s, s))
+        elif name == "area_level":
+            out[name] = series.astype("string").map(lambda s: LEVEL_LABELS.get(s, s))
+        elif name == "unit":
+            out[name] = series.astype("string").map(lambda s: UNIT_LABELS.get(s, s))
+        elif name == "target_op":
+            out[name] = series.astype("string").map(lambda s: TARGET_OP_LABELS.get(s, s))
+        elif name == "value":
+            out[name] = pd.array([_rounded_value(r) for r in records], dtype="Float64")
+        elif name == "rank":
+            out[name] = series.astype("Int64")
+        elif name in ("numerator", "denominator", "target", "target_hi"):
+            out[name] = _whole_if_integral(series)
+        else:
+            out[name] = series.astype("string")
+    return out.rename(columns=HEADERS_ZH).reset_index(drop=True)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _measure_text(name: str | None, measures: Mapping[str, Measure]) -> str:
+    if name is None:
+        return "—"
+    found = measures.get(name)
+    description = " ".join(found.description.split("\n\n")[0].split()) if found else ""
+    return f"`{name}`: {description}" if description else f"`{name}`"
+
+
+def data_dictionary_markdown(
+    catalog: Catalog, measures: Mapping[str, Measure] | None = None
+) -> str:
+    """docs/data-dictionary.md: the mart's columns and the indicator catalog, as Markdown."""
+    known = MEASURES if measures is None else measures
+    lines = [
+        "# 数据字典 Data dictionary",
+        "",
+        "<!-- Generated by transforms.mart_presentation.data_dictionary_markdown(load_catalog());",
+        "     tests/transforms/test_mart_presentation.py fails when this file is out of date. -->",
+        "",
+        "## mart_target_achievement",
+        "",
+        "考核指标达标情况：每个区划 × 期间 × 指标一行。",
+        "One row per area × period × indicator: the published target achievement.",
+        "",
+        "| column | type | 表头 | 含义 | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in MART_COLUMNS:
+        lines.append(
+            f"| `{c.name}` | {c.type} | {c.header_zh} | {_cell(c.meaning_zh)} | {_cell(c.meaning_en)} |"
+        )
+    lines += [
+        "",
+        "达标情况 status: "
+        + "，".join(f"`{k}` {v}" for k, v in STATUS_LABELS.items())
+        + "。层级 level: "
+        + "，".join(f"`{k}` {v}" for k, v in LEVEL_LABELS.items())
+        + "。",
+        "",
+        "## 考核指标 Indicators",
+        "",
+        "value = numerator × factor ÷ denominator (counts: value = numerator). "
+        "Rates aggregate up the hierarchy by summing numerators and denominators.",
+        "",
+        "| code | 名称 | name | numerator | denominator | unit | factor | better | 考核期间 judged on |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for i in catalog:
+        name_zh = i.name_zh + (f"（{'、'.join(i.aka_zh)}）" if i.aka_zh else "")
+        better = f"{i.better} {BETTER_LABELS[i.better]}" if i.better else "—"
+        factor = f"{i.factor:g}"
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    f"`{i.code}`",
+                    name_zh,
+                    i.name_en,
+                    _measure_text(i.numerator, known),
+                    _measure_text(i.denominator, known),
+                    i.unit,
+                    factor,
+                    better,
+                    ", ".join(i.target_periods),
+                )
+            )
+            + " |"
+        )
+    lines.append("")
+    return "\n".join(lines)

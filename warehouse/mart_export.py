@@ -1,0 +1,239 @@
+"""Reading the published mart for people: filtered exports and the rows of a bulletin.
+
+`query_mart` selects rows of mart_target_achievement (by period, by area and
+everything below it, by indicator); `export_mart` writes them as CSV or XLSX
+with Chinese headers (transforms.mart_presentation) or as Parquet with the
+English column names and unrounded values. `bulletin_rows` reads a period and
+the one before it for transforms.bulletin. Read-only: nothing here writes to
+the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy import Connection, or_, select
+
+from transforms.bulletin import (
+    bulletin_sheets,
+    bulletin_table,
+    previous_period,
+    render_bulletin_html,
+)
+from transforms.catalog import Catalog, load_catalog
+from transforms.mart_presentation import presentation_frame
+from transforms.periods import parse_period
+from warehouse import schema
+from warehouse.load import read_frame
+from warehouse.tabular import write_csv, write_parquet, write_xlsx
+
+ExportFormat = Literal["csv", "xlsx", "parquet"]
+FORMATS: tuple[ExportFormat, ...] = ("csv", "xlsx", "parquet")
+SHEET_NAME = "考核指标达标情况"
+
+
+@dataclass(frozen=True)
+class MartFilter:
+    """Which mart rows to read; an empty tuple means no filter on that column.
+
+    `areas` selects each area and everything below it (codes that start with it).
+    """
+
+    periods: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()
+
+
+def _split(values: Iterable[str] | None) -> tuple[str, ...]:
+    """Repeated flags and comma-separated lists, flattened, blanks dropped, order kept."""
+    out: list[str] = []
+    for value in values or ():
+        out += [v.strip() for v in str(value).split(",") if v.strip()]
+    return tuple(dict.fromkeys(out))
+
+
+def make_filter(
+    periods: Iterable[str] | None = None,
+    areas: Iterable[str] | None = None,
+    indicators: Iterable[str] | None = None,
+    catalog: Catalog | None = None,
+) -> MartFilter:
+    """A validated filter: period labels as parse_period writes them, digit-only area
+    codes, indicator codes from the catalog. Anything else is a ValueError that says why.
+    """
+    try:
+        period_labels = tuple(parse_period(p).label for p in _split(periods))
+    except ValueError as error:
+        raise ValueError(f"期间无效 / {error}") from error
+    area_codes = _split(areas)
+    bad_areas = [a for a in area_codes if not a.isascii() or not a.isdigit()]
+    if bad_areas:
+        raise ValueError(f"区划代码只能是数字 / area codes are digits only: {', '.join(bad_areas)}")
+    codes = _split(indicators)
+    known = (catalog or load_catalog()).codes
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValueError(
+            f"未知指标 / unknown indicators: {', '.join(unknown)}; 可选 / known: {', '.join(known)}"
+        )
+    return MartFilter(periods=period_labels, areas=area_codes, indicators=codes)
+
+
+def _order(frame: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    """Area code, then period (start, then end: the month before the ytd, quarter, …),
+    then indicators in catalog order."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    position = {code: i for i, code in enumerate(catalog.codes)}
+    keys = pd.DataFrame(
+        {
+            "area": frame["area_code"].astype("string"),
+            "start": frame["period_start"],
+            "end": frame["period_end"],
+            "indicator": frame["indicator"].map(lambda c: position.get(c, len(position))),
+            "code": frame["indicator"].astype("string"),
+        },
+        index=frame.index,
+    )
+    ordered = keys.sort_values(["area", "start", "end", "indicator", "code"], kind="stable")
+    return frame.loc[ordered.index].reset_index(drop=True)
+
+
+def query_mart(
+    conn: Connection, selection: MartFilter = MartFilter(), catalog: Catalog | None = None
+) -> pd.DataFrame:
+    """The mart rows that match, every column, ordered by area, period and catalog order."""
+    m = schema.mart_target_achievement.c
+    statement = select(schema.mart_target_achievement)
+    if selection.periods:
+        statement = statement.where(m.period.in_(selection.periods))
+    if selection.indicators:
+        statement = statement.where(m.indicator.in_(selection.indicators))
+    if selection.areas:
+        statement = statement.where(
+            or_(*[m.area_code.startswith(code, autoescape=True) for code in selection.areas])
+        )
+    frame = read_frame(conn, statement)
+    # read_frame types Numeric columns but not Float ones (not a Numeric subclass in
+    # SQLAlchemy 2.1): the doubles come back as text unless made numbers here.
+    for column in ("value", "target", "target_hi"):
+        frame[column] = pd.to_numeric(frame[column]).astype("Float64")
+    return _order(frame, catalog or load_catalog())
+
+
+def default_file_name(fmt: ExportFormat, selection: MartFilter) -> str:
+    """`mart_target_achievement_2026-Q3_654226100.csv`: the table and the filters."""
+    parts = ["mart_target_achievement", *selection.periods, *selection.areas]
+    if len(selection.indicators) == 1:
+        parts.append(selection.indicators[0])
+    return "_".join(parts).replace("..", "_to_") + f".{fmt}"
+
+
+def parquet_frame(mart: pd.DataFrame) -> pd.DataFrame:
+    """The mart as dashboards read it: English names, unrounded values, real dates."""
+    out = mart.copy()
+    for column in ("period_start", "period_end"):
+        out[column] = pd.to_datetime(out[column]).dt.date
+    return out
+
+
+def write_export(frame: pd.DataFrame, fmt: ExportFormat, path: Path) -> Path:
+    """Write mart rows: CSV (UTF-8 with BOM) or XLSX with Chinese headers, Parquet in English."""
+    if fmt == "csv":
+        return write_csv(path, presentation_frame(frame))
+    if fmt == "xlsx":
+        return write_xlsx(path, {SHEET_NAME: presentation_frame(frame)})
+    if fmt == "parquet":
+        return write_parquet(path, parquet_frame(frame))
+    raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the export went and how many rows it holds."""
+
+    path: Path | None
+    rows: int
+
+
+def export_mart(
+    conn: Connection,
+    fmt: ExportFormat,
+    out: Path,
+    selection: MartFilter = MartFilter(),
+    catalog: Catalog | None = None,
+) -> ExportResult:
+    """Write the selected mart rows to `out`: a file, or a folder (an existing one, or a
+    path without a suffix) that gets the default name.
+
+    Writes nothing when no row matches (a wrong period is more likely than a wish
+    for an empty file); the result then has no path.
+    """
+    frame = query_mart(conn, selection, catalog)
+    if frame.empty:
+        return ExportResult(path=None, rows=0)
+    folder = out.is_dir() or not out.suffix
+    path = out / default_file_name(fmt, selection) if folder else out
+    return ExportResult(path=write_export(frame, fmt, path), rows=len(frame))
+
+
+@dataclass(frozen=True)
+class BulletinRows:
+    """The mart rows of a bulletin: the period, and the period before it (maybe empty)."""
+
+    period: str
+    previous_period: str | None
+    current: pd.DataFrame
+    previous: pd.DataFrame
+
+
+def bulletin_rows(conn: Connection, period: str, catalog: Catalog | None = None) -> BulletinRows:
+    """Every area's rows for `period` and for the period before it (Q3 → Q2, Q1 → last Q4)."""
+    label = parse_period(period).label
+    before = previous_period(label)
+    labels = (label,) if before is None else (label, before)
+    frame = query_mart(conn, MartFilter(periods=labels), catalog)
+    current = frame.loc[frame["period"] == label].reset_index(drop=True)
+    previous = (
+        frame.loc[frame["period"] == before].reset_index(drop=True)
+        if before is not None
+        else frame.iloc[0:0]
+    )
+    return BulletinRows(label, before, current, previous)
+
+
+@dataclass(frozen=True)
+class BulletinFiles:
+    """The bulletin written: the page, the workbook, and how many ranked rows they hold."""
+
+    html: Path
+    xlsx: Path
+    rows: int
+
+
+def write_bulletin(
+    conn: Connection,
+    period: str,
+    out_dir: Path,
+    generated_at: str | None = None,
+    catalog: Catalog | None = None,
+) -> BulletinFiles | None:
+    """`bulletin_<period>.html` and `.xlsx` in `out_dir`; None when the period has no rows."""
+    cat = catalog or load_catalog()
+    rows = bulletin_rows(conn, period, cat)
+    if rows.current.empty:
+        return None
+    page = render_bulletin_html(
+        rows.current, rows.previous, rows.period, cat, rows.previous_period, generated_at
+    )
+    table = bulletin_table(rows.current, rows.previous, cat)
+    stem = f"bulletin_{rows.period}".replace("..", "_to_")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / f"{stem}.html"
+    html_path.write_text(page, encoding="utf-8")
+    xlsx_path = write_xlsx(out_dir / f"{stem}.xlsx", bulletin_sheets(table))
+    return BulletinFiles(html=html_path, xlsx=xlsx_path, rows=len(table))
