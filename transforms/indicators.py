@@ -389,10 +389,12 @@ def compute_indicators(
     den = values.rename(columns={"measure": "den_measure", "value": "denominator"})
     grid = grid.merge(num, on=["num_measure", "area_code", "period"], how="left")
     grid = grid.merge(den, on=["den_measure", "area_code", "period"], how="left")
-    grid["numerator"] = grid["numerator"].astype("float64").fillna(0.0)
+    # Measures are counts or money in yuan and cents: sums of binary floats drift
+    # (1,041,427.9999999998), so they are taken to the cent, as the mart stores them.
+    grid["numerator"] = grid["numerator"].astype("float64").fillna(0.0).round(2)
     has_den = grid["den_measure"].notna().to_numpy(dtype=bool)
     grid["denominator"] = np.where(
-        has_den, grid["denominator"].astype("float64").fillna(0.0), np.nan
+        has_den, grid["denominator"].astype("float64").fillna(0.0).round(2), np.nan
     )
     scaled = grid["numerator"].to_numpy() * grid["factor"].to_numpy()
     den_values = grid["denominator"].to_numpy(dtype="float64")
