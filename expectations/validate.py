@@ -271,9 +271,13 @@ class _RowContext:
     def _value(self, column: Column, rows: pd.DataFrame, from_raw: bool) -> pd.Series:
         """The offending value as shown to people: the raw cell for a parse error."""
         if from_raw:
-            if self.raw is None or column.name not in self.raw.columns:
+            kept = f"raw_{column.name}"  # the normaliser keeps the text of a failed cell
+            if self.raw is not None and column.name in self.raw.columns:
+                cells = self.raw[column.name].reindex(rows.index).astype("string")
+            elif kept in rows.columns:
+                cells = rows[kept].astype("string")
+            else:
                 return pd.Series(pd.NA, index=rows.index, dtype="string")
-            cells = self.raw[column.name].reindex(rows.index).astype("string")
             cells = cells.mask(cells.str.strip() == "")
             return mask_id(cells) if column.type == "id" else cells
         return display(rows[column.name], column)
@@ -295,8 +299,14 @@ class _RowContext:
         if self.person_column is None:
             return pd.Series(pd.NA, index=rows.index, dtype="string")
         ids = rows[self.person_column].astype("string")
+        kept = f"raw_{self.person_column}"
         if self.raw is not None and self.person_column in self.raw.columns:
             ids = ids.fillna(self.raw[self.person_column].reindex(rows.index).astype("string"))
+        elif kept in rows.columns:
+            # A mistyped ID still points at a person; an Excel-destroyed one (6.54226E+17)
+            # points at nobody, and its text is in `value`.
+            text = rows[kept].astype("string").str.strip()
+            ids = ids.fillna(text.where(text.str.len().isin([15, 18])))
         return mask_id(ids)
 
     @staticmethod

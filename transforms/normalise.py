@@ -333,6 +333,7 @@ def normalise_frame(
     values: dict[str, pd.Series] = {}
     keys: dict[str, pd.Series] = {}
     errors: dict[str, pd.Series] = {}
+    unread: dict[str, pd.Series] = {}
     for column in template.columns:
         present = column.name in raw.columns
         cells = raw[column.name] if present else pd.Series(pd.NA, index=index, dtype="string")
@@ -349,7 +350,9 @@ def normalise_frame(
             codes = codes.mask(blank, "missing")
         values[column.name] = parsed
         errors[f"err_{column.name}"] = codes
+        # The text of a cell that failed, so that its issue can say what was found.
+        unread[f"raw_{column.name}"] = cells.astype("string").where(codes.notna())
         if column.type == "id":
             keys[f"{column.name}_key"] = person_key(parsed, secret)
 
-    return pd.DataFrame({**lineage, **values, **keys, **errors}, index=index)
+    return pd.DataFrame({**lineage, **values, **keys, **errors, **unread}, index=index)

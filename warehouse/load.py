@@ -92,7 +92,15 @@ def read_frame(conn: Connection, query: Select[tuple[object, ...]] | Table) -> p
 
 
 def replace_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Replace the whole content of `table` with `frame`, in the caller's transaction."""
+    """Replace the whole content of `table` with `frame`, in the caller's transaction.
+
+    A table keyed by a surrogate integer the frame does not carry (one row per exam,
+    per change) is numbered 1..n here: the whole table is replaced, so the numbers are
+    only row identities. SQLite would number them itself; PostgreSQL refuses the nulls.
+    """
+    keys = list(table.primary_key.columns)
+    if len(keys) == 1 and isinstance(keys[0].type, Integer) and keys[0].name not in frame:
+        frame = frame.assign(**{keys[0].name: range(1, len(frame) + 1)})
     conn.execute(table.delete())
     return bulk_insert(conn, table, frame)
 

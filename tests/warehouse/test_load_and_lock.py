@@ -107,3 +107,21 @@ def test_lock_without_heartbeat_on_another_host_goes_stale(engine: Engine) -> No
     runs.acquire_lock(engine, "mine")
     runs.start_run(engine, "mine", date(2026, 10, 6))
     runs.finish_run(engine, "mine", "completed", {"ok": True})
+
+
+def test_replacing_a_table_numbers_its_surrogate_key(engine: Engine) -> None:
+    """recon_exams has one row per exam and no natural key; PostgreSQL refuses null ids."""
+    from warehouse.load import replace_rows
+
+    frame = pd.DataFrame(
+        {
+            "area_code": ["654226100201"] * 2,
+            "exam_month": ["2026-09"] * 2,
+            "exam_date": pd.to_datetime(["2026-09-01", "2026-09-02"]),
+        }
+    )
+    with engine.begin() as conn:
+        assert replace_rows(conn, schema.recon_exams, frame) == 2
+        assert replace_rows(conn, schema.recon_exams, frame) == 2
+    with engine.connect() as conn:
+        assert sorted(read_frame(conn, schema.recon_exams)["exam_id"]) == [1, 2]
