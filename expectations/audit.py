@@ -19,29 +19,10 @@ import pandas as pd
 
 from expectations.validate import gx_runtime
 from transforms.catalog import Catalog, load_catalog
+from transforms.indicators import OUTPUT_COLUMNS
 from transforms.rules import empty_findings, findings_frame
 
-MART_COLUMNS = (
-    "area_code",
-    "area_name",
-    "area_level",
-    "parent_code",
-    "period",
-    "period_start",
-    "period_end",
-    "indicator",
-    "indicator_name",
-    "numerator",
-    "denominator",
-    "value",
-    "unit",
-    "target_op",
-    "target",
-    "target_hi",
-    "status",
-    "rank",
-    "run_id",
-)
+MART_COLUMNS = OUTPUT_COLUMNS
 AUDIT_COLUMNS = (
     "audit_value_gap",
     "audit_expected_status",

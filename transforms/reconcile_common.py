@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.rules import FINDING_COLUMNS
-from transforms.templates import load_contract
+from transforms.templates import STAGED_DTYPES, load_contract
 
 # numpy's datetime64[M] counts months from 1970-01: index = that count + 1970 * 12.
 _EPOCH_MONTH = 1970 * 12
@@ -26,17 +26,7 @@ _FINDING_DTYPES = {c: "string" for c in FINDING_COLUMNS} | {
     "row_number": "Int64",
 }
 
-_STAGED_DTYPES = {
-    "text": "string",
-    "id": "string",
-    "date": "datetime64[s]",
-    "sex": "string",
-    "yesno": "boolean",
-    "money": "Float64",
-    "integer": "Int64",
-    "enum": "string",
-    "area_code": "string",
-}
+_STAGED_DTYPES = STAGED_DTYPES
 _LINEAGE_DTYPES = {
     "upload_id": "Int64",
     "row_number": "Int64",

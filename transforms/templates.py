@@ -17,6 +17,19 @@ from typing import Any, Literal
 ColumnType = Literal["text", "id", "date", "sex", "yesno", "money", "integer", "enum", "area_code"]
 SOURCES = ("village", "police", "hospital")
 
+# The pandas dtype of each column type once staged (docs/design.md, "Canonical values").
+STAGED_DTYPES: dict[str, str] = {
+    "text": "string",
+    "id": "string",
+    "date": "datetime64[s]",
+    "sex": "string",
+    "yesno": "boolean",
+    "money": "Float64",
+    "integer": "Int64",
+    "enum": "string",
+    "area_code": "string",
+}
+
 
 @dataclass(frozen=True)
 class Condition:

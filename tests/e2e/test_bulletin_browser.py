@@ -9,18 +9,15 @@ in $POPSTAT_SCREENSHOT_DIR when that is set.
 
 from __future__ import annotations
 
-import json
 import os
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
+from tests.browser import chromium, png_size, requests_sent
 from tests.mart_samples import sample_mart
 from transforms.bulletin import render_bulletin_html
 from transforms.catalog import load_catalog
@@ -32,52 +29,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.fail(
-            f"browser test needs {', '.join(missing)}: apt-get install chromium chromium-driver"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-default-apps",
-        "--disable-extensions",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1300,1000",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = WebDriver(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with chromium(tmp_path, window="1300,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def _requests(log: list[dict[str, object]]) -> list[tuple[str, str]]:
-    """(url, document url) of every request the browser was about to send."""
-    found = []
-    for entry in log:
-        message = json.loads(str(entry["message"]))["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            params = message["params"]
-            found.append((params["request"]["url"], params.get("documentURL", "")))
-        elif message["method"] == "Network.webSocketCreated":
-            found.append((message["params"]["url"], ""))
-    return found
 
 
 def test_bulletin_renders_and_fetches_nothing(browser: WebDriver, tmp_path: Path) -> None:
@@ -112,11 +65,11 @@ def test_bulletin_renders_and_fetches_nothing(browser: WebDriver, tmp_path: Path
     shot = shots / "bulletin_2026-Q3.png"
     shot.write_bytes(png)
     print(f"screenshot: {shot}")
-    width, shot_height = _png_size(png)
+    width, shot_height = png_size(png)
     assert width >= 1000 and shot_height >= 800
     assert len(png) > 30_000, "the screenshot is nearly blank"
 
-    requests = _requests(browser.get_log("performance"))
+    requests = requests_sent(browser.get_log("performance"))
     ours = {u for u, document in requests if document == url or u == url}
     assert ours == {url}, f"the page requested more than itself: {sorted(ours)}"
     external = sorted(
@@ -134,5 +87,5 @@ def test_the_request_check_would_see_a_planted_request(browser: WebDriver, tmp_p
     )
     browser.get_log("performance")
     browser.get(path.as_uri())
-    urls = {u for u, _ in _requests(browser.get_log("performance"))}
+    urls = {u for u, _ in requests_sent(browser.get_log("performance"))}
     assert "http://127.0.0.1:9/x.png" in urls

@@ -7,9 +7,6 @@ Internet, so it may fetch nothing but itself.
 
 from __future__ import annotations
 
-import json
-import shutil
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, update
 
 from flows.cli import main
+from tests.browser import chromium, png_size, requests_sent
 from warehouse import issues, schema
 from warehouse.db import make_engine, migrate
 from warehouse.load import bulk_insert
@@ -259,63 +257,19 @@ def test_popstat_report_writes_both_files_and_prints_their_paths(
 # ------------------------------------------------------------------------------ browser
 
 
-def _require_chromium() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        # CI installs them (.ci/run); a browser test that cannot run is a failure, not a skip.
-        pytest.fail(
-            f"headless Chromium needed: {missing} missing (apt-get install chromium "
-            "chromium-driver)"
-        )
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    """Headless Debian Chromium with performance (network) logging, in a throwaway profile."""
-    _require_chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    profile = tmp_path / "chromium-profile"
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1366,900",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with chromium(tmp_path) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _requests(driver: Any) -> list[str]:
     """URLs of every request the page sent since the last call."""
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            urls.append(str(message["params"]["request"]["url"]))
-    return urls
+    return [url for url, _ in requests_sent(driver.get_log("performance"))]
 
 
 def _png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    width, height = struct.unpack(">II", data[16:24])
-    return int(width), int(height)
+    return png_size(path.read_bytes())
 
 
 @pytest.mark.browser

@@ -17,20 +17,10 @@ from expectations.suites import build_suite
 from expectations.validate import excluded_rows, gx_runtime, validate_batch
 from transforms.identity import id_check_digit
 from transforms.rules import FINDING_COLUMNS, RULES_BY_CODE
-from transforms.templates import Template, load_contract
+from transforms.templates import STAGED_DTYPES, Template, load_contract
 
 CONTRACT = load_contract()
-DTYPES = {
-    "text": "string",
-    "id": "string",
-    "date": "datetime64[s]",
-    "sex": "string",
-    "yesno": "boolean",
-    "money": "Float64",
-    "integer": "Int64",
-    "enum": "string",
-    "area_code": "string",
-}
+DTYPES = STAGED_DTYPES
 VILLAGE = "654226100001"
 
 
