@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from flows.officer import add_issue_commands, command_issues
+from flows.publishing_cli import PUBLISHING_HANDLERS, add_publishing_commands
 from flows.settings import (
     Settings,
     apply_prefect_environment,
@@ -46,6 +48,27 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", dest="as_of", help="the date the run acts as of (YYYY-MM-DD)")
     run.add_argument("--deadline-day", dest="deadline_day", type=int)
 
+    backfill = commands.add_parser(
+        "backfill",
+        parents=[common],
+        help="回溯重算一段期间的发布数据（不重新读取文件）/ recompute published figures for a range",
+    )
+    backfill.add_argument("--from", dest="first_month", required=True, help="first month, YYYY-MM")
+    backfill.add_argument("--to", dest="last_month", required=True, help="last month, YYYY-MM")
+    backfill.add_argument("--reference", help="folder of areas.csv, institutions.csv, targets.csv")
+    backfill.add_argument(
+        "--as-of", dest="as_of", help="as-of date (default: that of the last nightly run)"
+    )
+    backfill.add_argument("--deadline-day", dest="deadline_day", type=int)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="按计划每晚 02:30 运行 / serve the nightly schedule (needs PREFECT_API_URL)",
+    )
+    serve.add_argument("--inbox", help="folder of uploads (default: POPSTAT_INBOX)")
+    serve.add_argument("--reference", help="reference folder (default: POPSTAT_REFERENCE)")
+
     demo = commands.add_parser("demo", help="生成示例数据 / write a synthetic county's uploads")
     demo.add_argument("--out", default="examples", help="folder for inbox/ and reference/")
     demo.add_argument("--seed", type=int, default=7)
@@ -54,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=int, default=None, help="months of the year to generate")
 
     add_issue_commands(commands, common)
+    add_publishing_commands(commands, common)
+    from flows.officer import add_report_command
+
+    add_report_command(commands, common)
     return parser
 
 
@@ -63,29 +90,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings({k: v for k, v in flags.items() if k in known})
 
 
-def _print_run_summary(summary: dict[str, Any], seconds: float) -> None:
-    landing = summary.get("landing", {})
-    files = landing.get("files", {})
-    rows = landing.get("rows", {})
-    print(f"运行 run {summary.get('run_id')} 完成 completed in {seconds:.1f} s")
-    labels = {
-        "loaded": "已加载 loaded",
-        "superseded": "已更正替换 superseded",
-        "duplicate": "重复 duplicate",
-        "quarantined": "已隔离 quarantined",
+def _flow_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings flags given on the command line, as JSON values for a flow parameter."""
+    known = set(Settings.__dataclass_fields__)
+    return {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if k in known and v is not None
     }
-    if not files:
-        print("  无新文件 no new files")
-    for status, n in sorted(files.items()):
-        print(f"  文件 files {labels.get(status, status)}: {n}")
-    for template, n in sorted(rows.items()):
-        print(f"  行 rows {template}: {n}")
 
 
-def command_run(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    apply_prefect_environment(settings)
-    warn_if_development_secret(settings)
+def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
+    """Take the warehouse lock before Prefect is imported: (engine, run_id), or exit code 3."""
     from warehouse import runs
     from warehouse.db import make_engine, migrate
 
@@ -96,22 +112,101 @@ def command_run(args: argparse.Namespace) -> int:
         runs.acquire_lock(engine, run_id)
     except runs.RunLockedError as error:
         print(error, file=sys.stderr)
+        print("本次运行未开始 / this run did not start.", file=sys.stderr)
         return 3
+    return engine, run_id
+
+
+def _run_locked(settings: Settings, flow_call: Callable[[str], dict[str, Any]]) -> int:
+    """Lock, run `flow_call(run_id)` with stage progress on stderr, print its summary."""
+    apply_prefect_environment(settings)
+    warn_if_development_secret(settings)
+    locked = _locked_engine(settings)
+    if isinstance(locked, int):
+        return locked
+    engine, run_id = locked
+    from flows import progress
+    from warehouse import runs
+
+    display = progress.TerminalProgress(sys.stderr)
+    progress.add_listener(display)
     started = time.perf_counter()
     try:
+        summary = flow_call(run_id)
+    except Exception as error:
+        display.close()
+        print(
+            f"运行失败 run failed: {run_id}: {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        progress.remove_listener(display)
+        display.close()
+        runs.release_lock(engine, run_id)
+    from flows.summaries import console_lines
+
+    for line in console_lines(summary, time.perf_counter() - started):
+        print(line)
+    return 0
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """`popstat run`: one nightly run under the warehouse lock; exit 3 if another holds it."""
+    options = _flow_options(args)
+
+    def call(run_id: str) -> dict[str, Any]:
         from flows.nightly import nightly
 
-        summary = nightly(settings, run_id)
-    finally:
-        runs.release_lock(engine, run_id)
-    _print_run_summary(summary, time.perf_counter() - started)
+        return nightly(options=options, run_id=run_id)
+
+    return _run_locked(_settings(args), call)
+
+
+def command_backfill(args: argparse.Namespace) -> int:
+    """`popstat backfill --from YYYY-MM --to YYYY-MM`: recompute and publish that range."""
+    from flows.period_range import month_range
+
+    try:
+        month_range(args.first_month, args.last_month)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    options = _flow_options(args)
+
+    def call(run_id: str) -> dict[str, Any]:
+        from flows.nightly import backfill
+
+        return backfill(args.first_month, args.last_month, options=options, run_id=run_id)
+
+    return _run_locked(_settings(args), call)
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    """`popstat serve`: register the 02:30 deployment and run its flow runs (long-lived)."""
+    settings = _settings(args)
+    apply_prefect_environment(replace(settings, verbose=True))
+    warn_if_development_secret(settings)
+    from prefect import serve
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        print(
+            "需要一个运行中的 Prefect 服务器：请设置 PREFECT_API_URL（例如 http://127.0.0.1:4200/api）。\n"
+            "popstat serve needs a running Prefect server: set PREFECT_API_URL "
+            "(e.g. http://127.0.0.1:4200/api); a temporary server cannot schedule.",
+            file=sys.stderr,
+        )
+        return 2
+    from flows.nightly import nightly_deployment
+
+    serve(nightly_deployment(settings.time_zone, _flow_options(args)), limit=1)
     return 0
 
 
 def command_demo(args: argparse.Namespace) -> int:
-    from transforms.synthetic import CountySpec, generate_county
-
     from flows.settings import load_settings as _load
+    from transforms.synthetic import CountySpec, generate_county
     from warehouse.inbox import write_files
 
     settings = _load()
@@ -142,7 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "issues":
         return command_issues(args, _settings(args))
-    handlers = {"run": command_run, "demo": command_demo}
+    if args.command in PUBLISHING_HANDLERS:
+        return PUBLISHING_HANDLERS[args.command](args, _settings(args))
+    if args.command == "report":
+        from flows.officer import command_report
+
+        return command_report(args, _settings(args))
+    handlers = {
+        "run": command_run,
+        "backfill": command_backfill,
+        "serve": command_serve,
+        "demo": command_demo,
+    }
     return handlers[args.command](args)
 
 

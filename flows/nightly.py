@@ -1,22 +1,58 @@
 """The nightly Prefect flow: thin orchestration over warehouse/, expectations/, transforms/.
 
-    land → validate → reconcile (+ cross checks) → compute → audit → publish
+    land → validate → check inputs → reconcile (+ cross checks) → compute → audit → publish
 
 Tasks pass settings, run ids and Parquet paths, never large frames: Prefect keeps
 task inputs and results in memory for the whole run. Only `publish` touches the
 published tables, in one transaction, so a run that dies anywhere before it
 leaves yesterday's figures in place and the next run completes the work.
+
+Flow parameters are JSON (`options`: the command's flags), never the Settings
+object: Prefect stores parameters on its server and the settings hold the
+person-key secret. The flow reads the rest from the environment like the
+command does.
+
+Who holds the warehouse lock: `popstat run` takes it before it imports Prefect
+and passes its `run_id`; a run without `run_id` (the scheduled deployment, a
+run started from the UI) takes the lock itself and gives it back at the end.
+
+A rerun whose inputs have not changed since the last completed run (same
+uploads, exclusions, officer reviews, as-of date, reference files and code;
+see `check_inputs`) skips reconcile → publish: the published figures would be
+the same.
+
+`backfill` recomputes the published figures of a range of months from the
+staged Parquet (no file is read again) and publishes only the periods inside
+the range.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 
-from expectations.audit import audit_findings, audit_mart
-from expectations.validate import excluded_rows, validate_batch
-from flows.settings import Settings
+import expectations
+import transforms
+import warehouse
+from flows import progress
+from flows.notify import failure_payload, notify_failure
+from flows.period_range import merge_range, month_range
+from flows.settings import Settings, load_settings
+from flows.summaries import files_digest, fingerprint, markdown_summary, report_links
 from transforms.after_reconcile import cross_checks
 from transforms.catalog import load_catalog
 from transforms.indicators import compute_indicators
@@ -24,15 +60,65 @@ from transforms.periods import periods_for
 from transforms.reconcile import reconcile
 from transforms.templates import load_contract
 from warehouse import publish as publishing
-from warehouse import runs, staged, workspace
-from warehouse.db import make_engine
+from warehouse import run_summary, runs, staged, workspace
+from warehouse.db import make_engine, migrate
 from warehouse.issues import record_findings
 from warehouse.landing import LandingContext, land_inbox
-from warehouse.reference import read_reference
+from warehouse.reference import REFERENCE_FILES, read_reference
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+    from sqlalchemy import Engine
 
 # Retries with backoff on the tasks that touch files and the database, and only those.
 IO_RETRIES = 2
 IO_RETRY_DELAYS: list[float] = [5, 30]
+
+DEPLOYMENT_NAME = "nightly-0230"
+SCHEDULE_CRON = "30 2 * * *"
+PAUSE_MARKER = "POPSTAT_TEST_PAUSED"
+
+
+class AuditFailedError(RuntimeError):
+    """The computed mart failed its audit; yesterday's stays published."""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _pause_if_asked(settings: Settings, point: str) -> None:
+    """Tests only: stop here (POPSTAT_TEST_PAUSE_AT) until the test kills the process."""
+    if settings.test_pause_at != point:
+        return
+    print(f"{PAUSE_MARKER} {point}", file=sys.stderr, flush=True)
+    while True:
+        time.sleep(60)
+
+
+@contextmanager
+def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str], None]]:
+    """Report a stage's start, details and end; heartbeat the lock; test pause point.
+
+    Yields a function that reports a detail line (to the log and the progress line).
+    """
+    logger = get_run_logger()
+    progress.emit(name, "start")
+    engine = make_engine(settings.effective_warehouse_url)
+    runs.heartbeat(engine, run_id)
+    engine.dispose()
+    _pause_if_asked(settings, name)
+    started = time.perf_counter()
+
+    def detail(message: str) -> None:
+        logger.info(message)
+        progress.emit(name, "info", message)
+
+    try:
+        yield detail
+    except BaseException as error:
+        progress.emit(name, "failed", f"{type(error).__name__}: {error}")
+        raise
+    progress.emit(name, "done", f"{time.perf_counter() - started:.1f} s")
 
 
 def _landing_context(settings: Settings, run_id: str) -> LandingContext:
@@ -47,99 +133,168 @@ def _landing_context(settings: Settings, run_id: str) -> LandingContext:
     )
 
 
+def _short(part: str) -> str:
+    """A part of the fingerprint as kept in the run summary (what changed, at a glance)."""
+    return part if len(part) <= 16 else fingerprint({"part": part})[:16]
+
+
+def _code_digest() -> str:
+    """The code and contracts that decide the published figures (an upgrade recomputes)."""
+    roots = [Path(p.__file__).parent for p in (transforms, expectations, warehouse) if p.__file__]
+    files = [f for root in roots for f in root.rglob("*") if f.suffix in {".py", ".toml"}]
+    try:
+        version = metadata.version("popstat")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return version + ":" + files_digest(files, root=Path(transforms.__file__ or ".").parents[1])
+
+
+# ------------------------------------------------------------------------------- tasks
+
+
 @task(name="land", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
 def land(settings: Settings, run_id: str) -> dict[str, Any]:
     """Discover new and corrected uploads and land them (manifest, raw, staging)."""
-    engine = make_engine(settings.effective_warehouse_url)
-    summary = land_inbox(engine, _landing_context(settings, run_id), progress=get_run_logger().info)
-    with engine.begin() as conn:
-        quarantined = staged.quarantine_findings(conn, run_id)
-        # Scope nothing: a quarantine stays an issue until an officer resolves it.
-        record_findings(conn, quarantined, run_id, "landing", scope=quarantined.iloc[0:0])
-    return {"files": summary.files_by_status, "rows": summary.rows_by_template}
+    with _stage(settings, run_id, "land") as detail:
+        engine = make_engine(settings.effective_warehouse_url)
+        summary = land_inbox(engine, _landing_context(settings, run_id), progress=detail)
+        with engine.begin() as conn:
+            quarantined = staged.quarantine_findings(conn, run_id)
+            # Scope nothing: a quarantine stays an issue until an officer resolves it.
+            record_findings(conn, quarantined, run_id, "landing", scope=quarantined.iloc[0:0])
+        return {"files": summary.files_by_status, "rows": summary.rows_by_template}
 
 
 @task(name="validate")
 def validate(settings: Settings, run_id: str) -> dict[str, int]:
     """Great Expectations over every upload not yet checked, one batch per template."""
-    engine = make_engine(settings.effective_warehouse_url)
-    staged.mark_superseded_validated(engine, run_id)
-    with engine.connect() as conn:
-        pending = staged.unvalidated_uploads(conn)
-    counts: dict[str, int] = {}
-    for template in load_contract().templates.values():
-        uploads = pending.loc[
-            (pending["source"] == template.source) & (pending["kind"] == template.kind)
-        ]
-        if uploads.empty:
-            continue
-        rows = staged.staged_rows(settings.raw_dir, uploads, template)
-        findings = validate_batch(rows, template)
-        staged.record_validation(
-            engine, template, uploads, findings, excluded_rows(findings), run_id
-        )
-        counts[template.name] = len(findings)
-    return counts
+    with _stage(settings, run_id, "validate") as detail:
+        engine = make_engine(settings.effective_warehouse_url)
+        staged.mark_superseded_validated(engine, run_id)
+        with engine.connect() as conn:
+            pending = staged.unvalidated_uploads(conn)
+        if pending.empty:
+            return {}
+        # Great Expectations costs ~3 s to import: only when there is something to check.
+        from expectations.validate import excluded_rows, validate_batch
+
+        counts: dict[str, int] = {}
+        for template in load_contract().templates.values():
+            uploads = pending.loc[
+                (pending["source"] == template.source) & (pending["kind"] == template.kind)
+            ]
+            if uploads.empty:
+                continue
+            detail(f"{template.title_zh} {template.name}: {len(uploads)} 个文件 files")
+            rows = staged.staged_rows(settings.raw_dir, uploads, template)
+            findings = validate_batch(rows, template)
+            staged.record_validation(
+                engine, template, uploads, findings, excluded_rows(findings), run_id
+            )
+            counts[template.name] = len(findings)
+        from expectations.data_docs import build_data_docs  # once per run, not per batch
+
+        detail(f"Data Docs: {build_data_docs(settings.reports_dir, run_id)}")
+        return counts
+
+
+@task(name="check-inputs")
+def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
+    """Fingerprint what reconcile → publish would read; the last run with the same one, if any.
+
+    Only the latest completed run counts (a backfill in between publishes other
+    figures), and only with the same as-of date.
+    """
+    with _stage(settings, run_id, "fingerprint") as detail:
+        engine = make_engine(settings.effective_warehouse_url)
+        with engine.connect() as conn:
+            state = run_summary.input_state(conn)
+            last = run_summary.latest_completed_run(conn)
+        reference = [settings.reference / name for name, _ in REFERENCE_FILES.values()]
+        parts = {
+            "as_of": settings.effective_as_of.isoformat(),
+            "deadline_day": str(settings.deadline_day),
+            "warehouse": state,
+            "reference": files_digest(reference),
+            "code": _code_digest(),
+        }
+        value = fingerprint(parts)
+        same_as = None
+        if last is not None and last["summary"].get("fingerprint") == value:
+            same_as = str(last["run_id"])
+            detail(f"输入未变 inputs unchanged since {same_as}")
+        elif last is not None and isinstance(last["summary"].get("inputs"), dict):
+            before = last["summary"]["inputs"]
+            moved = sorted(k for k in parts if before.get(k) != _short(parts[k]))
+            detail(f"输入已变 inputs changed since {last['run_id']}: {', '.join(moved)}")
+        return {
+            "fingerprint": value,
+            "same_as": same_as,
+            "inputs": {k: _short(v) for k, v in parts.items()},
+        }
 
 
 @task(name="reconcile")
 def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
     """Reconcile the three sources and run the cross-row checks; frames go to the run folder."""
-    engine = make_engine(settings.effective_warehouse_url)
-    reference = read_reference(settings.reference)
-    contract = load_contract()
-    inputs = staged.load_recon_inputs(engine, settings.raw_dir, contract, reference.areas)
-    result = reconcile(inputs, settings.effective_as_of, settings.deadline_day)
-    checks = cross_checks(
-        inputs, reference.institutions, contract, settings.effective_as_of, settings.deadline_day
-    )
-    with engine.begin() as conn:
-        record_findings(conn, result.findings, run_id, "reconciliation")
-        for origin, findings in checks.findings.items():
-            record_findings(conn, findings, run_id, origin)
-    frames = {
-        name: getattr(result, name) for name in publishing.RECON_TABLES if name != "dq_reporting"
-    }
-    frames["dq_reporting"] = checks.dq_reporting
-    return workspace.save_frames(workspace.run_folder(settings.home, run_id), frames)
+    with _stage(settings, run_id, "reconcile"):
+        engine = make_engine(settings.effective_warehouse_url)
+        reference = read_reference(settings.reference)
+        contract = load_contract()
+        inputs = staged.load_recon_inputs(engine, settings.raw_dir, contract, reference.areas)
+        result = reconcile(inputs, settings.effective_as_of, settings.deadline_day)
+        checks = cross_checks(
+            inputs,
+            reference.institutions,
+            contract,
+            settings.effective_as_of,
+            settings.deadline_day,
+        )
+        with engine.begin() as conn:
+            record_findings(conn, result.findings, run_id, "reconciliation")
+            for origin, findings in checks.findings.items():
+                record_findings(conn, findings, run_id, origin)
+        frames = {
+            name: getattr(result, name)
+            for name in publishing.RECON_TABLES
+            if name != "dq_reporting"
+        }
+        frames["dq_reporting"] = checks.dq_reporting
+        return workspace.save_frames(workspace.run_folder(settings.home, run_id), frames)
 
 
 @task(name="compute")
 def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str:
     """Every indicator × area × period from the catalog; the mart goes to the run folder."""
-    frames = workspace.load_frames(recon_paths)
-    reference = read_reference(settings.reference)
-    months = sorted(
-        set(frames["recon_women"]["snapshot_month"].dropna())
-        | set(frames["recon_births"]["birth_month"].dropna())
-    )
-    mart = compute_indicators(
-        frames, load_catalog(), reference.areas, reference.targets, periods_for(months), run_id
-    )
-    folder = workspace.run_folder(settings.home, run_id)
-    return workspace.save_frames(folder, {"mart": mart})["mart"]
+    with _stage(settings, run_id, "compute"):
+        frames = workspace.load_frames(recon_paths)
+        reference = read_reference(settings.reference)
+        months = sorted(
+            set(frames["recon_women"]["snapshot_month"].dropna())
+            | set(frames["recon_births"]["birth_month"].dropna())
+        )
+        mart = compute_indicators(
+            frames, load_catalog(), reference.areas, reference.targets, periods_for(months), run_id
+        )
+        folder = workspace.run_folder(settings.home, run_id)
+        return workspace.save_frames(folder, {"mart": mart})["mart"]
 
 
 @task(name="audit")
 def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
     """Write–audit–publish: the computed mart must pass its suite before it is published."""
-    mart = workspace.load_frames({"mart": mart_path})["mart"]
-    failures = list(audit_mart(mart).failures)
-    engine = make_engine(settings.effective_warehouse_url)
-    with engine.begin() as conn:
-        record_findings(conn, audit_findings(failures), run_id, "audit")
-    return failures
+    with _stage(settings, run_id, "audit"):
+        from expectations.audit import audit_findings, audit_mart
+
+        mart = workspace.load_frames({"mart": mart_path})["mart"]
+        failures = list(audit_mart(mart).failures)
+        engine = make_engine(settings.effective_warehouse_url)
+        with engine.begin() as conn:
+            record_findings(conn, audit_findings(failures), run_id, "audit")
+        return failures
 
 
-@task(name="publish", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
-def publish(
-    settings: Settings, run_id: str, recon_paths: dict[str, str], mart_path: str
-) -> dict[str, int]:
-    """Swap the reconciled tables and the mart in one transaction."""
-    engine = make_engine(settings.effective_warehouse_url)
-    frames = workspace.load_frames(recon_paths)
-    mart = workspace.load_frames({"mart": mart_path})["mart"]
-    summary = publishing.publish(engine, frames, mart, run_id)
+def _publish_summary(summary: publishing.PublishSummary) -> dict[str, int]:
     return {
         "rows": summary.rows,
         "new": summary.new,
@@ -148,28 +303,292 @@ def publish(
     }
 
 
-class AuditFailedError(RuntimeError):
-    """The computed mart failed its audit; yesterday's stays published."""
+@task(name="publish", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
+def publish(
+    settings: Settings, run_id: str, recon_paths: dict[str, str], mart_path: str
+) -> dict[str, int]:
+    """Swap the reconciled tables and the mart in one transaction."""
+    with _stage(settings, run_id, "publish"):
+        engine = make_engine(settings.effective_warehouse_url)
+        frames = workspace.load_frames(recon_paths)
+        mart = workspace.load_frames({"mart": mart_path})["mart"]
+        summary = publishing.publish(
+            engine,
+            frames,
+            mart,
+            run_id,
+            before_commit=lambda: _pause_if_asked(settings, "publish:commit"),
+        )
+        return _publish_summary(summary)
+
+
+@task(name="publish-range", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
+def publish_range(
+    settings: Settings, run_id: str, mart_path: str, first_month: str, last_month: str
+) -> dict[str, int]:
+    """Publish the computed periods inside first..last; every other row keeps its value.
+
+    The reconciled tables stay as the last nightly run published them. The caller
+    holds the warehouse lock, so the mart read here is the one being replaced.
+    """
+    with _stage(settings, run_id, "publish"):
+        start, end = month_range(first_month, last_month)
+        engine = make_engine(settings.effective_warehouse_url)
+        computed = workspace.load_frames({"mart": mart_path})["mart"]
+        with engine.connect() as conn:
+            current = publishing.current_mart(conn)
+        merged = merge_range(current, computed, start, end)
+        summary = publishing.publish(
+            engine,
+            {},
+            merged,
+            run_id,
+            before_commit=lambda: _pause_if_asked(settings, "publish:commit"),
+        )
+        return _publish_summary(summary)
+
+
+# ------------------------------------------------------------------- run bookkeeping
+
+
+@dataclass
+class _Tracker:
+    """Where the run is, for the failure notice."""
+
+    stage: str = "start"
+
+
+@contextmanager
+def _warehouse_lock(engine: Engine, run_id: str | None) -> Iterator[str]:
+    """The caller's run id (it holds the lock), or a new one under a lock taken here."""
+    if run_id is not None:
+        yield run_id
+        return
+    migrate(engine)
+    own = runs.new_run_id()
+    runs.acquire_lock(engine, own)
+    try:
+        yield own
+    finally:
+        runs.release_lock(engine, own)
+
+
+def _flow_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    value = flow_run.id
+    return str(value) if value else None
+
+
+def _facts(engine: Engine, run_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {
+            "files": run_summary.files_of_run(conn, run_id),
+            "issues": run_summary.issue_counts(conn, run_id),
+        }
+
+
+def _artifacts(settings: Settings, summary: dict[str, Any]) -> None:
+    """The run's artifacts in the Prefect UI; a failure here never fails the run."""
+    logger = get_run_logger()
+    run_id = str(summary["run_id"])
+    try:
+        engine = make_engine(settings.effective_warehouse_url)
+        with engine.connect() as conn:
+            table = run_summary.issues_by_rule(conn, run_id)
+            changes = run_summary.mart_changes(conn, run_id) if summary.get("publish") else None
+        records = table.astype(object).where(table.notna(), None).to_dict("records")
+        create_table_artifact(
+            table=[{str(k): v for k, v in r.items()} for r in records],
+            key="popstat-quality-issues",
+            description=f"质量问题（按规则和级别）active quality issues by rule and severity — {run_id}",
+        )
+        create_markdown_artifact(
+            markdown=markdown_summary(summary, changes),
+            key="popstat-run-summary",
+            description=f"运行摘要 run summary — {run_id}",
+        )
+        for key, (path, title) in report_links(settings.reports_dir).items():
+            create_link_artifact(
+                link=path.as_uri(),
+                link_text=f"{title}: {path.name}",
+                key=f"popstat-{key}",
+                description=title,
+            )
+    except Exception as error:  # artifacts are a view; the run itself completed
+        logger.warning(f"run artifacts not written: {type(error).__name__}: {error}")
+
+
+def _run(
+    settings: Settings,
+    run_id: str | None,
+    kind: str,
+    stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
+) -> dict[str, Any]:
+    """Lock (if the caller does not hold it), record the run, run `stages`, report failure."""
+    logger = get_run_logger()
+    engine = make_engine(settings.effective_warehouse_url)
+    summary: dict[str, Any] = {
+        "kind": kind,
+        "run_id": run_id,
+        "as_of": settings.effective_as_of.isoformat(),
+        "flow_run_id": _flow_run_id(),
+    }
+    tracker = _Tracker()
+    started = False
+    try:
+        with _warehouse_lock(engine, run_id) as rid:
+            summary["run_id"] = rid
+            abandoned = runs.abandon_running(engine, rid)
+            if abandoned:
+                summary["abandoned"] = abandoned
+                logger.warning(f"runs left running by a dead process marked failed: {abandoned}")
+            runs.start_run(engine, rid, settings.effective_as_of)
+            started = True
+            stages(settings, rid, summary, tracker)
+            summary.update(_facts(engine, rid))
+            runs.finish_run(engine, rid, "completed", summary)
+    except BaseException as error:
+        if isinstance(error, Exception):
+            payload = failure_payload(
+                str(summary["run_id"]),
+                error,
+                stage=tracker.stage,
+                kind=kind,
+                flow_run_id=summary["flow_run_id"],
+            )
+            notify_failure(settings.webhook_url, payload, log=logger.error)
+        if started:
+            try:
+                runs.finish_run(
+                    engine,
+                    str(summary["run_id"]),
+                    "failed",
+                    {**summary, "error": repr(error), "failed_stage": tracker.stage},
+                )
+            except Exception as bookkeeping:
+                logger.error(f"could not mark the run failed: {bookkeeping!r}")
+        raise
+    workspace.remove_run_folder(settings.home, str(summary["run_id"]))
+    _artifacts(settings, summary)
+    return summary
+
+
+# ------------------------------------------------------------------------------- flows
+
+
+def _nightly_stages(
+    settings: Settings, run_id: str, summary: dict[str, Any], tracker: _Tracker
+) -> None:
+    tracker.stage = "land"
+    summary["landing"] = land(settings, run_id)
+    tracker.stage = "validate"
+    summary["validation"] = validate(settings, run_id)
+    tracker.stage = "fingerprint"
+    inputs = check_inputs(settings, run_id)
+    summary["fingerprint"] = inputs["fingerprint"]
+    summary["inputs"] = inputs["inputs"]
+    if inputs["same_as"]:
+        summary["skipped"] = {"same_as": inputs["same_as"]}
+        progress.emit("publish", "skipped", f"输入未变 inputs unchanged since {inputs['same_as']}")
+        return
+    tracker.stage = "reconcile"
+    recon_paths = reconcile_sources(settings, run_id)
+    tracker.stage = "compute"
+    mart_path = compute(settings, run_id, recon_paths)
+    tracker.stage = "audit"
+    failures = audit(settings, run_id, mart_path)
+    if failures:
+        raise AuditFailedError("; ".join(failures))
+    tracker.stage = "publish"
+    summary["publish"] = publish(settings, run_id, recon_paths, mart_path)
 
 
 @flow(name="popstat-nightly", log_prints=False)
-def nightly(settings: Settings, run_id: str) -> dict[str, Any]:
-    """One nightly run: land → validate → reconcile → compute → audit → publish."""
-    engine = make_engine(settings.effective_warehouse_url)
-    runs.start_run(engine, run_id, settings.effective_as_of)
-    summary: dict[str, Any] = {"run_id": run_id}
-    try:
-        summary["landing"] = land(settings, run_id)
-        summary["validation"] = validate(settings, run_id)
+def nightly(options: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """One nightly run: land → validate → reconcile → compute → audit → publish.
+
+    `options`: settings as the command's flags would give them (JSON values);
+    the rest comes from `POPSTAT_*` variables. `run_id`: given when the caller
+    already holds the warehouse lock under that id; otherwise the flow takes it.
+    """
+    return _run(load_settings(options), run_id, "nightly", _nightly_stages)
+
+
+@flow(name="popstat-backfill", log_prints=False)
+def backfill(
+    first_month: str,
+    last_month: str,
+    options: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Recompute the published figures of first_month..last_month without reading any file.
+
+    Reconciles again from the staged Parquet as of the last nightly run's date
+    (or `as_of` in options), computes and audits every indicator, and publishes
+    only the periods lying inside the range; all other published rows stay.
+    """
+    month_range(first_month, last_month)  # a malformed range fails before any work
+    settings = load_settings(options)
+    if settings.as_of is None:
+        with make_engine(settings.effective_warehouse_url).connect() as conn:
+            last_as_of = run_summary.latest_nightly_as_of(conn)
+        if last_as_of is not None:
+            settings = replace(settings, as_of=_as_date(last_as_of))
+
+    def stages(settings: Settings, run_id: str, summary: dict[str, Any], tracker: _Tracker) -> None:
+        summary["range"] = {"first": first_month, "last": last_month}
+        tracker.stage = "reconcile"
         recon_paths = reconcile_sources(settings, run_id)
+        tracker.stage = "compute"
         mart_path = compute(settings, run_id, recon_paths)
+        tracker.stage = "audit"
         failures = audit(settings, run_id, mart_path)
         if failures:
             raise AuditFailedError("; ".join(failures))
-        summary["publish"] = publish(settings, run_id, recon_paths, mart_path)
-    except BaseException as error:
-        runs.finish_run(engine, run_id, "failed", {**summary, "error": repr(error)})
-        raise
-    runs.finish_run(engine, run_id, "completed", summary)
-    workspace.remove_run_folder(settings.home, run_id)
-    return summary
+        tracker.stage = "publish"
+        summary["publish"] = publish_range(settings, run_id, mart_path, first_month, last_month)
+
+    return _run(settings, run_id, "backfill", stages)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+# -------------------------------------------------------------------------- deployment
+
+
+def nightly_deployment(
+    time_zone: str = "Asia/Shanghai", options: dict[str, Any] | None = None
+) -> RunnerDeployment:
+    """The scheduled nightly run: 02:30 every night in the district's time zone.
+
+    `options` become the runs' default parameters (settings flags of `popstat
+    serve`); left out, each run reads its settings from the environment.
+
+    At most one run at a time; a run due while another is still going is
+    cancelled (not queued: the next night's run picks up everything anyway).
+    The flow is imported by module path, so any working folder will do.
+    """
+    from prefect.client.schemas.objects import (
+        ConcurrencyLimitConfig,
+        ConcurrencyLimitStrategy,
+    )
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+
+    deployment = nightly.to_deployment(
+        name=DEPLOYMENT_NAME,
+        schedules=[Cron(SCHEDULE_CRON, timezone=time_zone)],
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
+        description="人口计生统计夜间运行 popstat nightly run (02:30)",
+        tags=["popstat"],
+        parameters={"options": options} if options else None,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    return cast("RunnerDeployment", deployment)  # async_dispatch: sync here

@@ -34,6 +34,8 @@ class Settings:
     verbose: bool = False
     lang: str = "zh"
     webhook_url: str = ""
+    # Tests only: the nightly run stops at this stage (or `publish:commit`) and waits to be killed.
+    test_pause_at: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -76,6 +78,7 @@ _ENV_FIELDS: dict[str, str] = {
     "POPSTAT_AS_OF": "as_of",
     "POPSTAT_LANG": "lang",
     "POPSTAT_WEBHOOK_URL": "webhook_url",
+    "POPSTAT_TEST_PAUSE_AT": "test_pause_at",
 }
 
 

@@ -9,7 +9,7 @@ published them, so a rerun with no new data changes no published row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -95,8 +95,13 @@ def publish(
     recon: Mapping[str, pd.DataFrame],
     mart: pd.DataFrame,
     run_id: str,
+    before_commit: Callable[[], None] | None = None,
 ) -> PublishSummary:
-    """Replace the reconciled tables and the mart, and add changed rows to the history."""
+    """Replace the reconciled tables and the mart, and add changed rows to the history.
+
+    `before_commit` is called inside the transaction once everything is written
+    (the crash tests stop the process there).
+    """
     with engine.begin() as conn:
         old = current_mart(conn)
         to_write, summary = diff_mart(old, mart, run_id)
@@ -105,6 +110,8 @@ def publish(
         replace_rows(conn, schema.mart_target_achievement, to_write)
         changed = to_write.loc[to_write["run_id"] == run_id]
         bulk_insert(conn, schema.mart_target_achievement_history, changed)
+        if before_commit is not None:
+            before_commit()
     return summary
 
 

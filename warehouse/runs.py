@@ -119,3 +119,32 @@ def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]
 def new_run_id(now: datetime | None = None) -> str:
     stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
     return f"run-{stamp}-{os.getpid()}"
+
+
+def abandon_running(engine: Engine, run_id: str) -> list[str]:
+    """Mark runs left `running` by a process that died as failed; call while holding the lock.
+
+    Whoever holds the lock is the only run there is, so any other `running` row
+    belongs to a process that was killed (its lock was taken over as stale).
+    """
+    r = schema.runs.c
+    with engine.begin() as conn:
+        gone = [
+            str(i)
+            for (i,) in conn.execute(
+                select(r.run_id).where(r.status == "running", r.run_id != run_id)
+            )
+        ]
+        if gone:
+            conn.execute(
+                update(schema.runs)
+                .where(r.run_id.in_(gone))
+                .values(
+                    finished_at=datetime.now(),
+                    status="failed",
+                    summary=json.dumps(
+                        {"error": f"abandoned: the process died; found by {run_id}"}
+                    ),
+                )
+            )
+    return gone

@@ -1,0 +1,41 @@
+"""End-to-end fixtures: one Prefect test server per session, a small generated county.
+
+The Prefect test harness costs ~15 s to start, so it is session-scoped and only
+tests that ask for `prefect_api` start it. Subprocess runs (`popstat run`) are
+pointed at the same server through PREFECT_API_URL, so they do not start a
+temporary server of their own (~11 s each). Helpers are in `_ops.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Before Prefect is imported anywhere in the session: no telemetry, a patient server start.
+for _name, _value in {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+from tests.e2e._ops import SMALL_COUNTY  # noqa: E402
+from transforms.synthetic import GeneratedCounty, generate_county  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """A Prefect server for the whole session (temporary database); yields its API URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(scope="session")
+def small_county() -> GeneratedCounty:
+    """Six villages, two police stations, their institutions, January to June."""
+    return generate_county(SMALL_COUNTY)
