@@ -13,8 +13,9 @@ cell with `DataFrame.at` (about 20 µs a cell: a minute for a million failures);
 with them as a named MultiIndex and `exclude_unexpected_values` it only unpacks
 index tuples. Values are then read from our own frame, vectorised.
 
-Data Docs are not built: an ephemeral context has no docs site, and the findings
-(→ `dq_issues`) are what officers read.
+Each batch's result is also kept, cut down to summary size, for the run's Data Docs
+(`expectations/data_docs.py`: `collect_result` here, `build_data_docs` once at the
+end of the validate stage). The findings (→ `dq_issues`) are what officers read.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from great_expectations.data_context.types.base import (
 from great_expectations.datasource.fluent import PandasDatasource
 
 from expectations.chinese_id import id_problems
+from expectations.data_docs import collect_result
 from expectations.suites import (
     INDEX,
     SEX_LABELS,
@@ -142,6 +144,7 @@ def validate_batch(
         batch_parameters={"dataframe": batch_frame}
     )
     result = batch.validate(suite, result_format=RESULT_FORMAT)
+    collect_result(result, template.staging_table)
 
     context = _RowContext(template, batch_frame, report_month_col, raw)
     parts: list[pd.DataFrame] = []
