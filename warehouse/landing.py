@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from transforms import manifest_rules
 from transforms.filenames import NameProblem, UploadName, parse_upload_name
 from transforms.normalise import normalise_frame
-from transforms.readers import ReadResult, canonical_frame, read_upload
+from transforms.readers import canonical_frame, read_upload
 from transforms.templates import Contract, Template
 from warehouse import schema
 from warehouse.inbox import read_file, scan_inbox
@@ -120,27 +121,29 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     return planned
 
 
-def _raw_path(ctx: LandingContext, template: str, month: str, sha256: str) -> Path:
-    return (
-        ctx.raw_dir / "as_read" / f"kind={template}" / f"month={month}" / f"{sha256[:20]}.parquet"
+def _write_as_read(
+    ctx: LandingContext, template: Template, month: str, frames: list[pd.DataFrame]
+) -> None:
+    """The rows exactly as read (original headers, all text), one file per template and month.
+
+    Columns are the union of the files' own headers, kept even where the template ignores
+    them; `upload_id` and `row_number` lead back to the manifest and the file's row. One
+    write per batch, not per file: a Parquet write costs as much as reading a small upload.
+    """
+    if not frames:
+        return
+    # Arrow concatenates many small tables of differing columns far faster than pandas.
+    tables = [pa.Table.from_pandas(f, preserve_index=False) for f in frames]
+    batch = pa.concat_tables(tables, promote_options="permissive")
+    path = (
+        ctx.raw_dir
+        / "as_read"
+        / f"kind={template.name}"
+        / f"month={month}"
+        / f"run={ctx.run_id}.parquet"
     )
-
-
-def _write_as_read(ctx: LandingContext, row: pd.Series, result: ReadResult) -> None:
-    """The rows exactly as read (original headers, all text) — kept even for columns we ignore."""
-    path = _raw_path(ctx, str(row["template"]), str(row["report_month"]), str(row["sha256"]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = result.frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
-    table = pa.Table.from_pandas(
-        frame.astype({c: "string" for c in frame.columns if c != "row_number"}),
-        preserve_index=False,
-    )
-    metadata = {
-        b"popstat.upload_id": str(row["upload_id"]).encode(),
-        b"popstat.file_name": str(row["file_name"]).encode(),
-    }
-    pq.write_table(table.replace_schema_metadata(metadata), path)
+    pq.write_table(batch, path)
 
 
 def _write_staged(ctx: LandingContext, template: Template, staged: pd.DataFrame, month: str) -> str:
@@ -163,10 +166,12 @@ def _quarantine(row: dict[str, object], code: str, zh: str, en: str) -> dict[str
 
 def _read_template_files(
     ctx: LandingContext, template: Template, files: pd.DataFrame
-) -> tuple[list[dict[str, object]], list[pd.DataFrame]]:
-    """Read each file of one template: manifest rows, and canonical frames of the good ones."""
+) -> tuple[list[dict[str, object]], list[pd.DataFrame], list[pd.DataFrame]]:
+    """Read each file of one template: manifest rows, and the good ones' rows as read and
+    as canonical frames."""
     manifest_rows: list[dict[str, object]] = []
     frames: list[pd.DataFrame] = []
+    as_read: list[pd.DataFrame] = []
     for _, row in files.iterrows():
         base = row.to_dict()
         try:
@@ -189,22 +194,32 @@ def _read_template_files(
                 )
             )
             continue
-        _write_as_read(ctx, row, result)
-        frame = canonical_frame(result)
-        frame["upload_id"] = int(row["upload_id"])
-        frame["unit"] = str(row["unit"])
-        frame["report_month"] = str(row["report_month"])
-        frames.append(frame)
+        as_read.append(result.frame.assign(upload_id=int(row["upload_id"])))
+        frames.append(canonical_frame(result))
         manifest_rows.append(
             {
                 **base,
                 "status": "loaded",
-                "rows": len(frame),
+                "rows": len(frames[-1]),
                 "encoding": result.encoding,
                 "header_row": result.header_row,
             }
         )
-    return manifest_rows, frames
+    return manifest_rows, frames, as_read
+
+
+def _with_lineage(frames: list[pd.DataFrame], loaded: pd.DataFrame) -> pd.DataFrame:
+    """One batch of the files' canonical rows, each tagged with its upload, unit and month.
+
+    `loaded` lists the good files in the order their frames were read. The tags are set
+    once per batch, not per file: a pandas column assignment costs more than a small file.
+    """
+    batch = pd.concat(frames, ignore_index=True)
+    lengths = [len(f) for f in frames]
+    for column in ("upload_id", "unit", "report_month"):
+        batch[column] = np.repeat(loaded[column].to_numpy(), lengths)
+    batch["upload_id"] = batch["upload_id"].astype("int64")
+    return batch
 
 
 def _manifest_records(rows: list[dict[str, object]], ctx: LandingContext) -> pd.DataFrame:
@@ -255,10 +270,12 @@ def land_template(
     rows = 0
     with engine.begin() as conn:
         for month, month_files in files.groupby("report_month", sort=True):
-            manifest_rows, frames = _read_template_files(ctx, template, month_files)
+            manifest_rows, frames, as_read = _read_template_files(ctx, template, month_files)
+            _write_as_read(ctx, template, str(month), as_read)
+            del as_read
             records = _manifest_records(manifest_rows, ctx)
             if frames:
-                batch = pd.concat(frames, ignore_index=True)
+                batch = _with_lineage(frames, records.loc[records["status"] == "loaded"])
                 staged = normalise_frame(
                     batch, template, ctx.contract, batch["report_month"], ctx.secret
                 )
