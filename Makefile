@@ -31,8 +31,13 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+## Speed and memory, each in its own process (minutes; the end-to-end one starts its own Prefect server).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_landing.py
+	$(BIN)/python benchmarks/bench_validate.py
+	$(BIN)/python benchmarks/bench_reconcile.py
+	$(BIN)/python benchmarks/bench_warehouse.py
+	$(BIN)/python benchmarks/bench_end_to_end.py
 
 clean:
 	rm -rf popstat-data examples/inbox examples/reference .pytest_cache .mypy_cache .ruff_cache

@@ -553,20 +553,17 @@ def _legacy_cells(world: World) -> pd.DataFrame:
     first_ids = set(world.state["uploads"]["upload_id"].astype(int))
     out = []
     for path in sorted((world.settings.raw_dir / "as_read").rglob("*.parquet")):
-        table = pq.read_table(path)
-        upload_id = int((table.schema.metadata or {})[b"popstat.upload_id"])
-        if upload_id not in first_ids:
-            continue
-        cells = table.to_pydict()
+        cells = pq.read_table(path).to_pydict()  # one batch per template and month
+        uploads = cells.pop("upload_id")
         rows = cells.pop("row_number")
         for column, values in cells.items():
-            for row, value in zip(rows, values, strict=True):
-                if value is None or len(value) < 15:
+            for upload_id, row, value in zip(uploads, rows, values, strict=True):
+                if upload_id not in first_ids or value is None or len(value) < 15:
                     continue
                 cleaned = re.sub(r"\s+", "", nfkc(str(value))).lstrip("'‘’`")
                 cleaned = re.sub(r"^([0-9]+)\.0+$", r"\1", cleaned)
                 if re.fullmatch(r"[0-9]{15}", cleaned):
-                    out.append((upload_id, int(row), column, cleaned))
+                    out.append((int(upload_id), int(row), column, cleaned))
     return pd.DataFrame(out, columns=["upload_id", "row_number", "column", "value"])
 
 
