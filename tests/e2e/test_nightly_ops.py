@@ -375,3 +375,43 @@ def test_served_deployment_runs_the_flow_under_its_own_lock(
     assert json.loads(run.summary)["flow_run_id"] == str(flow_run.id)
     assert lock is None
     assert len(published_mart(folders.warehouse_url)) > 0
+
+
+def test_a_run_whose_audit_fails_leaves_yesterdays_mart(
+    first_run: tuple[CountyFolders, dict[str, Any], list[tuple[str, str]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Write–audit–publish: a computed mart that fails its audit is never published."""
+    import flows.nightly
+    from flows.nightly import AuditFailedError, nightly
+
+    folders = _copy_county(first_run[0], tmp_path)
+    before = published_mart(folders.warehouse_url)
+    # A changed target makes the run recompute (no same-input skip) ...
+    targets = folders.reference / "targets.csv"
+    targets.write_text(targets.read_text(encoding="utf-8").replace(",87", ",88"), encoding="utf-8")
+    real = flows.nightly.compute_indicators
+
+    def corrupted(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        """... and a defect in the computation flips a status the target contradicts."""
+        mart = real(*args, **kwargs)
+        judged = mart["status"].isin(["met", "not_met"])
+        first = mart.index[judged][0]
+        mart.loc[first, "status"] = "not_met" if mart.loc[first, "status"] == "met" else "met"
+        return mart
+
+    monkeypatch.setattr(flows.nightly, "compute_indicators", corrupted)
+    with pytest.raises(AuditFailedError):
+        nightly(options=folders.options())
+    pd.testing.assert_frame_equal(published_mart(folders.warehouse_url), before)
+    engine = make_engine(folders.warehouse_url)
+    with engine.connect() as conn:
+        issues = read_frame(
+            conn, select(schema.dq_issues).where(schema.dq_issues.c.rule == "mart_audit_failed")
+        )
+        last = conn.execute(
+            select(schema.runs.c.status).order_by(schema.runs.c.started_at.desc())
+        ).first()
+    assert len(issues) == 1 and "未发布" in issues.loc[0, "message_zh"]
+    assert last is not None and last.status == "failed"
