@@ -477,6 +477,21 @@ def _run(
 # ------------------------------------------------------------------------------- flows
 
 
+def _reconcile_compute_audit(
+    settings: Settings, run_id: str, tracker: _Tracker
+) -> tuple[dict[str, str], str]:
+    """Reconcile → compute → audit: the Parquet paths to publish, or AuditFailedError."""
+    tracker.stage = "reconcile"
+    recon_paths = reconcile_sources(settings, run_id)
+    tracker.stage = "compute"
+    mart_path = compute(settings, run_id, recon_paths)
+    tracker.stage = "audit"
+    failures = audit(settings, run_id, mart_path)
+    if failures:
+        raise AuditFailedError("; ".join(failures))
+    return recon_paths, mart_path
+
+
 def _nightly_stages(
     settings: Settings, run_id: str, summary: dict[str, Any], tracker: _Tracker
 ) -> None:
@@ -492,14 +507,7 @@ def _nightly_stages(
         summary["skipped"] = {"same_as": inputs["same_as"]}
         progress.emit("publish", "skipped", f"输入未变 inputs unchanged since {inputs['same_as']}")
         return
-    tracker.stage = "reconcile"
-    recon_paths = reconcile_sources(settings, run_id)
-    tracker.stage = "compute"
-    mart_path = compute(settings, run_id, recon_paths)
-    tracker.stage = "audit"
-    failures = audit(settings, run_id, mart_path)
-    if failures:
-        raise AuditFailedError("; ".join(failures))
+    recon_paths, mart_path = _reconcile_compute_audit(settings, run_id, tracker)
     tracker.stage = "publish"
     summary["publish"] = publish(settings, run_id, recon_paths, mart_path)
 
@@ -538,14 +546,7 @@ def backfill(
 
     def stages(settings: Settings, run_id: str, summary: dict[str, Any], tracker: _Tracker) -> None:
         summary["range"] = {"first": first_month, "last": last_month}
-        tracker.stage = "reconcile"
-        recon_paths = reconcile_sources(settings, run_id)
-        tracker.stage = "compute"
-        mart_path = compute(settings, run_id, recon_paths)
-        tracker.stage = "audit"
-        failures = audit(settings, run_id, mart_path)
-        if failures:
-            raise AuditFailedError("; ".join(failures))
+        _, mart_path = _reconcile_compute_audit(settings, run_id, tracker)
         tracker.stage = "publish"
         summary["publish"] = publish_range(settings, run_id, mart_path, first_month, last_month)
 

@@ -16,6 +16,14 @@ from transforms import quality_checks
 from transforms.reconcile import ReconInputs
 from transforms.templates import Contract
 
+# Each village's monthly counts watched for outliers: (input frame, source, kind,
+# the column naming the village, the column giving the month).
+_OUTLIER_COUNTS = (
+    ("village_births", "village", "births", "unit", "report_month"),
+    ("hospital_procedures", "hospital", "procedures", "village_code", "procedure_date"),
+    ("hospital_checkups", "hospital", "checkups", "village_code", "check_date"),
+)
+
 
 @dataclass(frozen=True, eq=False)
 class CrossChecks:
@@ -55,30 +63,15 @@ def cross_checks(
     counts = pd.concat(
         [
             quality_checks.monthly_counts(
-                inputs.village_births,
-                source="village",
-                kind="births",
-                unit_col="unit",
-                month_col="report_month",
+                getattr(inputs, frame),
+                source=source,
+                kind=kind,
+                unit_col=unit_col,
+                month_col=month_col,
                 months=due,
-                units=village_codes,
-            ),
-            quality_checks.monthly_counts(
-                inputs.hospital_procedures,
-                source="hospital",
-                kind="procedures",
-                unit_col="village_code",
-                month_col="procedure_date",
-                months=due,
-            ),
-            quality_checks.monthly_counts(
-                inputs.hospital_checkups,
-                source="hospital",
-                kind="checkups",
-                unit_col="village_code",
-                month_col="check_date",
-                months=due,
-            ),
+                units=village_codes if kind == "births" else None,
+            )
+            for frame, source, kind, unit_col, month_col in _OUTLIER_COUNTS
         ],
         ignore_index=True,
     )

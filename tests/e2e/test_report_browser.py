@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, update
 
 from flows.cli import main
+from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, T1, V1, V2, V3
 from tests.browser import chromium, png_size, requests_sent
 from warehouse import issues, schema
 from warehouse.db import make_engine, migrate
@@ -27,29 +28,7 @@ from warehouse.report_data import load_report_input, report_file_names, write_re
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-T1, T2 = "654226100", "654226101"
-V1, V2, V3 = "654226100201", "654226100202", "654226101201"
-HOSPITAL = "H654226100"
 INJECTED_FILE = '=HYPERLINK("http://evil.example/","点我")村.xlsx'
-AREAS = pd.DataFrame(
-    {
-        "code": ["654226", T1, T2, V1, V2, V3],
-        "name": [
-            "和布克赛尔蒙古自治县",
-            "和什托洛盖镇",
-            "查干库勒乡",
-            "查干托洛盖村",
-            "和什托洛盖村",
-            "查干库勒村",
-        ],
-        "level": ["county", "township", "township", "village", "village", "village"],
-        "parent_code": [None, "654226", "654226", T1, T1, T2],
-    },
-    dtype="string",
-)
-INSTITUTIONS = pd.DataFrame(
-    {"code": [HOSPITAL], "name": ["和什托洛盖镇卫生院"], "township_code": [T1]}, dtype="string"
-)
 
 
 def _upload(upload_id: int, file_name: str, source: str | None, unit: str | None) -> dict[str, Any]:
