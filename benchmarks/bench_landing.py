@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,14 +21,15 @@ sys.path.insert(0, str(ROOT))
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from _memory import peak_rss_mb  # benchmarks/ is this script's folder
+
+    return peak_rss_mb()
 
 
 def generate(
     folder: Path, townships: int, villages: int, months: int, women: int
 ) -> dict[str, float]:
     from transforms.synthetic import CountySpec, generate_county
-
     from warehouse.inbox import write_files
 
     started = time.perf_counter()
