@@ -151,8 +151,25 @@ def _run_locked(settings: Settings, flow_call: Callable[[str], dict[str, Any]]) 
     return 0
 
 
+def _missing_inputs(settings: Settings) -> list[str]:
+    """What the run cannot start without, said before Prefect spends seconds starting."""
+    from warehouse.reference import REFERENCE_FILES
+
+    problems = []
+    if not settings.inbox.is_dir():
+        problems.append(f"上报文件夹不存在 inbox folder not found: {settings.inbox}")
+    for name, _columns in REFERENCE_FILES.values():
+        if not (settings.reference / name).is_file():
+            problems.append(f"参考数据缺少 reference file missing: {settings.reference / name}")
+    return problems
+
+
 def command_run(args: argparse.Namespace) -> int:
     """`popstat run`: one nightly run under the warehouse lock; exit 3 if another holds it."""
+    problems = _missing_inputs(_settings(args))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
     options = _flow_options(args)
 
     def call(run_id: str) -> dict[str, Any]:
