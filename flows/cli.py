@@ -117,8 +117,16 @@ def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
     return engine, run_id
 
 
-def _run_locked(settings: Settings, flow_call: Callable[[str], dict[str, Any]]) -> int:
-    """Lock, run `flow_call(run_id)` with stage progress on stderr, print its summary."""
+def _run_locked(
+    settings: Settings,
+    flow_call: Callable[[str], dict[str, Any]],
+    preflight: Callable[[Settings], list[str]] | None = None,
+) -> int:
+    """Lock, run `flow_call(run_id)` with stage progress on stderr, print its summary.
+
+    `preflight` names what the run cannot start without; it is asked once the lock is
+    held (a refused second run says so first) and before Prefect spends seconds starting.
+    """
     apply_prefect_environment(settings)
     warn_if_development_secret(settings)
     locked = _locked_engine(settings)
@@ -127,6 +135,12 @@ def _run_locked(settings: Settings, flow_call: Callable[[str], dict[str, Any]]) 
     engine, run_id = locked
     from flows import progress
     from warehouse import runs
+
+    problems = preflight(settings) if preflight else []
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        runs.release_lock(engine, run_id)
+        return 2
 
     display = progress.TerminalProgress(sys.stderr)
     progress.add_listener(display)
@@ -152,7 +166,7 @@ def _run_locked(settings: Settings, flow_call: Callable[[str], dict[str, Any]]) 
 
 
 def _missing_inputs(settings: Settings) -> list[str]:
-    """What the run cannot start without, said before Prefect spends seconds starting."""
+    """What a nightly run cannot start without: the inbox and the three reference files."""
     from warehouse.reference import REFERENCE_FILES
 
     problems = []
@@ -166,10 +180,6 @@ def _missing_inputs(settings: Settings) -> list[str]:
 
 def command_run(args: argparse.Namespace) -> int:
     """`popstat run`: one nightly run under the warehouse lock; exit 3 if another holds it."""
-    problems = _missing_inputs(_settings(args))
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return 2
     options = _flow_options(args)
 
     def call(run_id: str) -> dict[str, Any]:
@@ -177,7 +187,7 @@ def command_run(args: argparse.Namespace) -> int:
 
         return nightly(options=options, run_id=run_id)
 
-    return _run_locked(_settings(args), call)
+    return _run_locked(_settings(args), call, preflight=_missing_inputs)
 
 
 def command_backfill(args: argparse.Namespace) -> int:

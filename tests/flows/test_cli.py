@@ -29,4 +29,12 @@ def test_run_refuses_at_once_without_its_inputs(
     err = capsys.readouterr().err
     assert code == 2
     assert "inbox folder not found" in err and "areas.csv" in err
-    assert not (tmp_path / "home").exists()
+    # The lock was taken (a refused second run speaks first) and given back; no run began.
+    from sqlalchemy import func, select
+
+    from warehouse import schema
+    from warehouse.db import make_engine
+
+    with make_engine(f"sqlite:///{tmp_path / 'home' / 'warehouse.db'}").connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.run_lock)).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(schema.runs)).scalar() == 0
