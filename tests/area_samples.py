@@ -1,4 +1,5 @@
-"""A tiny county (two townships, three villages, one health centre) for report tests."""
+"""A tiny county (two townships, three villages, one health centre) for report tests,
+and what its units were expected to upload (dq_reporting)."""
 
 from __future__ import annotations
 
@@ -26,4 +27,16 @@ AREAS = pd.DataFrame(
 )
 INSTITUTIONS = pd.DataFrame(
     {"code": [HOSPITAL], "name": ["和什托洛盖镇卫生院"], "township_code": [T1]}, dtype="string"
+)
+# Expected uploads: one late, one missing, one late at the health centre.
+REPORTING = pd.DataFrame(
+    {
+        "unit": [V1, V1, V2, V3, HOSPITAL],
+        "source": ["village", "village", "village", "village", "hospital"],
+        "kind": ["women", "women", "births", "births", "births"],
+        "report_month": ["2026-08", "2026-09", "2026-09", "2026-09", "2026-09"],
+        "area_code": [V1, V1, V2, V3, T1],
+        "received": [True, True, False, True, True],
+        "on_time": [True, False, False, True, False],
+    }
 )

@@ -8,7 +8,6 @@ caller's transaction, so a failed run leaves nothing half-loaded.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import Connection, Table, select
@@ -105,8 +104,4 @@ def replace_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     return bulk_insert(conn, table, frame)
 
 
-def column_names(table: Table) -> Sequence[str]:
-    return [c.name for c in table.columns]
-
-
-__all__ = ["bulk_insert", "column_names", "read_frame", "replace_rows"]
+__all__ = ["bulk_insert", "read_frame", "replace_rows"]

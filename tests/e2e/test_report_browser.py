@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, update
 
 from flows.cli import main
-from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, T1, V1, V2, V3
+from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, REPORTING, V1, V2
 from tests.browser import chromium, png_size, requests_sent
 from warehouse import issues, schema
 from warehouse.db import make_engine, migrate
@@ -114,17 +114,7 @@ def fill_warehouse(engine: Engine) -> None:
             ),
         ]
     )
-    reporting = pd.DataFrame(
-        {
-            "unit": [V1, V1, V2, V3, HOSPITAL],
-            "source": ["village", "village", "village", "village", "hospital"],
-            "kind": ["women", "women", "births", "births", "births"],
-            "report_month": ["2026-08", "2026-09", "2026-09", "2026-09", "2026-09"],
-            "area_code": [V1, V1, V2, V3, T1],
-            "received": [True, True, False, True, True],
-            "on_time": [True, False, False, True, False],
-        }
-    )
+    reporting = REPORTING
     run = pd.DataFrame(
         {
             "run_id": ["run-1"],

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, T1, T2, V1, V2, V3
+from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, REPORTING, T1, T2, V1, V2, V3
 from transforms.officer_report import (
     ReportInput,
     issues_table,
@@ -94,17 +94,6 @@ ISSUES = pd.DataFrame(
             message_en="file name not recognised",
         ),
     ]
-)
-REPORTING = pd.DataFrame(
-    {
-        "unit": [V1, V1, V2, V3, HOSPITAL],
-        "source": ["village", "village", "village", "village", "hospital"],
-        "kind": ["women", "women", "births", "births", "births"],
-        "report_month": ["2026-08", "2026-09", "2026-09", "2026-09", "2026-09"],
-        "area_code": [V1, V1, V2, V3, T1],
-        "received": [True, True, False, True, True],
-        "on_time": [True, False, False, True, False],
-    }
 )
 DATA = ReportInput(
     issues=ISSUES,
