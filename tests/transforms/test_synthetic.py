@@ -29,11 +29,11 @@ from transforms.synthetic import (
 )
 from transforms.templates import load_contract
 
-SMALL = CountySpec(seed=3, townships=2, villages_per_township=3, women_per_village=30,
-                   last_month=5)
+SMALL = CountySpec(seed=3, townships=2, villages_per_township=3, women_per_village=30, last_month=5)
 NAME_RE = re.compile(
     r"^(?P<source>village|police|hospital)_(?P<kind>[a-z]+)_(?P<unit>[0-9A-Za-z]+)_"
-    r"(?P<month>\d{6})(?P<suffix>[_(][^.]*)?\.(?P<ext>csv|xlsx)$")
+    r"(?P<month>\d{6})(?P<suffix>[_(][^.]*)?\.(?P<ext>csv|xlsx)$"
+)
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
 
@@ -50,12 +50,15 @@ def _valid_id(value: str) -> bool:
     s = unicodedata.normalize("NFKC", value).strip().lstrip("'").upper()
     if re.fullmatch(r"\d{15}", s):
         s = s[:6] + "19" + s[6:] + "?"
-        s = s[:17] + "10X98765432"[sum(int(c) * w for c, w in zip(s[:17], WEIGHTS,
-                                                                  strict=True)) % 11]
+        s = (
+            s[:17]
+            + "10X98765432"[sum(int(c) * w for c, w in zip(s[:17], WEIGHTS, strict=True)) % 11]
+        )
     if not re.fullmatch(r"\d{17}[\dX]", s):
         return False
-    return s[17] == "10X98765432"[sum(int(c) * w for c, w in zip(s[:17], WEIGHTS,
-                                                              strict=True)) % 11]
+    return (
+        s[17] == "10X98765432"[sum(int(c) * w for c, w in zip(s[:17], WEIGHTS, strict=True)) % 11]
+    )
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -81,15 +84,16 @@ def _table(path: str, data: bytes) -> tuple[list[str], list[list[object]]]:
     grid, _ = _grid(path, data)
     filled = [sum(1 for c in row if str(c).strip()) for row in grid]
     h = next(i for i, n in enumerate(filled) if n >= 3)
-    rows = [r for r in grid[h + 1:] if any(str(c).strip() for c in r)]
+    rows = [r for r in grid[h + 1 :] if any(str(c).strip() for c in r)]
     if rows and str(next(c for c in rows[-1] if str(c).strip())) == "合计":
         rows = rows[:-1]
     return [str(c) for c in grid[h]], rows
 
 
 def _fold(header: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKC", header)
-                   if not ch.isspace() and ch != "*").casefold()
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKC", header) if not ch.isspace() and ch != "*"
+    ).casefold()
 
 
 def _column(header: list[str], name: str, template: str) -> int:
@@ -108,9 +112,12 @@ def _by_path(county: GeneratedCounty) -> dict[str, bytes]:
 def test_id_check_digit() -> None:
     assert id_check_digit("11010519491231002") == "X"
     assert list(check_digits(["11010519491231002", "65422619900101123"])) == [
-        "X", id_check_digit("65422619900101123")]
+        "X",
+        id_check_digit("65422619900101123"),
+    ]
     assert upgrade_id15("654226790411018") == "65422619790411018" + id_check_digit(
-        "65422619790411018")
+        "65422619790411018"
+    )
     assert CHECK_CHARS == "10X98765432"
 
 
@@ -123,24 +130,29 @@ def test_identity_module_agrees_when_present() -> None:
 def test_same_seed_same_bytes_other_seed_other_bytes(county: GeneratedCounty) -> None:
     again = generate_county(SMALL)
     assert [(f.path, f.data, f.arrived_at) for f in again.files] == [
-        (f.path, f.data, f.arrived_at) for f in county.files]
+        (f.path, f.data, f.arrived_at) for f in county.files
+    ]
     assert again.reference == county.reference
     for name in ("uploads", "births", "women", "faults"):
-        pd.testing.assert_frame_equal(getattr(again.answer_key, name),
-                                      getattr(county.answer_key, name))
-    other = generate_county(CountySpec(seed=4, townships=2, villages_per_township=3,
-                                       women_per_village=30, last_month=5))
+        pd.testing.assert_frame_equal(
+            getattr(again.answer_key, name), getattr(county.answer_key, name)
+        )
+    other = generate_county(
+        CountySpec(seed=4, townships=2, villages_per_township=3, women_per_village=30, last_month=5)
+    )
     rosters = {f.data for f in county.files if f.name.startswith("village_women")}
     assert rosters.isdisjoint({f.data for f in other.files})
 
 
 def test_every_file_name_parses_except_the_bad_ones(county: GeneratedCounty) -> None:
     geo = build_geography(SMALL)
-    units = {"village": set(geo.village_codes), "police": set(geo.township_codes),
-             "hospital": set(geo.institution_codes)}
+    units = {
+        "village": set(geo.village_codes),
+        "police": set(geo.township_codes),
+        "hospital": set(geo.institution_codes),
+    }
     kinds = {s: set(load_contract().kinds_of(s)) for s in units}
-    bad = set(county.answer_key.faults.query(
-        "fault in ['lock_file', 'unrecognised_name']")["path"])
+    bad = set(county.answer_key.faults.query("fault in ['lock_file', 'unrecognised_name']")["path"])
     assert len(bad) == 2
     paths = [f.path for f in county.files]
     assert len(paths) == len(set(paths))
@@ -159,17 +171,25 @@ def test_every_file_name_parses_except_the_bad_ones(county: GeneratedCounty) -> 
 def test_every_expected_upload_is_there_but_the_missing_one(county: GeneratedCounty) -> None:
     geo = build_geography(SMALL)
     months = range(SMALL.first_month, SMALL.last_month + 1)
-    expected = {(f"village_{k}_{v}_2026{m:02d}") for v in geo.village_codes
-                for k in ("births", "women", "fees") for m in months}
+    expected = {
+        (f"village_{k}_{v}_2026{m:02d}")
+        for v in geo.village_codes
+        for k in ("births", "women", "fees")
+        for m in months
+    }
     expected |= {f"police_hukou_{t}_2026{m:02d}" for t in geo.township_codes for m in months}
-    expected |= {f"hospital_{k}_{i}_2026{m:02d}" for i in geo.institution_codes
-                 for k in ("births", "procedures", "checkups", "prepregnancy")
-                 for m in months}
+    expected |= {
+        f"hospital_{k}_{i}_2026{m:02d}"
+        for i in geo.institution_codes
+        for k in ("births", "procedures", "checkups", "prepregnancy")
+        for m in months
+    }
     got = {f.name.rsplit(".", 1)[0] for f in county.files}
     missing = county.answer_key.faults.query("fault == 'missing_upload'")
-    absent = {f"village_{k}_{u}_{m.replace('-', '')}"
-              for k, u, m in zip(missing["kind"], missing["unit"], missing["report_month"],
-                                 strict=True)}
+    absent = {
+        f"village_{k}_{u}_{m.replace('-', '')}"
+        for k, u, m in zip(missing["kind"], missing["unit"], missing["report_month"], strict=True)
+    }
     assert len(absent) == 3
     assert expected - got == absent
 
@@ -179,7 +199,11 @@ def test_uploads_key_matches_the_files(county: GeneratedCounty) -> None:
     data = _by_path(county)
     assert set(up["path"]) == set(data)
     assert up["status"].value_counts().to_dict() == {
-        "loaded": len(up) - 6, "quarantined": 3, "duplicate": 2, "superseded": 1}
+        "loaded": len(up) - 6,
+        "quarantined": 3,
+        "duplicate": 2,
+        "superseded": 1,
+    }
     as_of = datetime.combine(SMALL.effective_as_of, datetime.min.time())
     assert SMALL.effective_as_of == date(2026, 6, 6)
     for row in up.itertuples():
@@ -207,12 +231,17 @@ def test_uploads_key_matches_the_files(county: GeneratedCounty) -> None:
 
 def test_each_recon_status_and_twins(county: GeneratedCounty) -> None:
     b = county.answer_key.births
-    assert set(b["status"].dropna()) == {"matched", "missing_in_village", "pending",
-                                         "village_only", "conflict"}
+    assert set(b["status"].dropna()) == {
+        "matched",
+        "missing_in_village",
+        "pending",
+        "village_only",
+        "conflict",
+    }
     twins = b[b["twin"]]
     assert len(twins) == 2 and twins["mother_id"].nunique() == 1
     assert twins["birth_date"].nunique() == 1 and set(twins["child_sex"]) == {"M", "F"}
-    assert (twins[["in_village", "in_hospital", "in_police"]].all(axis=None))
+    assert twins[["in_village", "in_hospital", "in_police"]].all(axis=None)
     assert (twins["status"] == "matched").all()
     last = pd.Timestamp(2026, SMALL.last_month, 1)
     pending = b[b["status"] == "pending"]
@@ -222,26 +251,29 @@ def test_each_recon_status_and_twins(county: GeneratedCounty) -> None:
     conflict = b[b["status"] == "conflict"].iloc[0]
     assert conflict["village_sex"] != conflict["child_sex"]
     assert (b.loc[b["status"] == "village_only", ["in_hospital", "in_police"]] == False).all(  # noqa: E712
-        axis=None)
+        axis=None
+    )
     assert b.loc[b["case"] == "mistyped_mother_id", "matched_by"].tolist() == ["name"]
-    assert b["status"].isna().sum() == (~b[["in_village", "in_hospital",
-                                              "in_police"]].any(axis=1)).sum()
+    assert (
+        b["status"].isna().sum()
+        == (~b[["in_village", "in_hospital", "in_police"]].any(axis=1)).sum()
+    )
 
 
 def test_births_key_points_at_real_rows(county: GeneratedCounty) -> None:
     data = _by_path(county)
     b = county.answer_key.births
-    for source, template, column in (("village", "village_births", "mother_id"),
-                                     ("hospital", "hospital_births", "mother_id"),
-                                     ("police", "police_hukou", "guardian_id")):
+    for source, template, column in (
+        ("village", "village_births", "mother_id"),
+        ("hospital", "hospital_births", "mother_id"),
+        ("police", "police_hukou", "guardian_id"),
+    ):
         held = b[b[f"{source}_path"].notna()]
         for row in held.itertuples():
             path = getattr(row, f"{source}_path")
             header, rows = _table(path, data[path])
-            cell = str(rows[getattr(row, f"{source}_row") - 1][_column(header, column,
-                                                                         template)])
-            if row.case is not pd.NA and row.case == "mistyped_mother_id" and (
-                    source == "village"):
+            cell = str(rows[getattr(row, f"{source}_row") - 1][_column(header, column, template)])
+            if row.case is not pd.NA and row.case == "mistyped_mother_id" and (source == "village"):
                 assert not _valid_id(cell)
             else:
                 got = unicodedata.normalize("NFKC", cell).lstrip("'").upper()
@@ -254,11 +286,29 @@ def test_faults_point_at_real_rows(county: GeneratedCounty) -> None:
     data = _by_path(county)
     faults = county.answer_key.faults
     assert set(faults["fault"]) >= {
-        "bad_check_digit", "id_scientific", "duplicate_in_file", "missing_required_column",
-        "unrecognised_name", "lock_file", "duplicate_upload", "correction", "late_upload",
-        "missing_upload", "birth_missing_in_village", "twins", "mistyped_mother_id",
-        "sex_conflict", "dead_on_roster", "moved_out", "stale_method", "hospital_only_check",
-        "two_villages", "fee_jump", "fee_overpaid", "village_only_birth"}
+        "bad_check_digit",
+        "id_scientific",
+        "duplicate_in_file",
+        "missing_required_column",
+        "unrecognised_name",
+        "lock_file",
+        "duplicate_upload",
+        "correction",
+        "late_upload",
+        "missing_upload",
+        "birth_missing_in_village",
+        "twins",
+        "mistyped_mother_id",
+        "sex_conflict",
+        "dead_on_roster",
+        "moved_out",
+        "stale_method",
+        "hospital_only_check",
+        "two_villages",
+        "fee_jump",
+        "fee_overpaid",
+        "village_only_birth",
+    }
     women = county.answer_key.women.set_index("case")
     for f in faults[faults["row_number"].notna()].itertuples():
         header, rows = _table(f.path, data[f.path])
@@ -273,19 +323,24 @@ def test_faults_point_at_real_rows(county: GeneratedCounty) -> None:
             elif f.fault == "duplicate_in_file":
                 ids = [r[_column(header, "id_number", "village_women")] for r in rows]
                 assert ids.index(row[_column(header, "id_number", "village_women")]) < (
-                    f.row_number - 1)
+                    f.row_number - 1
+                )
             else:
                 assert _valid_id(cell)
                 assert women.loc[f.fault, "id_number"] in {
-                    unicodedata.normalize("NFKC", cell).lstrip("'").upper()}
+                    unicodedata.normalize("NFKC", cell).lstrip("'").upper()
+                }
         if f.kind == "fees":
             paid = str(row[_column(header, "paid_to_date", "village_fees")])
             assert paid
     for f in faults[faults["path"].notna() & faults["row_number"].isna()].itertuples():
         assert f.path in data
     quarantined = county.answer_key.uploads.query("status == 'quarantined'")
-    assert set(quarantined["reason_code"]) == {"lock_file", "unrecognised_name",
-                                               "missing_required_columns"}
+    assert set(quarantined["reason_code"]) == {
+        "lock_file",
+        "unrecognised_name",
+        "missing_required_columns",
+    }
     v2 = quarantined[quarantined["reason_code"] == "missing_required_columns"].iloc[0]
     header, _ = _table(v2["path"], data[v2["path"]])
     with pytest.raises(StopIteration):
@@ -339,28 +394,45 @@ def test_variety(county: GeneratedCounty) -> None:
     assert {"utf-8", "utf-8-sig", "gb18030"} <= encodings
     assert title_rows and totals and date_cells and serials
     blob = "\n".join(texts)
-    for pattern in (r"\b2026-\d\d-\d\d\b", r"\b2026/\d{1,2}/\d{1,2}\b",
-                    r"\b2026\.\d{1,2}\.\d{1,2}\b", r"\b2026[01]\d[0-3]\d\b",
-                    r"2026年\d{1,2}月\d{1,2}日", r"[０-９]{6}", r"\d{17}x", r"\d,\d{3}\.\d\d",
-                    r"\d元", r",√,|,√\r?$", r"\*", "\u3000", r",'\d{17}", ",M,", ",2,"):
+    for pattern in (
+        r"\b2026-\d\d-\d\d\b",
+        r"\b2026/\d{1,2}/\d{1,2}\b",
+        r"\b2026\.\d{1,2}\.\d{1,2}\b",
+        r"\b2026[01]\d[0-3]\d\b",
+        r"2026年\d{1,2}月\d{1,2}日",
+        r"[０-９]{6}",
+        r"\d{17}x",
+        r"\d,\d{3}\.\d\d",
+        r"\d元",
+        r",√,|,√\r?$",
+        r"\*",
+        "\u3000",
+        r",'\d{17}",
+        ",M,",
+        ",2,",
+    ):
         assert re.search(pattern, blob, re.M), pattern
     legacy = county.answer_key.women.set_index("case").loc["legacy_id", "id_number"]
     assert legacy[:6] + legacy[8:17] in blob or any(
-        (legacy[:6] + legacy[8:17]).encode() in f.data for f in county.files)
+        (legacy[:6] + legacy[8:17]).encode() in f.data for f in county.files
+    )
 
 
 def test_ids_are_valid_except_the_planted_ones(county: GeneratedCounty) -> None:
     faults = county.answer_key.faults
-    broken = {(p, r) for p, r in zip(faults["path"], faults["row_number"], strict=True)
-              if pd.notna(r)}
+    broken = {
+        (p, r) for p, r in zip(faults["path"], faults["row_number"], strict=True) if pd.notna(r)
+    }
     contract = load_contract()
     checked = fifteen = 0
     for row in county.answer_key.uploads.query("status == 'loaded'").itertuples():
         tpl = contract.templates[f"{row.source}_{row.kind}"]
         header, rows = _table(row.path, county.file(row.path).data)
-        cols = [_column(header, c.name, tpl.name) for c in tpl.columns
-                if c.type == "id" and any(_fold(h) in {_fold(s) for s in c.spellings}
-                                          for h in header)]
+        cols = [
+            _column(header, c.name, tpl.name)
+            for c in tpl.columns
+            if c.type == "id" and any(_fold(h) in {_fold(s) for s in c.spellings} for h in header)
+        ]
         for n, r in enumerate(rows, start=1):
             for col in cols:
                 cell = str(r[col]).strip()
@@ -378,12 +450,13 @@ def test_ids_are_valid_except_the_planted_ones(county: GeneratedCounty) -> None:
 
 
 def test_reference_files(county: GeneratedCounty) -> None:
-    ref = {k: pd.read_csv(io.BytesIO(v), dtype=str, keep_default_na=False)
-           for k, v in county.reference.items()}
+    ref = {
+        k: pd.read_csv(io.BytesIO(v), dtype=str, keep_default_na=False)
+        for k, v in county.reference.items()
+    }
     areas, inst, targets = ref["areas.csv"], ref["institutions.csv"], ref["targets.csv"]
     assert list(areas.columns) == ["code", "name", "level", "parent_code"]
-    assert areas["level"].value_counts().to_dict() == {"county": 1, "township": 2,
-                                                       "village": 6}
+    assert areas["level"].value_counts().to_dict() == {"county": 1, "township": 2, "village": 6}
     assert areas.loc[areas["level"] == "county", "name"].item() == "和布克赛尔蒙古自治县"
     villages = areas[areas["level"] == "village"]
     assert (villages["code"].str.len() == 12).all()
@@ -391,13 +464,15 @@ def test_reference_files(county: GeneratedCounty) -> None:
     assert list(inst.columns) == ["code", "name", "township_code"]
     assert set(inst["township_code"]) <= set(areas["code"])
     assert {"H654226100", "H654226101"} <= set(inst["code"])
-    assert list(targets.columns) == ["year", "area_code", "indicator", "op", "target",
-                                     "target_hi"]
+    assert list(targets.columns) == ["year", "area_code", "indicator", "op", "target", "target_hi"]
     county_rows = targets[targets["area_code"] == "654226"].set_index("indicator")
     assert county_rows.loc["policy_compliance_rate", ["op", "target"]].tolist() == [">=", "87"]
     assert county_rows.loc["multi_child_rate", "target"] == "1.0"
     assert county_rows.loc["sex_ratio_at_birth", ["op", "target", "target_hi"]].tolist() == [
-        "between", "103", "107"]
+        "between",
+        "103",
+        "107",
+    ]
     assert len(county_rows) == 18
     townships = targets[targets["area_code"].str.len() == 9]
     assert (townships["indicator"] == "prepregnancy_exams").sum() == 2
@@ -405,8 +480,16 @@ def test_reference_files(county: GeneratedCounty) -> None:
 
 
 def test_without_faults_everything_is_clean() -> None:
-    clean = generate_county(CountySpec(seed=5, townships=1, villages_per_township=2,
-                                       women_per_village=20, last_month=3, faults=False))
+    clean = generate_county(
+        CountySpec(
+            seed=5,
+            townships=1,
+            villages_per_township=2,
+            women_per_village=20,
+            last_month=3,
+            faults=False,
+        )
+    )
     key = clean.answer_key
     assert (key.uploads["status"] == "loaded").all()
     assert set(key.faults["fault"]) <= {"late_upload"}

@@ -113,7 +113,9 @@ def test_landing_statuses_raw_and_staging(engine: Engine, tmp_path: Path) -> Non
     assert len(raw_files) == 2
     as_read = pq.read_table(next(p for p in raw_files if "village_women" in str(p))).to_pandas()
     assert list(as_read["身份证号"])[1] == f"'{WOMAN_B.lower()}"
-    assert set(as_read["upload_id"]) == {int(uploads.loc[f"09/village_women_{VILLAGE}_202609.csv", "upload_id"])}
+    assert set(as_read["upload_id"]) == {
+        int(uploads.loc[f"09/village_women_{VILLAGE}_202609.csv", "upload_id"])
+    }
 
     again = land_inbox(engine, _ctx(tmp_path, "r2"))
     assert again.files_by_status == {} and len(_uploads(engine)) == 6
