@@ -23,6 +23,7 @@ from flows.settings import (
     warn_if_development_secret,
 )
 from flows.signoff_cli import add_signoff_command, command_signoff
+from flows.templates_cli import add_templates_command, command_templates
 
 
 def _common() -> argparse.ArgumentParser:
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_report_command(commands, common)
     add_signoff_command(commands, common)
+    add_templates_command(commands, common)
     return parser
 
 
@@ -268,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command_issues(args, _settings(args))
     if args.command == "signoff":
         return command_signoff(args, _settings(args))
+    if args.command == "templates":
+        return command_templates(args, _settings(args))
     if args.command in PUBLISHING_HANDLERS:
         return PUBLISHING_HANDLERS[args.command](args, _settings(args))
     if args.command == "report":
