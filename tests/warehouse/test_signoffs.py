@@ -123,3 +123,16 @@ def test_pending_lists_unsigned_village_months_with_their_errors(engine: Engine)
         )
     )
     assert rows == [(V2, "2026-09", 1, 1, "never"), (V2, "2026-08", 0, 0, "never")]
+
+
+def test_a_sign_off_changes_the_run_fingerprint(engine: Engine) -> None:
+    """A rerun with no new file must still publish the new share (check_inputs)."""
+    from warehouse.run_summary import input_state
+
+    _land(engine, _upload(1, V1, "2026-09", "a"))
+    with engine.connect() as conn:
+        before = input_state(conn)
+    with engine.begin() as conn:
+        signoffs.sign_off(conn, V1, "2026-09", "ok", "x", AT)
+    with engine.connect() as conn:
+        assert input_state(conn) != before
