@@ -104,6 +104,7 @@ def mart_suite() -> gx.ExpectationSuite:
             column="status", value_set=["met", "not_met", "no_target", "no_data"]
         ),
         *[gxe.ExpectColumnValuesToNotMatchRegex(column=c, regex=_ID_PATTERN) for c in _TEXT],
+        gxe.ExpectColumnValuesToBeBetween(column="signed_off_share", min_value=0, max_value=1),
     ]
     runtime = gx_runtime()
     suite = gx.ExpectationSuite(name="mart_target_achievement_audit", expectations=expectations)
@@ -127,6 +128,10 @@ _MESSAGES = {
     "expect_column_pair_values_to_be_equal": (
         "达标状态与目标不一致",
         "status disagrees with the target",
+    ),
+    "signed_off_share": (
+        "审核把关比例不在0到1之间",
+        "signed_off_share outside 0..1",
     ),
     "expect_column_values_to_not_match_regex": (
         "发布表中出现身份证号",
@@ -157,8 +162,11 @@ def audit_mart(mart: pd.DataFrame, catalog: Catalog | None = None) -> AuditResul
             continue
         config = outcome.expectation_config
         kind = config.type if config else "?"
-        zh, en = _MESSAGES.get(kind, ("审核未通过", "audit failed"))
         column = (config.kwargs.get("column") or config.kwargs.get("column_A")) if config else None
+        zh, en = _MESSAGES.get(
+            "signed_off_share" if column == "signed_off_share" else kind,
+            ("审核未通过", "audit failed"),
+        )
         count = outcome.result.get("unexpected_count", "")
         failures.append(f"{zh} / {en}: {column or ''} ({count})")
     return AuditResult(passed=not failures, failures=tuple(failures))

@@ -1,6 +1,6 @@
 """The `popstat` command.
 
-Officer commands (`issues`, `report`, `export`) never import Prefect or Great
+Officer commands (`issues`, `signoff`, `report`, `export`) never import Prefect or Great
 Expectations, so they answer at once; only `run`-like commands pay for them.
 """
 
@@ -22,6 +22,8 @@ from flows.settings import (
     load_settings,
     warn_if_development_secret,
 )
+from flows.signoff_cli import add_signoff_command, command_signoff
+from flows.templates_cli import add_templates_command, command_templates
 
 
 def _common() -> argparse.ArgumentParser:
@@ -81,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     from flows.officer import add_report_command
 
     add_report_command(commands, common)
+    add_signoff_command(commands, common)
+    add_templates_command(commands, common)
     return parser
 
 
@@ -264,6 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "issues":
         return command_issues(args, _settings(args))
+    if args.command == "signoff":
+        return command_signoff(args, _settings(args))
+    if args.command == "templates":
+        return command_templates(args, _settings(args))
     if args.command in PUBLISHING_HANDLERS:
         return PUBLISHING_HANDLERS[args.command](args, _settings(args))
     if args.command == "report":

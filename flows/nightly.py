@@ -58,9 +58,10 @@ from transforms.catalog import load_catalog
 from transforms.indicators import compute_indicators
 from transforms.periods import periods_for
 from transforms.reconcile import reconcile
+from transforms.signoff import review_months
 from transforms.templates import load_contract
 from warehouse import publish as publishing
-from warehouse import run_summary, runs, staged, workspace
+from warehouse import run_summary, runs, signoffs, staged, workspace
 from warehouse.db import make_engine, migrate
 from warehouse.issues import record_findings
 from warehouse.landing import LandingContext, land_inbox
@@ -162,7 +163,15 @@ def land(settings: Settings, run_id: str) -> dict[str, Any]:
             quarantined = staged.quarantine_findings(conn, run_id)
             # Scope nothing: a quarantine stays an issue until an officer resolves it.
             record_findings(conn, quarantined, run_id, "landing", scope=quarantined.iloc[0:0])
-        return {"files": summary.files_by_status, "rows": summary.rows_by_template}
+            # A village-month with new files must be reviewed again (审核把关).
+            withdrawn = signoffs.withdraw_changed(conn, run_id, signoffs.now_in(settings.time_zone))
+        if len(withdrawn):
+            detail(f"签核已撤销 sign-offs withdrawn by new uploads: {len(withdrawn)}")
+        return {
+            "files": summary.files_by_status,
+            "rows": summary.rows_by_template,
+            "signoffs_withdrawn": len(withdrawn),
+        }
 
 
 @task(name="validate")
@@ -269,12 +278,22 @@ def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str
     with _stage(settings, run_id, "compute"):
         frames = workspace.load_frames(recon_paths)
         reference = read_reference(settings.reference)
+        engine = make_engine(settings.effective_warehouse_url)
+        with engine.connect() as conn:
+            received, signed = signoffs.review_inputs(conn)
+        review = review_months(frames["dq_reporting"], received, signed)
         months = sorted(
             set(frames["recon_women"]["snapshot_month"].dropna())
             | set(frames["recon_births"]["birth_month"].dropna())
         )
         mart = compute_indicators(
-            frames, load_catalog(), reference.areas, reference.targets, periods_for(months), run_id
+            frames,
+            load_catalog(),
+            reference.areas,
+            reference.targets,
+            periods_for(months),
+            run_id,
+            review=review,
         )
         folder = workspace.run_folder(settings.home, run_id)
         return workspace.save_frames(folder, {"mart": mart})["mart"]

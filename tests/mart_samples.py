@@ -2,8 +2,9 @@
 villages, two quarters, three indicators (one without a target).
 
 Between 2026-Q2 and 2026-Q3 the village 654226100201 turns met on 政策符合率 and
-654226100202 turns not met; 654226100203 has no births (no_data). Names carry
-HTML and a spreadsheet formula, to test escaping and formula neutralisation.
+654226100202 turns not met (and is not signed off: its figures are provisional);
+654226100203 has no births (no_data). Names carry HTML and a spreadsheet formula, to
+test escaping and formula neutralisation.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ _BIRTHS: dict[str, dict[str, tuple[int, int, int]]] = {
         "654226100203": (0, 0, 0),
         "654226101201": (99, 88, 1),
     },
+}
+# Share of village-months signed off (审核把关): all of 2026-Q2; in 2026-Q3 none of
+# 654226100202's three months, so its township has 6 of 9 and the county 9 of 12.
+_SIGNED_OFF: dict[str, dict[str, float]] = {
+    "2026-Q2": {},
+    "2026-Q3": {"654226100202": 0.0, "654226100": 6 / 9, "654226": 9 / 12},
 }
 _INDICATORS = {
     # code: (name, target_op, target, better)
@@ -100,6 +107,7 @@ def sample_mart(periods: tuple[str, ...] = ("2026-Q2", "2026-Q3")) -> pd.DataFra
                         "target_hi": None,
                         "status": status,
                         "rank": None,
+                        "signed_off_share": _SIGNED_OFF[label].get(code, 1.0),
                         "run_id": "r1",
                     }
                 )

@@ -97,6 +97,27 @@ def bulletin_kind(label: str) -> str:
 
 # -------------------------------------------------------------------- table
 
+PROVISIONAL_MARK = "*"
+PROVISIONAL_NOTE = "* 暂定数：该数字所涉村月尚未全部经乡镇审核把关（签核），以签核后的数字为准。"
+
+
+def is_provisional(share: object) -> bool:
+    """A figure not fully signed off (审核把关): some village-month behind it is unreviewed.
+
+    A row with nothing behind it (null share) is not marked: there is no figure to review.
+    """
+    value = _float(share)
+    return not math.isnan(value) and value < 1.0
+
+
+def _marked(text: str, provisional: object) -> str:
+    return f"{text}{PROVISIONAL_MARK}" if text and bool(provisional) else text
+
+
+def _share_text(share: object) -> str:
+    value = _float(share)
+    return "" if math.isnan(value) else f"审核把关 {round_half_up(100 * value, 0):.0f}%"
+
 
 def _score(value: float, better: str | None, op: str | None, lo: float, hi: float) -> float:
     """Smaller is better: -value (higher), value (lower), distance to the target (range)."""
@@ -172,6 +193,8 @@ TABLE_COLUMNS = (
     "trend",
     "status_change",
     "status_change_label",
+    "signed_off_share",
+    "provisional",
 )
 
 
@@ -256,6 +279,8 @@ def bulletin_table(current: pd.DataFrame, previous: pd.DataFrame, catalog: Catal
                 "trend": trend,
                 "status_change": code,
                 "status_change_label": label,
+                "signed_off_share": _float(record.get("signed_off_share")),
+                "provisional": is_provisional(record.get("signed_off_share")),
                 "_parent_order": (0 if levels.get(parent) == "county" else 1, parent),
                 "_indicator_order": position.get(indicator, len(position)),
             }
@@ -286,6 +311,8 @@ _SHEET_HEADERS = {
     "shown_delta": "较上期变化（百分比指标为百分点）",
     "previous_rank": "上期排名",
     "status_change_label": "达标变化",
+    "shown_share": "已审核村月占比",
+    "provisional_label": "暂定",
 }
 
 
@@ -338,6 +365,8 @@ def bulletin_sheets(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
             ),
             shown_delta=pd.array([_shown_number(t) for t in part["delta_text"]], dtype="Float64"),
             unit_label=part["unit"].map(lambda u: UNIT_LABELS.get(u, u)),
+            shown_share=pd.to_numeric(part["signed_off_share"]).astype("Float64"),
+            provisional_label=part["provisional"].map({True: "暂定", False: ""}),
         )
         sheets[sheet] = shown[list(_SHEET_HEADERS)].rename(columns=_SHEET_HEADERS)
     return sheets
@@ -633,7 +662,8 @@ def _card(part: pd.DataFrame, child_label: str) -> str:
         own_target = "" if shared else f'<td class="num">{e(r["target_text"])}</td>'
         rows.append(
             f'<tr><td class="rank">{e(rank)}</td><td>{e(r["area_name"])}</td>'
-            f'<td class="num">{e(r["value_text"]) or "—"}</td>{own_target}'
+            f'<td class="num" title="{e(_share_text(r["signed_off_share"]))}">'
+            f"{e(_marked(_text(r['value_text']), r['provisional'])) or '—'}</td>{own_target}"
             f"<td>{_chip(str(r['status']))}</td>{_delta_cell(r, unit)}</tr>"
         )
     target_head = "" if shared else "<th>目标</th>"
@@ -672,7 +702,7 @@ def _matrix(part: pd.DataFrame, own: pd.DataFrame, parent_name: str, child_label
                 tds.append('<td class="cell"></td>')
                 continue
             status = str(r["status"])
-            text = _text(r["value_text"]) or STATUS_LABELS["no_data"]
+            text = _marked(_text(r["value_text"]), r["provisional"]) or STATUS_LABELS["no_data"]
             tds.append(
                 f'<td class="cell {e(status)}" title="{e(r["area_name"])} '
                 f'{e(STATUS_LABELS.get(status, status))}">{e(text)} {_SYMBOL.get(status, "")}</td>'
@@ -680,7 +710,10 @@ def _matrix(part: pd.DataFrame, own: pd.DataFrame, parent_name: str, child_label
         mine = own_cells.get(str(indicator))
         if mine is not None and _text(mine["status"]) in JUDGED:
             status = str(mine["status"])
-            text = display_value(mine) or STATUS_LABELS["no_data"]
+            text = (
+                _marked(display_value(mine), is_provisional(mine.get("signed_off_share")))
+                or STATUS_LABELS["no_data"]
+            )
             tds.append(
                 f'<td class="cell parent {e(status)}">{e(text)} {_SYMBOL.get(status, "")}</td>'
             )
@@ -756,6 +789,9 @@ def render_bulletin_html(
     if previous_label:
         shown = period_title(previous_label)
         meta.append(f"对比上期 {shown}" + ("" if len(previous) else "（上期无数据）"))
+    county_share = current.loc[current["area_level"] == "county"].get("signed_off_share")
+    if county_share is not None and county_share.notna().any():
+        meta.append(f"已审核把关村月 {round_half_up(100 * _float(county_share.min()), 0):.0f}%")
     if runs:
         meta.append(f"数据批次 {runs[-1]}")
     if generated_at:
@@ -773,6 +809,8 @@ def render_bulletin_html(
         '<span class="worse">红色为变差</span></span>',
         "</div></header>",
     ]
+    if table["provisional"].astype(bool).any():
+        out.append(f'<p class="note provisional">{e(PROVISIONAL_NOTE)}</p>')
     if table.empty:
         out.append('<p class="panel">本期没有可通报的考核指标数据。</p>')
     else:

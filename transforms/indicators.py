@@ -40,6 +40,7 @@ import pandas as pd
 from transforms.catalog import Catalog
 from transforms.measures import MEASURES, empty_measure
 from transforms.periods import PERIOD_KINDS, Period
+from transforms.signoff import signed_off_shares
 
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "area_code",
@@ -60,6 +61,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "target_hi",
     "status",
     "rank",
+    "signed_off_share",
     "run_id",
 )
 AREA_LEVELS = ("county", "township", "village")
@@ -344,13 +346,16 @@ def compute_indicators(
     targets: pd.DataFrame,
     periods: Sequence[Period],
     run_id: str,
+    review: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The rows of mart_target_achievement (outputs.md), columns OUTPUT_COLUMNS.
 
     frames: the reconciled frames by name (docs/design.md) — only those the
     catalog's measures read are needed. areas: areas.csv. targets: targets.csv
     (year, area_code, indicator, op, target, target_hi). periods: e.g.
-    periods_for(months). Grain: area × period × indicator (see module doc).
+    periods_for(months). review: the village-months to review and whether each is
+    signed off (transforms.signoff.review_months); None leaves signed_off_share
+    null. Grain: area × period × indicator (see module doc).
     """
     area_table = normalise_areas(areas)
     closure = area_closure(area_table)
@@ -422,6 +427,15 @@ def compute_indicators(
     grid["rank"] = pd.Series(pd.NA, index=grid.index, dtype="Int64")
     grid.loc[ranks.index, "rank"] = ranks.astype("int64")
 
+    shares = signed_off_shares(
+        review
+        if review is not None
+        else pd.DataFrame(columns=["area_code", "month", "signed_off"]),
+        closure,
+        periods,
+    )
+    grid = grid.merge(shares, on=["area_code", "period"], how="left")
+
     grid["level_order"] = grid["area_level"].map({lvl: i for i, lvl in enumerate(AREA_LEVELS)})
     grid = grid.sort_values(
         ["period_order", "level_order", "area_code", "indicator_order"], kind="stable"
@@ -446,6 +460,7 @@ def compute_indicators(
             "target_hi": grid["target_hi"].astype("Float64"),
             "status": grid["status"].astype("string"),
             "rank": grid["rank"].astype("Int64"),
+            "signed_off_share": grid["signed_off_share"].astype("Float64"),
             "run_id": pd.Series(run_id, index=grid.index, dtype="string"),
         }
     )

@@ -119,6 +119,22 @@ MART_COLUMNS: tuple[MartColumn, ...] = (
         "rank within the parent area and period, 1 = best; null without a target",
     ),
     MartColumn(
+        "signed_off_share",
+        "double",
+        "审核把关比例",
+        "该行数字所涉村月中已由乡镇审核签核（popstat signoff）的比例，0–1；不足1即为暂定数。"
+        "所涉村月：该区划内每个村（乡镇、县为其下所有村）× 期间内该村有上报文件或已到报送期限的月份"
+        "（未到期且未上报的月份不计，期间是否已满见 period_complete）；"
+        "签核后该村该月又有新文件即撤销签核；无所涉村月时为空。次日运行后更新",
+        "share of the village-months behind the row signed off by a township officer "
+        "(`popstat signoff`), 0–1; below 1 the figure is provisional. Behind a row: every "
+        "village in the area (all villages of a township or the county) × every month of the "
+        "period in which that village uploaded a file or had one due (months neither due nor "
+        "uploaded do not count; `period_complete` says whether the period is over). A new file "
+        "for a signed-off village-month withdraws its sign-off. Null when nothing is behind "
+        "the row. Updated by the next run",
+    ),
+    MartColumn(
         "run_id", "text", "发布批次", "发布该行的运行批次", "the run that published the row"
     ),
 )

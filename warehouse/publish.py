@@ -28,6 +28,7 @@ _COMPARED = [
     "target",
     "target_hi",
     "rank",
+    "signed_off_share",
     "area_name",
     "indicator_name",
 ]
@@ -57,8 +58,9 @@ def current_mart(conn: Connection) -> pd.DataFrame:
 
 
 def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.set_index(MART_KEY)[_COMPARED].copy()
-    for column in ("numerator", "denominator", "value", "target", "target_hi"):
+    # reindex: a mart published before a column existed compares as null there.
+    out = frame.set_index(MART_KEY).reindex(columns=_COMPARED)
+    for column in ("numerator", "denominator", "value", "target", "target_hi", "signed_off_share"):
         # Compare at the warehouse's precision: NUMERIC(18,2) and doubles round-tripped.
         out[column] = pd.to_numeric(out[column]).astype("Float64").round(6)
     for column in ("rank",):

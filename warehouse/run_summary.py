@@ -163,7 +163,8 @@ def input_state(conn: Connection) -> str:
     """A digest of what reconciliation would read from the warehouse.
 
     The current uploads (id and bytes), the rows quality checks exclude, and the
-    officers' last review action (a resolved issue found again must reopen).
+    officers' last review action (a resolved issue found again must reopen), and the
+    last sign-off event (审核把关).
     """
     u = schema.uploads.c
     digest = hashlib.sha256()
@@ -177,4 +178,8 @@ def input_state(conn: Connection) -> str:
     e = schema.dq_issue_events.c
     reviewed = conn.execute(select(func.max(e.event_id)).where(e.run_id.is_(None))).scalar()
     digest.update(f"excluded:{excluded[0]}:{excluded[1]};reviewed:{reviewed}".encode())
+    # A sign-off or its withdrawal changes the published signed_off_share.
+    v = schema.village_signoff_events.c
+    signed = conn.execute(select(func.max(v.event_id))).scalar()
+    digest.update(f";signed:{signed}".encode())
     return digest.hexdigest()

@@ -182,6 +182,45 @@ dq_issue_events = Table(
     comment="One row per status change of a quality issue.",
 )
 
+village_signoffs = Table(
+    "village_signoffs",
+    metadata,
+    Column("unit", String(12), primary_key=True, comment="village code"),
+    Column("report_month", String(7), primary_key=True, comment="YYYY-MM"),
+    Column("status", Text, nullable=False, comment="signed_off or withdrawn"),
+    Column("files_sha256", String(64), nullable=False, comment="digest of the files signed off"),
+    Column("files", Text, nullable=False, comment="names of the files signed off, one a line"),
+    Column("note", Text, nullable=False),
+    Column("signed_by", Text, nullable=False),
+    Column("signed_at", DateTime, nullable=False, comment="local time of the configured zone"),
+    Column("withdrawn_at", DateTime),
+    Column("withdrawn_run", Text, comment="the run whose new upload withdrew the sign-off"),
+    comment=(
+        "One row per village-month a township officer signed off (审核把关): its latest "
+        "sign-off, pinned to the sha256 of the village's files, or its withdrawal."
+    ),
+)
+
+village_signoff_events = Table(
+    "village_signoff_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("unit", String(12), nullable=False),
+    Column("report_month", String(7), nullable=False),
+    Column("action", Text, nullable=False, comment="signed_off or withdrawn"),
+    Column("at", DateTime, nullable=False, comment="local time of the configured zone"),
+    Column("by", Text, nullable=False),
+    Column("note", Text),
+    Column("files_sha256", String(64), nullable=False),
+    Column("run_id", Text, comment="the run that withdrew it; null for an officer's sign-off"),
+    comment="One row per sign-off or withdrawal of a village-month (who and when).",
+)
+Index(
+    "ix_village_signoff_events_key",
+    village_signoff_events.c.unit,
+    village_signoff_events.c.report_month,
+)
+
 dq_reporting = Table(
     "dq_reporting",
     metadata,
@@ -300,6 +339,11 @@ _MART_COLUMNS = (
     ("target_hi", Float, "upper bound for between"),
     ("status", Text, "met, not_met, no_target or no_data"),
     ("rank", Integer, "rank within parent and period, 1 = best; null without target"),
+    (
+        "signed_off_share",
+        Float,
+        "share of the village-months behind the row that are signed off (0-1)",
+    ),
     ("run_id", Text, "the run that published the row"),
 )
 

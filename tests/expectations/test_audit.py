@@ -29,6 +29,7 @@ def _mart() -> pd.DataFrame:
             "target_hi": [None, None, None],
             "status": ["not_met", "met", "no_target"],
             "rank": [1, 1, None],
+            "signed_off_share": [0.5, 1.0, None],
             "run_id": ["r1"] * 3,
         }
     )
@@ -47,6 +48,7 @@ def test_a_correct_mart_passes() -> None:
         ("numerator", 1, 200.0, "numerator"),
         ("area_name", 2, "654226199001010029", "ID"),
         ("indicator", 1, "multi_child_rate", "repeated key"),
+        ("signed_off_share", 0, 1.5, "signed_off_share outside 0..1"),
     ],
 )
 def test_each_defect_fails_the_audit(column: str, row: int, bad: object, message: str) -> None:

@@ -180,3 +180,32 @@ def test_targets_that_differ_between_areas_are_drawn_per_area() -> None:
     card = card[: card.index("</article>")]
     assert "目标 ≥ 85% / ≥ 87%" in card and "目标因区划而异" in card
     assert "<th>目标</th>" in card and card.count('stroke-width="2"/>') == 2  # one mark per bar
+
+
+def test_figures_not_fully_signed_off_are_marked_provisional() -> None:
+    """654226100202 is not signed off in 2026-Q3: its figures and its township's are 暂定."""
+    current, previous = _frames()
+    table = bulletin_table(current, previous, load_catalog()).set_index(
+        ["parent_code", "area_code", "indicator"]
+    )
+    assert table.loc[("654226100", "654226100202", "policy_compliance_rate"), "provisional"]
+    assert not table.loc[("654226100", "654226100201", "policy_compliance_rate"), "provisional"]
+    assert table.loc[("654226", "654226100", "policy_compliance_rate"), "provisional"]
+    assert not table.loc[("654226", "654226101", "policy_compliance_rate"), "provisional"]
+
+    page = _page()
+    assert "暂定数：该数字所涉村月尚未全部经乡镇审核把关" in page
+    assert "已审核把关村月 75%" in page  # the county: 9 of 12 village-months
+    section = page[page.index('id="area-654226100"') : page.index('id="area-654226101"')]
+    card = section[section.index('id="654226100-policy_compliance_rate"') :]
+    card = card[: card.index("</article>")]
+    assert 'title="审核把关 0%">80.00%*</td>' in card  # 40 of 50, not signed off
+    assert 'title="审核把关 100%">90.00%</td>' in card  # signed off: no mark
+    # The quarter before was fully signed off: no mark and no note.
+    before = render_bulletin_html(previous, previous.iloc[0:0], "2026-Q2", load_catalog())
+    assert "暂定数" not in before and "%*" not in before
+
+    sheets = bulletin_sheets(bulletin_table(current, previous, load_catalog()))
+    town = sheets["和什托洛盖镇"].set_index(["区划代码", "指标"])
+    assert town.loc[("654226100202", "政策符合率"), "暂定"] == "暂定"
+    assert town.loc[("654226100201", "政策符合率"), "已审核村月占比"] == 1.0
