@@ -25,10 +25,12 @@ example: $(STAMP) examples/inbox
 examples/inbox: | $(STAMP)
 	$(BIN)/popstat demo --out examples --seed 7
 
-## Lint, type-check and run every test
-## (PostgreSQL at 127.0.0.1:5432 for the warehouse tests).
+## Lint, check the format and the import layers (pyproject: tool.importlinter), type-check
+## and run every test (PostgreSQL at 127.0.0.1:5432 for the warehouse tests).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
 
@@ -63,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_end_to_end.py
 
 clean:
-	rm -rf popstat-data examples/inbox examples/reference .pytest_cache .mypy_cache .ruff_cache
+	rm -rf popstat-data examples/inbox examples/reference .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
