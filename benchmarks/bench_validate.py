@@ -96,7 +96,8 @@ def main() -> None:
 
     frame = staged_women(args.rows, args.uploads, args.bad, args.seed)
     started = time.perf_counter()
-    from expectations.validate import gx_runtime, validate_batch
+    from expectations.runtime import gx_runtime
+    from expectations.validate import validate_batch
     from transforms.templates import load_contract
 
     gx_runtime()
