@@ -85,13 +85,6 @@ def masked(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
-def string_col(frame: pd.DataFrame, name: str) -> pd.Series:
-    """`frame[name]` as the `string` dtype, all-null when the column is absent."""
-    if name in frame.columns:
-        return frame[name].astype("string")
-    return pd.Series(pd.NA, index=frame.index, dtype="string")
-
-
 # ------------------------------------------------------------------ months
 
 
