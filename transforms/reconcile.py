@@ -1,4 +1,4 @@
-"""Reconciliation (issue 4): villages, police and hospitals as one picture.
+"""Reconciliation: villages, police and hospitals as one picture.
 
 `reconcile(inputs, as_of)` takes the staged frames of the current uploads and
 returns the reconciled frames of design.md plus quality findings:

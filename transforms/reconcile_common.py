@@ -1,4 +1,4 @@
-"""Shared helpers of the reconciliation (issue 4): months, deadlines, keys, findings.
+"""Shared helpers of the reconciliation: months, deadlines, keys, findings.
 
 Months are handled as integer *month indexes* (`year * 12 + month - 1`), so that
 "the month after" is `+ 1` and comparisons are integer comparisons on whole
