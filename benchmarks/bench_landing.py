@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_landing.py [--townships 15 --villages 20 --months 12]
 
-Each measurement runs in its own process so that peak RSS is its own. Targets
-(issue 2): landing <= 2x parse-only, peak RSS < 1 GB.
+Each measurement runs in its own process so that peak RSS is its own. Targets:
+landing <= 2x parse-only, peak RSS < 1 GB.
 """
 
 from __future__ import annotations

@@ -40,23 +40,34 @@ def test_docs_generate_writes_the_block_it_checks(tmp_path: Path) -> None:
     assert (before, after) == ("intro\n", "outro\n")
 
 
-def test_nothing_in_the_repository_points_outside_it() -> None:
-    files = subprocess.run(
+def _lines_of_the_repository(suffixes: set[str]) -> list[tuple[str, int, str]]:
+    """(file, line number, line) of every tracked or new file with one of `suffixes`."""
+    names = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    assert files, "not a git checkout"
-    found = []
-    for name in files:
+    assert names, "not a git checkout"
+    lines = []
+    for name in names:
         path = ROOT / name
-        if path.suffix not in {".py", ".md", ".toml", ".cfg", ".ini", ".txt", ""}:
-            continue
-        if not path.is_file():
-            continue
-        for number, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1):
-            if _OUTSIDE.search(line):
-                found.append(f"{name}:{number}: {line.strip()}")
+        if path.suffix in suffixes and path.is_file():
+            text = path.read_text("utf-8", errors="replace")
+            lines += [(name, n, line) for n, line in enumerate(text.splitlines(), 1)]
+    return lines
+
+
+def test_nothing_in_the_repository_points_outside_it() -> None:
+    lines = _lines_of_the_repository({".py", ".md", ".toml", ".cfg", ".ini", ".txt", ""})
+    found = [f"{name}:{n}: {line.strip()}" for name, n, line in lines if _OUTSIDE.search(line)]
+    assert found == [], "\n".join(found)
+
+
+def test_no_tracker_numbers_in_code_or_docs() -> None:
+    """Docstrings and notes say what a thing is, not which ticket asked for it."""
+    tracker = re.compile(r"\b" + "issue" + r"s? \d+\b", re.IGNORECASE)
+    lines = _lines_of_the_repository({".py", ".md", ".toml"})
+    found = [f"{name}:{n}: {line.strip()}" for name, n, line in lines if tracker.search(line)]
     assert found == [], "\n".join(found)
