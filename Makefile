@@ -56,13 +56,17 @@ browser:
 docs: $(STAMP)
 	$(BIN)/python docs/generate.py
 
-## Speed and memory, each in its own process (minutes; the end-to-end one starts its own Prefect server).
+## Speed and memory, each in its own process and as a ratio to the floor (every file read
+## the plain way) on the same generated county (minutes; the end-to-end one starts its own
+## Prefect server). A smaller county: make bench BENCH_SIZE="--townships 3 --villages 5".
+BENCH_SIZE ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_landing.py
-	$(BIN)/python benchmarks/bench_validate.py
-	$(BIN)/python benchmarks/bench_reconcile.py
-	$(BIN)/python benchmarks/bench_warehouse.py
-	$(BIN)/python benchmarks/bench_end_to_end.py
+	$(BIN)/python benchmarks/bench_floor.py $(BENCH_SIZE)
+	$(BIN)/python benchmarks/bench_landing.py $(BENCH_SIZE)
+	$(BIN)/python benchmarks/bench_validate.py $(BENCH_SIZE)
+	$(BIN)/python benchmarks/bench_reconcile.py $(BENCH_SIZE)
+	$(BIN)/python benchmarks/bench_warehouse.py $(BENCH_SIZE)
+	$(BIN)/python benchmarks/bench_end_to_end.py $(BENCH_SIZE)
 
 clean:
 	rm -rf popstat-data examples/inbox examples/reference .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
