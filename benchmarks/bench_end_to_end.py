@@ -1,15 +1,16 @@
 """End-to-end benchmark: `popstat run` on a generated county, three nights.
 
-    .venv/bin/python benchmarks/bench_end_to_end.py [--townships 15 --villages 20 --months 12]
-                                                    [--ephemeral] [--keep DIR]
+    .venv/bin/python benchmarks/bench_end_to_end.py [--townships 15 --villages 20 --women 280
+                                                     --months 12] [--ephemeral] [--keep DIR]
 
 1. full run: every file is new (300 villages x 12 months by default);
 2. no-op rerun: nothing changed (target: <= 10 % of the full run);
 3. a correction: one village re-uploads one month (`_更正`), everything downstream reruns.
 
 Each run is the real command in its own process; peak RSS is that of the run
-process and its children (RUSAGE_CHILDREN of a per-stage wrapper process). The
-baseline is benchmarks/bench_landing.py's parse-only read of every file. Runs
+process and its children (RUSAGE_CHILDREN of a per-stage wrapper process). Every
+time is also a ratio to the floor measured on the same inbox in the same run
+(`bench_floor.py`: every file read the plain way). Runs
 talk to a Prefect server started once here (as in production, where `prefect
 server start` runs as a service); `--ephemeral` lets each run start its own
 temporary server instead (~11 s each), as `popstat run` does with no
@@ -27,21 +28,26 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from _county import (
+    ROOT,
+    SECRET,
+    Floor,
+    add_size_arguments,
+    county,
+    measure_floor,
+    ratio_line,
+    run_child,
+)
 
-AS_OF = "2027-01-06"
 PACKAGES = ("flows", "transforms", "expectations", "warehouse")
-SECRET = "bench-secret"
 
 
-def _run_args(folder: Path) -> list[str]:
+def _run_args(folder: Path, as_of: date) -> list[str]:
     return [
         "run",
         "--home",
@@ -51,11 +57,11 @@ def _run_args(folder: Path) -> list[str]:
         "--reference",
         str(folder / "reference"),
         "--as-of",
-        AS_OF,
+        as_of.isoformat(),
     ]
 
 
-def run_stage(folder: Path) -> dict[str, Any]:
+def run_stage(folder: Path, as_of: date) -> dict[str, Any]:
     """One `popstat run` as a child process: wall time, peak RSS of the children, its summary."""
     from sqlalchemy import select
 
@@ -65,7 +71,7 @@ def run_stage(folder: Path) -> dict[str, Any]:
     env = {**os.environ, "POPSTAT_SECRET_KEY": SECRET}
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *_run_args(folder)],
+        [sys.executable, "-m", "flows.cli", *_run_args(folder, as_of)],
         env=env,
         cwd=env.get("PYTHONPATH") or None,
         capture_output=True,
@@ -114,47 +120,36 @@ def correct_one_village(folder: Path) -> str:
     return corrected.relative_to(inbox).as_posix()
 
 
-def _child(stage: str, folder: Path, env: dict[str, str]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--stage", stage, "--folder", str(folder)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+def _night(folder: Path, as_of: date, env: dict[str, str]) -> dict[str, Any]:
+    return dict(
+        run_child(
+            __file__, "--stage", "run", "--folder", str(folder), "--as-of", str(as_of), env=env
+        )
     )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _line(label: str, r: dict[str, Any], full: float | None = None) -> str:
-    rate = f", {r['rows'] / r['seconds']:,.0f} rows/s" if r.get("rows") else ""
-    share = f", {100 * r['seconds'] / full:.1f} % of the full run" if full else ""
-    return (
-        f"{label:>12}: {r['seconds']:7.1f} s, {r.get('files', 0):,} files, "
-        f"{r.get('rows', 0):,} rows{rate}, peak RSS {r['peak_rss_mb']:,.0f} MB{share}"
+def _line(label: str, r: dict[str, Any], floor: Floor, full: float | None = None) -> str:
+    share = f"{100 * r['seconds'] / full:.1f} % of the full run, " if full else ""
+    return ratio_line(
+        label,
+        r["seconds"],
+        floor,
+        f"{share}{r.get('files', 0):,} files, {r.get('rows', 0):,} rows, "
+        f"peak RSS {r['peak_rss_mb']:,.0f} MB",
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--townships", type=int, default=15)
-    parser.add_argument("--villages", type=int, default=20)
-    parser.add_argument("--months", type=int, default=12)
-    parser.add_argument("--women", type=int, default=280)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_size_arguments(parser)
     parser.add_argument("--ephemeral", action="store_true", help="no server: one per run")
-    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
-    parser.add_argument("--stage", choices=["parse", "run"])
-    parser.add_argument("--folder", type=Path)
+    parser.add_argument("--stage", choices=["run"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", type=date.fromisoformat, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.stage == "parse":
-        from bench_landing import parse_only
-
-        print(json.dumps(parse_only(args.folder)))
-        return
     if args.stage == "run":
-        print(json.dumps(run_stage(args.folder)))
+        print(json.dumps(run_stage(args.folder, args.as_of)))
         return
-
-    from bench_landing import generate
 
     # Before Prefect is imported (the server started below reads them too).
     os.environ.update(
@@ -166,15 +161,8 @@ def main() -> None:
         }
     )
     env = dict(os.environ)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        made = generate(folder, args.townships, args.villages, args.months, args.women)
-        print(
-            f"generated {made['files']:.0f} files in {made['seconds']:.1f} s "
-            f"({args.townships * args.villages} villages x {args.months} months)",
-            flush=True,
-        )
+    with county(args) as made:
+        folder = made.folder
         # The code measured is the code at the start: runs import a snapshot of the packages
         # (and their fingerprint cannot change mid-benchmark if the work tree does).
         code = folder / "code"
@@ -184,41 +172,41 @@ def main() -> None:
                 ROOT / package, code / package, ignore=shutil.ignore_patterns("__pycache__")
             )
         env["PYTHONPATH"] = str(code)
-        parse = _child("parse", folder, env)
-        print(_line("parse-only", parse), flush=True)
+        floor = measure_floor(made.inbox)
 
         if args.ephemeral:
-            results = _nights(folder, env)
+            results = _nights(folder, made.as_of, env, floor)
         else:
             from prefect.settings import PREFECT_API_URL
             from prefect.testing.utilities import prefect_test_harness
 
             with prefect_test_harness(server_startup_timeout=120):
                 env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
-                results = _nights(folder, env)
+                results = _nights(folder, made.as_of, env, floor)
         full = results["full run"]["seconds"]
         for label, r in results.items():
-            print(_line(label, r, None if label == "full run" else full))
-            print(f"{'':>14}stages: {r['stages']}")
+            print(f"{label}: stages {r['stages']}")
         print(
-            f"full run / parse-only = {full / parse['seconds']:.2f}; "
-            f"no-op rerun = {100 * results['no-op rerun']['seconds'] / full:.1f} % of the full run "
-            f"(target <= 10 %)"
+            f"no-op rerun = {100 * results['no-op rerun']['seconds'] / full:.1f} % of the full "
+            f"run; correction = {100 * results['correction']['seconds'] / full:.1f} %"
         )
 
 
-def _nights(folder: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _nights(
+    folder: Path, as_of: date, env: dict[str, str], floor: Floor
+) -> dict[str, dict[str, Any]]:
     results = {}
-    results["full run"] = _child("run", folder, env)
-    print(_line("full run", results["full run"]), flush=True)
-    results["no-op rerun"] = _child("run", folder, env)
+    results["full run"] = _night(folder, as_of, env)
+    print(_line("full run", results["full run"], floor), flush=True)
+    results["no-op rerun"] = _night(folder, as_of, env)
     assert results["no-op rerun"]["skipped"], "the no-op rerun recomputed"
     assert not results["full run"]["skipped"]
-    print(_line("no-op rerun", results["no-op rerun"]), flush=True)
+    full = results["full run"]["seconds"]
+    print(_line("no-op rerun", results["no-op rerun"], floor, full), flush=True)
     corrected = correct_one_village(folder)
-    results["correction"] = _child("run", folder, env)
+    results["correction"] = _night(folder, as_of, env)
     assert not results["correction"]["skipped"], "the correction was not picked up"
-    print(_line("correction", results["correction"]) + f"  ({corrected})", flush=True)
+    print(_line("correction", results["correction"], floor, full) + f"  ({corrected})", flush=True)
     return results
 
 

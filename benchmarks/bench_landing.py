@@ -1,56 +1,33 @@
-"""Landing benchmark: a generated county, parse-only baseline vs the full landing.
+"""Landing benchmark: popstat's reader and the whole landing, against the floor.
 
-    .venv/bin/python benchmarks/bench_landing.py [--townships 15 --villages 20 --months 12]
+    .venv/bin/python benchmarks/bench_landing.py [--townships 15 --villages 20 --women 280 --months 12]
 
-Each measurement runs in its own process so that peak RSS is its own. Targets
-(issue 2): landing <= 2x parse-only, peak RSS < 1 GB.
+On one generated county, in one run, each in its own process: the floor (every file
+read the plain way), popstat's reader alone (header search, every cell kept as text:
+`read_upload` + `canonical_frame`), and the landing (reader, normalisers, ID keys, raw
+and staged Parquet, manifest and `stg_*` rows in SQLite). Times are reported as ratios
+to the floor. Target: peak RSS < 1 GB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _county import (
+    add_size_arguments,
+    county,
+    land,
+    measure_floor,
+    peak_rss_mb,
+    ratio_line,
+    run_child,
+)
 
 
-def _peak_rss_mb() -> float:
-    from _memory import peak_rss_mb  # benchmarks/ is this script's folder
-
-    return peak_rss_mb()
-
-
-def generate(
-    folder: Path, townships: int, villages: int, months: int, women: int
-) -> dict[str, float]:
-    from transforms.synthetic import CountySpec, generate_county
-    from warehouse.inbox import write_files
-
-    started = time.perf_counter()
-    county = generate_county(
-        CountySpec(
-            townships=townships,
-            villages_per_township=villages,
-            last_month=months,
-            women_per_village=women,
-        )
-    )
-    files = write_files(
-        folder / "inbox", ((f.path, f.data, f.arrived_at) for f in county.files), "Asia/Shanghai"
-    )
-    write_files(
-        folder / "reference", ((n, d, None) for n, d in county.reference.items()), "Asia/Shanghai"
-    )
-    return {"files": files, "seconds": time.perf_counter() - started}
-
-
-def parse_only(folder: Path) -> dict[str, float]:
+def read_only(inbox: Path) -> dict[str, float]:
     """Read every file the way landing does, and do nothing else."""
     from transforms.filenames import UploadName, parse_upload_name
     from transforms.readers import canonical_frame, read_upload
@@ -59,7 +36,7 @@ def parse_only(folder: Path) -> dict[str, float]:
     contract = load_contract()
     started = time.perf_counter()
     files = rows = 0
-    for path in sorted((folder / "inbox").rglob("*")):
+    for path in sorted(inbox.rglob("*")):
         if not path.is_file():
             continue
         name = parse_upload_name(path.name, contract)
@@ -72,72 +49,32 @@ def parse_only(folder: Path) -> dict[str, float]:
             rows += len(canonical_frame(result))
         files += 1
     seconds = time.perf_counter() - started
-    return {"files": files, "rows": rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
-
-
-def landing(folder: Path) -> dict[str, float]:
-    from transforms.templates import load_contract
-    from warehouse.db import make_engine, migrate
-    from warehouse.landing import LandingContext, land_inbox
-
-    engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
-    migrate(engine)
-    ctx = LandingContext(
-        inbox=folder / "inbox",
-        raw_dir=folder / "raw",
-        run_id="bench",
-        contract=load_contract(),
-        secret=b"bench",
-        deadline_day=5,
-        time_zone="Asia/Shanghai",
-    )
-    started = time.perf_counter()
-    summary = land_inbox(engine, ctx)
-    seconds = time.perf_counter() - started
-    rows = sum(summary.rows_by_template.values())
-    files = sum(summary.files_by_status.values())
-    return {"files": files, "rows": rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
-
-
-def _child(stage: str, folder: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--stage", stage, "--folder", str(folder)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"files": files, "rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--townships", type=int, default=15)
-    parser.add_argument("--villages", type=int, default=20)
-    parser.add_argument("--months", type=int, default=12)
-    parser.add_argument("--women", type=int, default=280)
-    parser.add_argument("--stage", choices=["parse", "land"])
-    parser.add_argument("--folder", type=Path)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_size_arguments(parser)
+    parser.add_argument("--stage", choices=["read", "land"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.stage:
-        result = parse_only(args.folder) if args.stage == "parse" else landing(args.folder)
-        print(json.dumps(result))
+    if args.stage == "read":
+        print(json.dumps(read_only(args.folder / "inbox")))
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        made = generate(folder, args.townships, args.villages, args.months, args.women)
+    if args.stage == "land":
         print(
-            f"generated {made['files']:.0f} files in {made['seconds']:.1f} s "
-            f"({args.townships * args.villages} villages x {args.months} months)"
+            json.dumps({**land(args.folder, args.folder / "inbox"), "peak_rss_mb": peak_rss_mb()})
         )
-        parse = _child("parse", folder)
-        land = _child("land", folder)
-    for label, r in (("parse-only", parse), ("landing", land)):
-        print(
-            f"{label:>10}: {r['files']:.0f} files, {r['rows']:.0f} rows in {r['seconds']:.1f} s "
-            f"= {r['files'] / r['seconds']:.0f} files/s, {r['rows'] / r['seconds']:.0f} rows/s, "
-            f"peak RSS {r['peak_rss_mb']:.0f} MB"
-        )
-    print(f"landing / parse-only = {land['seconds'] / parse['seconds']:.2f} (target <= 2)")
+        return
+    with county(args) as made:
+        floor = measure_floor(made.inbox)
+        for label, stage in (("popstat's reader", "read"), ("landing", "land")):
+            r = run_child(__file__, "--stage", stage, "--folder", str(made.folder))
+            detail = (
+                f"{r['files']:,.0f} files, {r['rows']:,.0f} rows, "
+                f"{r['rows'] / r['seconds']:,.0f} rows/s, peak RSS {r['peak_rss_mb']:,.0f} MB"
+            )
+            print(ratio_line(label, r["seconds"], floor, detail), flush=True)
 
 
 if __name__ == "__main__":

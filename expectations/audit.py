@@ -17,7 +17,7 @@ import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 
-from expectations.validate import gx_runtime
+from expectations.runtime import gx_runtime
 from transforms.catalog import Catalog, load_catalog
 from transforms.indicators import OUTPUT_COLUMNS
 from transforms.rules import empty_findings, findings_frame

@@ -1,7 +1,7 @@
 """Great Expectations Data Docs of a run: one static site, built once at the end of validate.
 
 `validate_batch` hands each template batch's result to `collect_result`, which keeps
-a summary-size copy: per expectation the counts and percentages and at most
+a summary-size copy on the process's GX runtime (`expectations/runtime.py`): per expectation the counts and percentages and at most
 `SAMPLE_ROWS` failing (`upload_id`, `row_number`) pairs. It never keeps the complete
 unexpected index lists (millions of rows on a bad night) nor any unexpected value
 (an ID number, a name): the site is a plain folder of HTML files.
@@ -25,11 +25,8 @@ from __future__ import annotations
 import html
 import logging
 import re
-import threading
 import uuid
-from collections import deque
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,11 +42,10 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 from great_expectations.exceptions import DataContextError
 
+from expectations.runtime import GxRuntime, KeptResult, gx_runtime
+
 DOCS_FOLDER = "data-docs"
 SAMPLE_ROWS = 20  # failing rows kept per expectation, as GX's SUMMARY format keeps
-# Results kept between builds, at most: a run has one per template; this only bounds
-# a process that validates without ever building (tests, a notebook).
-MAX_KEPT = 256
 # What a kept expectation result may hold: counts and percentages, no values.
 _KEPT_KEYS = (
     "element_count",
@@ -65,44 +61,31 @@ logger = logging.getLogger(__name__)
 _PANE = re.compile(r'<div[^>]*\bid="Validation-Results"[^>]*>')
 
 
-@dataclass(frozen=True)
-class _Kept:
-    result: ExpectationSuiteValidationResult
-    asset: str | None
-    validated_at: datetime
-
-
-_lock = threading.Lock()
-_kept: deque[_Kept] = deque(maxlen=MAX_KEPT)
-
-
 def collect_result(
-    result: ExpectationSuiteValidationResult, asset: str | None = None
+    result: ExpectationSuiteValidationResult,
+    asset: str | None = None,
+    runtime: GxRuntime | None = None,
 ) -> ExpectationSuiteValidationResult:
     """Keep a summary-size copy of one batch's result for this run's Data Docs; return it.
 
     `asset`: the data asset validated (the staging table), shown on the page.
+    `runtime`: the GX runtime that validated it (default: the process's).
     Costs microseconds per expectation whatever the batch's size: the big lists
     are left behind, not copied.
     """
     copy = summary_copy(result)
-    with _lock:
-        _kept.append(_Kept(copy, asset, datetime.now(UTC)))
+    (runtime or gx_runtime()).keep(KeptResult(copy, asset, datetime.now(UTC)))
     return copy
 
 
-def collected() -> list[ExpectationSuiteValidationResult]:
+def collected(runtime: GxRuntime | None = None) -> list[ExpectationSuiteValidationResult]:
     """The results kept since the last build (oldest first)."""
-    with _lock:
-        return [k.result for k in _kept]
+    return [k.result for k in (runtime or gx_runtime()).kept()]
 
 
-def discard_collected() -> int:
+def discard_collected(runtime: GxRuntime | None = None) -> int:
     """Forget the results kept since the last build; how many there were."""
-    with _lock:
-        count = len(_kept)
-        _kept.clear()
-    return count
+    return len((runtime or gx_runtime()).take_kept())
 
 
 def summary_copy(result: ExpectationSuiteValidationResult) -> ExpectationSuiteValidationResult:
@@ -128,24 +111,21 @@ def summary_copy(result: ExpectationSuiteValidationResult) -> ExpectationSuiteVa
     )
 
 
-def build_data_docs(folder: Path, run_id: str) -> Path:
+def build_data_docs(folder: Path, run_id: str, runtime: GxRuntime | None = None) -> Path:
     """Render the results collected since the last build into `folder/data-docs/<run_id>/`.
 
     `folder`: the reports folder (`Settings.reports_dir`). Builds once, whatever
     the number of batches, and forgets the collected results (also when the
-    build fails: they belong to this run). Returns the site's `index.html`.
+    build fails: they belong to this run). `runtime`: the GX runtime that
+    validated them (default: the process's). Returns the site's `index.html`.
     """
     if not run_id or run_id in {".", ".."} or re.search(r"[/\\]", run_id):
         raise ValueError(f"run id not usable as a folder name: {run_id!r}")
-    with _lock:
-        kept = list(_kept)
-        _kept.clear()
+    runtime = runtime or gx_runtime()
+    kept = runtime.take_kept()
     site_dir = Path(folder) / DOCS_FOLDER / run_id
     site_dir.mkdir(parents=True, exist_ok=True)
 
-    from expectations.validate import gx_runtime  # validate imports this module
-
-    runtime = gx_runtime()
     context = runtime.context
     tag = uuid.uuid4().hex[:8]
     results_store, suites_store, site = (
@@ -220,11 +200,11 @@ def _exception_info(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run_identifier(item: _Kept, run_id: str) -> RunIdentifier:
+def _run_identifier(item: KeptResult, run_id: str) -> RunIdentifier:
     return RunIdentifier(run_name=run_id, run_time=item.validated_at)
 
 
-def _key(item: _Kept, run_id: str) -> ValidationResultIdentifier:
+def _key(item: KeptResult, run_id: str) -> ValidationResultIdentifier:
     result = item.result
     return ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
@@ -233,7 +213,7 @@ def _key(item: _Kept, run_id: str) -> ValidationResultIdentifier:
     )
 
 
-def _with_run(item: _Kept, run_id: str) -> ExpectationSuiteValidationResult:
+def _with_run(item: KeptResult, run_id: str) -> ExpectationSuiteValidationResult:
     """The kept result as stored for the site: run name and time, the asset validated."""
     result = item.result
     meta = dict(result.meta)

@@ -4,7 +4,8 @@ All rows of one template — every upload of the run — are validated as ONE ba
 an ephemeral GX context (no files, no analytics, no progress bars), a pandas data
 source with one dataframe asset per template and a whole-dataframe batch
 definition. The context, the assets and the suites are built once per process
-(`gx_runtime`) because importing GX and building suites costs seconds.
+(`expectations/runtime.py`, `gx_runtime`) because importing GX and building suites
+costs seconds.
 
 Failures are mapped back to rows through the batch index (`upload_id`,
 `row_number`) with `result_format = COMPLETE` and `unexpected_index_column_names`.
@@ -13,39 +14,26 @@ cell with `DataFrame.at` (about 20 µs a cell: a minute for a million failures);
 with them as a named MultiIndex and `exclude_unexpected_values` it only unpacks
 index tuples. Values are then read from our own frame, vectorised.
 
-Each batch's result is also kept, cut down to summary size, for the run's Data Docs
-(`expectations/data_docs.py`: `collect_result` here, `build_data_docs` once at the
-end of the validate stage). The findings (→ `dq_issues`) are what officers read.
+Each batch's result is also kept on the runtime, cut down to summary size, for the
+run's Data Docs (`expectations/data_docs.py`: `collect_result` here, `build_data_docs`
+once at the end of the validate stage). The findings (→ `dq_issues`) are what officers read.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-import great_expectations as gx
 import numpy as np
 import pandas as pd
-from great_expectations.core.batch_definition import BatchDefinition
-from great_expectations.data_context import EphemeralDataContext
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
-from great_expectations.datasource.fluent import PandasDatasource
 
 from expectations.chinese_id import id_problems
 from expectations.data_docs import collect_result
+from expectations.runtime import gx_runtime
 from expectations.suites import (
     INDEX,
     SEX_LABELS,
     birth_column,
-    build_suite,
     err_column,
     first_row_column,
     first_upload_column,
@@ -66,50 +54,6 @@ RESULT_FORMAT: dict[str, Any] = {
 
 class ValidationFailed(RuntimeError):
     """An expectation raised instead of answering: a bug or a frame of the wrong shape."""
-
-
-@dataclass
-class _Runtime:
-    """The process's GX objects: one context, its pandas source, per-template batch/suite."""
-
-    context: EphemeralDataContext
-    source: PandasDatasource
-    batches: dict[str, BatchDefinition] = field(default_factory=dict)
-    suites: dict[Template, gx.ExpectationSuite] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def batch_definition(self, template: Template) -> BatchDefinition:
-        with self.lock:
-            if template.staging_table not in self.batches:
-                asset = self.source.add_dataframe_asset(template.staging_table)
-                self.batches[template.staging_table] = asset.add_batch_definition_whole_dataframe(
-                    "all_uploads"
-                )
-            return self.batches[template.staging_table]
-
-    def suite(self, template: Template, contract: Contract) -> gx.ExpectationSuite:
-        with self.lock:
-            if template not in self.suites:
-                suite = build_suite(template, contract)
-                taken = {s.name for s in self.suites.values()}
-                if suite.name in taken:  # another version of the template (tests)
-                    suite.name = f"{suite.name}_{len(self.suites)}"
-                self.suites[template] = self.context.suites.add(suite)
-            return self.suites[template]
-
-
-@cache
-def gx_runtime() -> _Runtime:
-    """The GX context for this process: ephemeral, quiet, built once."""
-    for name in ("great_expectations", "great_expectations.core", "py.warnings"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
-    )
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    return _Runtime(context=context, source=context.data_sources.add_pandas("staged"))
 
 
 def validate_batch(
@@ -144,7 +88,7 @@ def validate_batch(
         batch_parameters={"dataframe": batch_frame}
     )
     result = batch.validate(suite, result_format=RESULT_FORMAT)
-    collect_result(result, template.staging_table)
+    collect_result(result, template.staging_table, runtime)
 
     context = _RowContext(template, batch_frame, report_month_col, raw)
     parts: list[pd.DataFrame] = []

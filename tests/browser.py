@@ -1,8 +1,8 @@
 """Headless Debian Chromium for the browser tests, and what it saw.
 
-Debian's `chromium` and `chromium-driver` (.ci/run installs them; a test tool's own
-browser download fails on these machines). A browser test that cannot start the
-browser fails: it never skips.
+Debian's `chromium` and `chromium-driver` (`make test` installs them when it can; a
+test tool's own browser download fails on these machines). A browser test that cannot
+start the browser fails: it never skips.
 """
 
 from __future__ import annotations

@@ -348,7 +348,7 @@ def compute_indicators(
     run_id: str,
     review: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The rows of mart_target_achievement (outputs.md), columns OUTPUT_COLUMNS.
+    """The rows of mart_target_achievement (docs/data-dictionary.md), columns OUTPUT_COLUMNS.
 
     frames: the reconciled frames by name (docs/design.md) — only those the
     catalog's measures read are needed. areas: areas.csv. targets: targets.csv

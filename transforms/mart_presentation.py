@@ -1,14 +1,16 @@
 """How the published mart is shown to people: Chinese headers and labels, display rounding.
 
 Pure functions, no I/O. The warehouse keeps every value unrounded and decides
-`status` on the unrounded value (indicators.md); rounding happens here, for
+`status` on the unrounded value (docs/indicators.md); rounding happens here, for
 display only. A rounded value must never contradict the published status:
 2 multi-child births out of 199 are 1.005 %, which does not meet `<= 1.0`, so it
 is shown as `1.005%`, not as `1.00%` next to "未达标" (`display_decimals`).
 
-`MART_COLUMNS` describes every column of `mart_target_achievement` (the
-contract in outputs.md); `data_dictionary_markdown` turns it and the indicator
-catalog into docs/data-dictionary.md, whose test keeps the committed file true.
+`MART_COLUMNS` describes every column of `mart_target_achievement` (in the
+order and types of warehouse.schema, which a test checks); `data_dictionary_markdown`
+turns it and the indicator catalog into docs/data-dictionary.md, and
+`indicator_catalog_markdown` writes the catalog table of docs/indicators.md
+(`make docs`; their tests keep the committed files true).
 """
 
 from __future__ import annotations
@@ -325,6 +327,36 @@ def _measure_text(name: str | None, measures: Mapping[str, Measure]) -> str:
     found = measures.get(name)
     description = " ".join(found.description.split("\n\n")[0].split()) if found else ""
     return f"`{name}`: {description}" if description else f"`{name}`"
+
+
+def indicator_catalog_markdown(
+    catalog: Catalog, measures: Mapping[str, Measure] | None = None
+) -> str:
+    """The catalog table of docs/indicators.md: one row per indicator, as the TOML says."""
+    known = MEASURES if measures is None else measures
+    lines = [
+        "| code | 名称 | name | numerator | denominator | unit | factor | better "
+        "| kind | published for | judged on |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for i in catalog:
+        name_zh = i.name_zh + (f"（{'、'.join(i.aka_zh)}）" if i.aka_zh else "")
+        better = f"{i.better} {BETTER_LABELS[i.better]}" if i.better else "—"
+        cells = (
+            f"`{i.code}`",
+            name_zh,
+            i.name_en,
+            _measure_text(i.numerator, known),
+            _measure_text(i.denominator, known),
+            i.unit,
+            f"{i.factor:g}",
+            better,
+            "flow" if i.flow else "stock",
+            ", ".join(i.periods),
+            ", ".join(i.target_periods),
+        )
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def data_dictionary_markdown(

@@ -120,22 +120,6 @@ def _decode(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def detect_encoding(data: bytes) -> str:
-    """The encoding of a CSV upload: `utf-8-sig`, `utf-8` or `gb18030` (a superset of GBK).
-
-    `utf-8-sig` when the bytes start with a BOM, `utf-8` when they decode strictly as UTF-8,
-    `gb18030` otherwise. Never raises; when not even GB18030 decodes the bytes it still
-    answers `gb18030` (the best guess) and `read_upload` reports the file `unreadable`.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
-
-
 # --------------------------------------------------------------------------- grids
 
 

@@ -72,8 +72,18 @@ DELIVERY_WINDOW_DAYS = 180
 BIRTH_EVENT = "出生登记"
 
 RECON_BIRTHS_COLUMNS = (
-    "birth_key", "area_code", "birth_date", "birth_month", "child_sex", "birth_order",
-    "policy_status", "in_village", "in_hospital", "in_police", "status", "mother_key",
+    "birth_key",
+    "area_code",
+    "birth_date",
+    "birth_month",
+    "child_sex",
+    "birth_order",
+    "policy_status",
+    "in_village",
+    "in_hospital",
+    "in_police",
+    "status",
+    "mother_key",
     "matched_by",
 )
 _SEX_ZH = {"M": "男", "F": "女"}
@@ -98,21 +108,25 @@ def _norm_name(names: pd.Series) -> pd.Series:
     return names.astype("string").str.replace(_NAME_NOISE, "", regex=True)
 
 
-def _records(frame: pd.DataFrame, src: int, mother: str, sex: str, village: pd.Series,
-             id_col: str) -> pd.DataFrame:
+def _records(
+    frame: pd.DataFrame, src: int, mother: str, sex: str, village: pd.Series, id_col: str
+) -> pd.DataFrame:
     """The columns every source's birth records share."""
-    return pd.DataFrame({
-        "src": np.full(len(frame), src, dtype=np.int8),
-        "mother_key": frame[mother].astype("string"),
-        "birth_date": frame["birth_date"],
-        "sex": frame[sex].astype("string").fillna("?"),
-        "village": village.astype("string"),
-        "unit": frame["unit"].astype("string"),
-        "report_month": frame["report_month"].astype("string"),
-        "upload_id": frame["upload_id"].astype("Int64"),
-        "row_number": frame["row_number"].astype("Int64"),
-        "record_key": masked(frame, id_col),
-    }, index=frame.index)
+    return pd.DataFrame(
+        {
+            "src": np.full(len(frame), src, dtype=np.int8),
+            "mother_key": frame[mother].astype("string"),
+            "birth_date": frame["birth_date"],
+            "sex": frame[sex].astype("string").fillna("?"),
+            "village": village.astype("string"),
+            "unit": frame["unit"].astype("string"),
+            "report_month": frame["report_month"].astype("string"),
+            "upload_id": frame["upload_id"].astype("Int64"),
+            "row_number": frame["row_number"].astype("Int64"),
+            "record_key": masked(frame, id_col),
+        },
+        index=frame.index,
+    )
 
 
 def hospital_records(hospital_births: pd.DataFrame) -> pd.DataFrame:
@@ -139,8 +153,7 @@ def police_records(police_hukou: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return out.reset_index(drop=True), _orphan_findings(orphan)
 
 
-def village_records(village_births: pd.DataFrame,
-                    unkeyed: pd.DataFrame | None) -> pd.DataFrame:
+def village_records(village_births: pd.DataFrame, unkeyed: pd.DataFrame | None) -> pd.DataFrame:
     """Village birth rows (keyed or not) as birth records (grain: one per staged row)."""
     frames = [conform(village_births, "village_births")]
     if unkeyed is not None and len(unkeyed):
@@ -164,8 +177,9 @@ def _within(a: pd.Series, b: pd.Series, days: int) -> pd.Series:
     return ((a - b).abs() <= pd.Timedelta(days=days)).fillna(False).astype(bool)
 
 
-def resolve_by_name(village: pd.DataFrame, seen: pd.DataFrame,
-                    roster: pd.DataFrame) -> pd.DataFrame:
+def resolve_by_name(
+    village: pd.DataFrame, seen: pd.DataFrame, roster: pd.DataFrame
+) -> pd.DataFrame:
     """Give village rows that their mother key cannot match the key found by name.
 
     `seen`: hospital and police records. See step 2 of the module docstring. Returns
@@ -173,24 +187,31 @@ def resolve_by_name(village: pd.DataFrame, seen: pd.DataFrame,
     dropped.
     """
     keyed = village.loc[village["mother_key"].notna(), ["mother_key", "birth_date"]]
-    pairs = keyed.reset_index().merge(seen[["mother_key", "birth_date"]], on="mother_key",
-                                      suffixes=("", "_seen"))
-    id_matched = pairs.loc[_within(pairs["birth_date"], pairs["birth_date_seen"], MATCH_DAYS),
-                           "index"].unique()
+    pairs = keyed.reset_index().merge(
+        seen[["mother_key", "birth_date"]], on="mother_key", suffixes=("", "_seen")
+    )
+    id_matched = pairs.loc[
+        _within(pairs["birth_date"], pairs["birth_date_seen"], MATCH_DAYS), "index"
+    ].unique()
     need = village[~village.index.isin(id_matched)]
     if len(need) and len(seen):
         seen_dates = seen[["mother_key", "birth_date"]].drop_duplicates()
         by_hospital = seen.loc[seen["src"] == H, ["mother_key", "birth_date", "name", "village"]]
-        on_roster = roster.loc[roster["woman_key"].isin(seen_dates["mother_key"].unique()),
-                               ["woman_key", "name", "area_code"]].drop_duplicates()
+        on_roster = roster.loc[
+            roster["woman_key"].isin(seen_dates["mother_key"].unique()),
+            ["woman_key", "name", "area_code"],
+        ].drop_duplicates()
         by_roster = on_roster.rename(columns={"woman_key": "mother_key", "area_code": "village"})
         by_roster = by_roster.assign(name=_norm_name(by_roster["name"])).merge(
-            seen_dates, on="mother_key")
+            seen_dates, on="mother_key"
+        )
         candidates = pd.concat([by_hospital, by_roster], ignore_index=True).drop_duplicates()
         query = need[["name", "village", "birth_date", "own_key"]].reset_index()
         hits = query.merge(candidates, on=["name", "village"], suffixes=("", "_c"))
-        hits = hits[_within(hits["birth_date"], hits["birth_date_c"], MATCH_DAYS)
-                    & (hits["mother_key"] != hits["own_key"]).fillna(True).astype(bool)]
+        hits = hits[
+            _within(hits["birth_date"], hits["birth_date_c"], MATCH_DAYS)
+            & (hits["mother_key"] != hits["own_key"]).fillna(True).astype(bool)
+        ]
         keys = hits.groupby("index")["mother_key"].agg(["nunique", "first"])
         keys = keys[keys["nunique"] == 1]["first"]
         if len(keys):
@@ -209,7 +230,8 @@ def assign_deliveries(records: pd.DataFrame) -> pd.Series:
     key = order["mother_key"]
     gap = order["birth_date"].diff()
     new = (key != key.shift()).fillna(True).astype(bool) | (
-        gap > pd.Timedelta(days=DELIVERY_WINDOW_DAYS)).fillna(True).astype(bool)
+        gap > pd.Timedelta(days=DELIVERY_WINDOW_DAYS)
+    ).fillna(True).astype(bool)
     return pd.Series(new.cumsum().to_numpy(), index=order.index).reindex(records.index)
 
 
@@ -228,8 +250,9 @@ def collapse_village(village: pd.DataFrame) -> pd.DataFrame:
     """
     rank = _rank(village, ["delivery", "upload_id", "sex"], ["birth_order", "row_number"])
     village = village.assign(rank=rank)
-    village["dist"] = village.groupby(["delivery", "sex", "rank"], sort=False,
-                                      dropna=False).ngroup()
+    village["dist"] = village.groupby(
+        ["delivery", "sex", "rank"], sort=False, dropna=False
+    ).ngroup()
     first = village.sort_values(["m_rep", "upload_id", "row_number"], kind="stable")
     village["rep"] = village.index.isin(first.drop_duplicates("dist").index)
     return village
@@ -242,22 +265,28 @@ def assign_slots(units: pd.DataFrame) -> pd.DataFrame:
     delivery, src, slot — one slot per child; at most one record per (slot, source).
     """
     counts = units.groupby(["delivery", "src"], as_index=False).size()
-    ref = (counts.sort_values(["delivery", "size", "src"], ascending=[True, False, True])
-           .drop_duplicates("delivery")[["delivery", "src"]].rename(columns={"src": "ref"}))
+    ref = (
+        counts.sort_values(["delivery", "size", "src"], ascending=[True, False, True])
+        .drop_duplicates("delivery")[["delivery", "src"]]
+        .rename(columns={"src": "ref"})
+    )
     units = units.merge(ref, on="delivery")
     is_ref = units["src"] == units["ref"]
     refs = units[is_ref].sort_values(["delivery", "sex", "rank"])
     refs = refs.assign(slot=refs.groupby("delivery").cumcount())
-    others = units[~is_ref].merge(refs[["delivery", "sex", "rank", "slot"]],
-                                  on=["delivery", "sex", "rank"], how="left")
+    others = units[~is_ref].merge(
+        refs[["delivery", "sex", "rank", "slot"]], on=["delivery", "sex", "rank"], how="left"
+    )
     loose = others[others["slot"].isna()]
     if len(loose):
         taken = others.loc[others["slot"].notna(), ["delivery", "src", "slot"]]
-        free = loose[["delivery", "src"]].drop_duplicates().merge(
-            refs[["delivery", "slot"]], on="delivery")
+        free = (
+            loose[["delivery", "src"]]
+            .drop_duplicates()
+            .merge(refs[["delivery", "slot"]], on="delivery")
+        )
         free = free.merge(taken.assign(_t=True), on=["delivery", "src", "slot"], how="left")
-        free = free[free["_t"].isna()].drop(columns="_t").sort_values(["delivery", "src",
-                                                                        "slot"])
+        free = free[free["_t"].isna()].drop(columns="_t").sort_values(["delivery", "src", "slot"])
         free["pos"] = free.groupby(["delivery", "src"]).cumcount()
         loose = loose.drop(columns="slot").sort_values(["delivery", "src", "sex", "rank"])
         loose["pos"] = loose.groupby(["delivery", "src"]).cumcount()
@@ -270,11 +299,13 @@ def assign_slots(units: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------- births
 
 
-def _side(assigned: pd.DataFrame, records: pd.DataFrame, src: int, columns: list[str],
-          suffix: str) -> pd.DataFrame:
+def _side(
+    assigned: pd.DataFrame, records: pd.DataFrame, src: int, columns: list[str], suffix: str
+) -> pd.DataFrame:
     """One source's record per slot, its columns suffixed (`birth_date_h`, ...)."""
     rows = assigned.loc[assigned["src"] == src, ["rid", "delivery", "slot"]].merge(
-        records[["rid", *columns]], on="rid")
+        records[["rid", *columns]], on="rid"
+    )
     return rows.rename(columns={c: f"{c}_{suffix}" for c in ["rid", *columns]})
 
 
@@ -305,11 +336,17 @@ def _roster_area(births: pd.DataFrame, women: pd.DataFrame) -> pd.Series:
     return near.set_index("index")["area_code"].reindex(births.index).astype("string")
 
 
-def reconcile_births(village_births: pd.DataFrame, village_births_unkeyed: pd.DataFrame | None,
-                     police_hukou: pd.DataFrame, hospital_births: pd.DataFrame,
-                     roster: pd.DataFrame, women: pd.DataFrame,
-                     known_villages: Collection[str] | None, as_of: date,
-                     deadline_day: int = 5) -> BirthsResult:
+def reconcile_births(
+    village_births: pd.DataFrame,
+    village_births_unkeyed: pd.DataFrame | None,
+    police_hukou: pd.DataFrame,
+    hospital_births: pd.DataFrame,
+    roster: pd.DataFrame,
+    women: pd.DataFrame,
+    known_villages: Collection[str] | None,
+    as_of: date,
+    deadline_day: int = 5,
+) -> BirthsResult:
     """Reconcile births of the three sources (see the module docstring).
 
     `roster`: every roster row (woman_key, name, area_code) for the name fallback;
@@ -321,8 +358,7 @@ def reconcile_births(village_births: pd.DataFrame, village_births_unkeyed: pd.Da
     vil = resolve_by_name(village_records(village_births, village_births_unkeyed), seen, roster)
     records = pd.concat([hosp, pol, vil], ignore_index=True)
     if records.empty:
-        return BirthsResult(_empty_births(), _empty_accuracy(), empty_changes(),
-                            orphan_findings)
+        return BirthsResult(_empty_births(), _empty_accuracy(), empty_changes(), orphan_findings)
     records["rid"] = np.arange(len(records))
     records["delivery"] = assign_deliveries(records)
 
@@ -330,58 +366,89 @@ def reconcile_births(village_births: pd.DataFrame, village_births_unkeyed: pd.Da
     village = collapse_village(records[is_v])
     reps = village[village["rep"]]
     seen_rows = records[~is_v]
-    seen_rank = _rank(seen_rows, ["delivery", "src", "sex"],
-                      ["order_text", "upload_id", "row_number"])
+    seen_rank = _rank(
+        seen_rows, ["delivery", "src", "sex"], ["order_text", "upload_id", "row_number"]
+    )
     units = pd.concat([seen_rows.assign(rank=seen_rank), reps], ignore_index=True)
     assigned = assign_slots(units[["rid", "delivery", "src", "sex", "rank"]])
 
-    shared = ["birth_date", "sex", "village", "upload_id", "row_number", "unit",
-              "report_month", "record_key"]
+    shared = [
+        "birth_date",
+        "sex",
+        "village",
+        "upload_id",
+        "row_number",
+        "unit",
+        "report_month",
+        "record_key",
+    ]
     births = assigned[["delivery", "slot"]].drop_duplicates().reset_index(drop=True)
-    births = births.merge(_side(assigned, records, H, shared, "h"), on=["delivery", "slot"],
-                          how="left")
-    births = births.merge(_side(assigned, records, P, [*shared, "child_key"], "p"),
-                          on=["delivery", "slot"], how="left")
     births = births.merge(
-        _side(assigned, records, V, [*shared, "birth_order", "policy_status", "matched_by",
-                                     "m_rep"], "v"), on=["delivery", "slot"], how="left")
+        _side(assigned, records, H, shared, "h"), on=["delivery", "slot"], how="left"
+    )
+    births = births.merge(
+        _side(assigned, records, P, [*shared, "child_key"], "p"),
+        on=["delivery", "slot"],
+        how="left",
+    )
+    births = births.merge(
+        _side(
+            assigned,
+            records,
+            V,
+            [*shared, "birth_order", "policy_status", "matched_by", "m_rep"],
+            "v",
+        ),
+        on=["delivery", "slot"],
+        how="left",
+    )
     mothers = records.groupby("delivery")["mother_key"].first()
     births["mother_key"] = births["delivery"].map(mothers).astype("string")
     births = _decide(births, as_of, deadline_day)
 
     # Village rows (all, duplicates included) against their birth's winners.
     rep_slot = assigned.loc[assigned["src"] == V, ["rid", "slot"]].merge(
-        reps[["rid", "dist"]], on="rid")[["dist", "slot"]]
+        reps[["rid", "dist"]], on="rid"
+    )[["dist", "slot"]]
     vrows = village.merge(rep_slot, on="dist").merge(
-        births[["delivery", "slot", "date_w", "sex_w", "has_hp", "winner"]],
-        on=["delivery", "slot"])
+        births[["delivery", "slot", "date_w", "sex_w", "has_hp", "winner"]], on=["delivery", "slot"]
+    )
     prow = _police_rows(records, assigned, births)
     conflicts = pd.concat([_disagreements(vrows), _disagreements(prow)], ignore_index=True)
     any_conflict = conflicts.groupby(["delivery", "slot"]).size()
     births = _set_conflict(births, any_conflict)
 
     births["area_code"] = _pick_area(
-        [births["unit_v"], _roster_area(births, women), births["village_h"],
-         births["village_p"]], known_villages)
-    births["birth_key"] = sha256_hex(births["mother_key"], iso_date(births["date_w"]),
-                                     (births["slot"] + 1).astype("string"))
+        [births["unit_v"], _roster_area(births, women), births["village_h"], births["village_p"]],
+        known_villages,
+    )
+    births["birth_key"] = sha256_hex(
+        births["mother_key"], iso_date(births["date_w"]), (births["slot"] + 1).astype("string")
+    )
 
     recon = _recon_births(births)
     accuracy = _accuracy(vrows)
     changes = _birth_changes(births, as_of, deadline_day)
-    findings = concat_findings([
-        _missing_findings(births), _mismatch_findings(vrows[vrows["matched_by"] == "name"]),
-        _conflict_findings(conflicts), orphan_findings,
-    ])
+    findings = concat_findings(
+        [
+            _missing_findings(births),
+            _mismatch_findings(vrows[vrows["matched_by"] == "name"]),
+            _conflict_findings(conflicts),
+            orphan_findings,
+        ]
+    )
     return BirthsResult(recon, accuracy, changes, findings)
 
 
-def _police_rows(records: pd.DataFrame, assigned: pd.DataFrame,
-                 births: pd.DataFrame) -> pd.DataFrame:
+def _police_rows(
+    records: pd.DataFrame, assigned: pd.DataFrame, births: pd.DataFrame
+) -> pd.DataFrame:
     """Police records with their birth's winners (compared only when the hospital won)."""
     rows = records[records["src"] == P].merge(assigned[["rid", "slot"]], on="rid")
-    rows = rows.merge(births[["delivery", "slot", "date_w", "sex_w", "has_hp", "winner",
-                              "in_h"]], on=["delivery", "slot"])
+    rows = rows.merge(
+        births[["delivery", "slot", "date_w", "sex_w", "has_hp", "winner", "in_h"]],
+        on=["delivery", "slot"],
+    )
     return rows[rows["in_h"]].drop(columns="in_h")
 
 
@@ -399,7 +466,9 @@ def _decide(births: pd.DataFrame, as_of: date, deadline_day: int) -> pd.DataFram
     due = deadline_passed(b["birth_m"] + 1, as_of, deadline_day)
     b["status"] = np.select(
         [b["in_v"] & b["has_hp"], b["in_v"], due.to_numpy()],
-        ["matched", "village_only", "missing_in_village"], "pending")
+        ["matched", "village_only", "missing_in_village"],
+        "pending",
+    )
     return b
 
 
@@ -420,26 +489,33 @@ def _disagreements(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows[rows["has_hp"]]
     sex_bad = (rows["sex"] != rows["sex_w"]).fillna(False).astype(bool)
     date_bad = ~_within(rows["birth_date"], rows["date_w"], MATCH_DAYS)
-    return pd.concat([rows[sex_bad].assign(rule="birth_sex_conflict"),
-                      rows[date_bad].assign(rule="birth_date_conflict")], ignore_index=True)
+    return pd.concat(
+        [
+            rows[sex_bad].assign(rule="birth_sex_conflict"),
+            rows[date_bad].assign(rule="birth_date_conflict"),
+        ],
+        ignore_index=True,
+    )
 
 
 def _recon_births(b: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame({
-        "birth_key": b["birth_key"],
-        "area_code": b["area_code"].astype("string"),
-        "birth_date": b["date_w"].astype("datetime64[s]"),
-        "birth_month": month_label(b["birth_m"]),
-        "child_sex": b["sex_w"].astype("string").replace("?", pd.NA),
-        "birth_order": b["birth_order_v"].astype("Int64"),
-        "policy_status": b["policy_status_v"].astype("string"),
-        "in_village": b["in_v"].astype(bool),
-        "in_hospital": b["in_h"].astype(bool),
-        "in_police": b["in_p"].astype(bool),
-        "status": b["status"].astype("string"),
-        "mother_key": b["mother_key"],
-        "matched_by": b["matched_by_v"].where(b["in_v"] & b["has_hp"]).astype("string"),
-    })
+    out = pd.DataFrame(
+        {
+            "birth_key": b["birth_key"],
+            "area_code": b["area_code"].astype("string"),
+            "birth_date": b["date_w"].astype("datetime64[s]"),
+            "birth_month": month_label(b["birth_m"]),
+            "child_sex": b["sex_w"].astype("string").replace("?", pd.NA),
+            "birth_order": b["birth_order_v"].astype("Int64"),
+            "policy_status": b["policy_status_v"].astype("string"),
+            "in_village": b["in_v"].astype(bool),
+            "in_hospital": b["in_h"].astype(bool),
+            "in_police": b["in_p"].astype(bool),
+            "status": b["status"].astype("string"),
+            "mother_key": b["mother_key"],
+            "matched_by": b["matched_by_v"].where(b["in_v"] & b["has_hp"]).astype("string"),
+        }
+    )
     return out.sort_values(["birth_date", "birth_key"]).reset_index(drop=True)
 
 
@@ -449,32 +525,48 @@ def _accuracy(vrows: pd.DataFrame) -> pd.DataFrame:
         return _empty_accuracy()
     sex_bad = vrows["has_hp"] & (vrows["sex"] != vrows["sex_w"])
     date_bad = vrows["has_hp"] & ~_within(vrows["birth_date"], vrows["date_w"], MATCH_DAYS)
-    rule = np.select([vrows["matched_by"] == "name", sex_bad.fillna(False), date_bad],
-                     ["birth_mother_id_mismatch", "birth_sex_conflict", "birth_date_conflict"],
-                     "")
+    rule = np.select(
+        [vrows["matched_by"] == "name", sex_bad.fillna(False), date_bad],
+        ["birth_mother_id_mismatch", "birth_sex_conflict", "birth_date_conflict"],
+        "",
+    )
     rule_s = pd.Series(rule, index=vrows.index, dtype="string").replace("", pd.NA)
-    out = pd.DataFrame({
-        "area_code": vrows["unit"], "report_month": vrows["report_month"],
-        "template": pd.Series("village_births", index=vrows.index, dtype="string"),
-        "upload_id": vrows["upload_id"], "row_number": vrows["row_number"],
-        "accurate": rule_s.isna().to_numpy(), "rule": rule_s,
-    })
+    out = pd.DataFrame(
+        {
+            "area_code": vrows["unit"],
+            "report_month": vrows["report_month"],
+            "template": pd.Series("village_births", index=vrows.index, dtype="string"),
+            "upload_id": vrows["upload_id"],
+            "row_number": vrows["row_number"],
+            "accurate": rule_s.isna().to_numpy(),
+            "rule": rule_s,
+        }
+    )
     return out.sort_values(["upload_id", "row_number"]).reset_index(drop=True)
 
 
 def _empty_accuracy() -> pd.DataFrame:
-    return pd.DataFrame({
-        "area_code": pd.Series([], dtype="string"), "report_month": pd.Series([], dtype="string"),
-        "template": pd.Series([], dtype="string"), "upload_id": pd.Series([], dtype="Int64"),
-        "row_number": pd.Series([], dtype="Int64"), "accurate": pd.Series([], dtype=bool),
-        "rule": pd.Series([], dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "area_code": pd.Series([], dtype="string"),
+            "report_month": pd.Series([], dtype="string"),
+            "template": pd.Series([], dtype="string"),
+            "upload_id": pd.Series([], dtype="Int64"),
+            "row_number": pd.Series([], dtype="Int64"),
+            "accurate": pd.Series([], dtype=bool),
+            "rule": pd.Series([], dtype="string"),
+        }
+    )
 
 
 def _empty_births() -> pd.DataFrame:
     dtypes = {c: "string" for c in RECON_BIRTHS_COLUMNS} | {
-        "birth_date": "datetime64[s]", "birth_order": "Int64", "in_village": bool,
-        "in_hospital": bool, "in_police": bool}
+        "birth_date": "datetime64[s]",
+        "birth_order": "Int64",
+        "in_village": bool,
+        "in_hospital": bool,
+        "in_police": bool,
+    }
     return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
 
 
@@ -482,14 +574,16 @@ def _birth_changes(b: pd.DataFrame, as_of: date, deadline_day: int) -> pd.DataFr
     """recon_changes rows for births (decided ones only; see reconcile_women)."""
     recorded = b["m_rep_v"].astype("Int64")
     timely = timeliness(b["birth_m"], recorded, as_of, deadline_day)
-    out = pd.DataFrame({
-        "area_code": b["area_code"].astype("string"),
-        "change_type": pd.Series("birth", index=b.index, dtype="string"),
-        "event_date": b["date_w"].astype("datetime64[s]"),
-        "event_month": month_label(b["birth_m"]),
-        "recorded_month": month_label(recorded),
-        "timely": timely,
-    })
+    out = pd.DataFrame(
+        {
+            "area_code": b["area_code"].astype("string"),
+            "change_type": pd.Series("birth", index=b.index, dtype="string"),
+            "event_date": b["date_w"].astype("datetime64[s]"),
+            "event_month": month_label(b["birth_m"]),
+            "recorded_month": month_label(recorded),
+            "timely": timely,
+        }
+    )
     return out[timely.notna()].astype({"timely": bool}).reset_index(drop=True)
 
 
@@ -499,17 +593,26 @@ def _birth_changes(b: pd.DataFrame, as_of: date, deadline_day: int) -> pd.DataFr
 def _orphan_findings(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return empty_findings()
-    return findings_frame(rows.index, {
-        "rule": "police_birth_without_mother", "severity": "warning",
-        "dimension": "completeness", "source": "police", "kind": "hukou",
-        "unit": rows["unit"], "report_month": rows["report_month"],
-        "upload_id": rows["upload_id"], "row_number": rows["row_number"],
-        "record_key": masked(rows, "id_number"), "value": None,
-        "message_zh": "出生登记缺少监护人（母亲）身份证号，无法与村出生登记和医院出生医学证明核对。"
-        "请补录母亲身份证号。",
-        "message_en": "This birth registration (出生登记) has no guardian (mother) ID number, so "
-        "it cannot be checked against the village and hospital records. Add the mother's ID.",
-    })
+    return findings_frame(
+        rows.index,
+        {
+            "rule": "police_birth_without_mother",
+            "severity": "warning",
+            "dimension": "completeness",
+            "source": "police",
+            "kind": "hukou",
+            "unit": rows["unit"],
+            "report_month": rows["report_month"],
+            "upload_id": rows["upload_id"],
+            "row_number": rows["row_number"],
+            "record_key": masked(rows, "id_number"),
+            "value": None,
+            "message_zh": "出生登记缺少监护人（母亲）身份证号，无法与村出生登记和医院出生医学证明核对。"
+            "请补录母亲身份证号。",
+            "message_en": "This birth registration (出生登记) has no guardian (mother) ID number, so "
+            "it cannot be checked against the village and hospital records. Add the mother's ID.",
+        },
+    )
 
 
 def _missing_findings(b: pd.DataFrame) -> pd.DataFrame:
@@ -520,25 +623,55 @@ def _missing_findings(b: pd.DataFrame) -> pd.DataFrame:
     due_month = month_label(rows["birth_m"] + 1)
     sex_zh = text(rows["sex_w"]).map(_SEX_ZH).fillna("")
     sex_en = text(rows["sex_w"]).map(_SEX_EN).fillna("")
-    seen_zh = pd.Series(np.select([rows["in_h"] & rows["in_p"], rows["in_h"]],
-                                  ["医院和公安", "医院"], "公安"), index=rows.index)
-    seen_en = pd.Series(np.select([rows["in_h"] & rows["in_p"], rows["in_h"]],
-                                  ["The hospital and the police", "The hospital"], "The police"),
-                        index=rows.index)
+    seen_zh = pd.Series(
+        np.select([rows["in_h"] & rows["in_p"], rows["in_h"]], ["医院和公安", "医院"], "公安"),
+        index=rows.index,
+    )
+    seen_en = pd.Series(
+        np.select(
+            [rows["in_h"] & rows["in_p"], rows["in_h"]],
+            ["The hospital and the police", "The hospital"],
+            "The police",
+        ),
+        index=rows.index,
+    )
     mother = rows["record_key_h"].fillna(rows["record_key_p"])
     mother_zh = ("（母亲身份证号 " + mother + "）").fillna("")
     mother_en = (" (mother's ID " + mother + ")").fillna("")
-    return findings_frame(rows.index, {
-        "rule": "birth_missing_in_village", "severity": "warning",
-        "dimension": "completeness", "source": "village", "kind": "births",
-        "unit": rows["area_code"], "report_month": due_month, "record_key": mother,
-        "value": when + " " + text(rows["sex_w"]),  # tells apart births of one mother
-        "message_zh": seen_zh + "登记了" + when + "出生的一名" + sex_zh + "婴" + mother_zh
-        + "，但本村截至" + due_month + "的出生登记中没有这名婴儿（漏报）。请核实后在下次出生登记中补报。",
-        "message_en": seen_en + " recorded a " + sex_en + " baby born on " + when + mother_en
-        + ", but the village's births reports up to " + due_month + " do not include it "
-        "(unreported birth, 漏报). Check and report the birth in the next births upload.",
-    })
+    return findings_frame(
+        rows.index,
+        {
+            "rule": "birth_missing_in_village",
+            "severity": "warning",
+            "dimension": "completeness",
+            "source": "village",
+            "kind": "births",
+            "unit": rows["area_code"],
+            "report_month": due_month,
+            "record_key": mother,
+            "value": when + " " + text(rows["sex_w"]),  # tells apart births of one mother
+            "message_zh": seen_zh
+            + "登记了"
+            + when
+            + "出生的一名"
+            + sex_zh
+            + "婴"
+            + mother_zh
+            + "，但本村截至"
+            + due_month
+            + "的出生登记中没有这名婴儿（漏报）。请核实后在下次出生登记中补报。",
+            "message_en": seen_en
+            + " recorded a "
+            + sex_en
+            + " baby born on "
+            + when
+            + mother_en
+            + ", but the village's births reports up to "
+            + due_month
+            + " do not include it "
+            "(unreported birth, 漏报). Check and report the birth in the next births upload.",
+        },
+    )
 
 
 def _mismatch_findings(rows: pd.DataFrame) -> pd.DataFrame:
@@ -546,26 +679,48 @@ def _mismatch_findings(rows: pd.DataFrame) -> pd.DataFrame:
         return empty_findings()
     invalid = rows["own_key"].isna()
     what_zh = pd.Series(np.where(invalid, "无效", "与医院、公安的记录不符"), index=rows.index)
-    what_en = pd.Series(np.where(invalid, "is not a valid ID number",
-                                 "does not match the hospital or police records"),
-                        index=rows.index)
+    what_en = pd.Series(
+        np.where(
+            invalid, "is not a valid ID number", "does not match the hospital or police records"
+        ),
+        index=rows.index,
+    )
     when = iso_date(rows["birth_date"])
-    return findings_frame(rows.index, {
-        "rule": "birth_mother_id_mismatch", "severity": "warning", "dimension": "accuracy",
-        "source": "village", "kind": "births", "unit": rows["unit"],
-        "report_month": rows["report_month"], "upload_id": rows["upload_id"],
-        "row_number": rows["row_number"], "record_key": rows["record_key"],
-        "value": rows["record_key"],
-        "message_zh": "该出生登记（" + when + "出生）的母亲身份证号" + what_zh
-        + "；已按母亲姓名、村和出生日期与" + rows["winner"].map(
-            {"hospital": "医院出生医学证明", "police": "公安出生登记"}).fillna("其他来源")
-        + "对上。请核对并更正母亲身份证号。",
-        "message_en": "The mother's ID number on this birth (born " + when + ") " + what_en
-        + "; the birth was matched to the " + rows["winner"].map(
-            {"hospital": "hospital's birth certificate", "police": "police registration"})
-        .fillna("other records") + " by the mother's name, village and birth date. "
-        "Check and correct the mother's ID number.",
-    })
+    return findings_frame(
+        rows.index,
+        {
+            "rule": "birth_mother_id_mismatch",
+            "severity": "warning",
+            "dimension": "accuracy",
+            "source": "village",
+            "kind": "births",
+            "unit": rows["unit"],
+            "report_month": rows["report_month"],
+            "upload_id": rows["upload_id"],
+            "row_number": rows["row_number"],
+            "record_key": rows["record_key"],
+            "value": rows["record_key"],
+            "message_zh": "该出生登记（"
+            + when
+            + "出生）的母亲身份证号"
+            + what_zh
+            + "；已按母亲姓名、村和出生日期与"
+            + rows["winner"]
+            .map({"hospital": "医院出生医学证明", "police": "公安出生登记"})
+            .fillna("其他来源")
+            + "对上。请核对并更正母亲身份证号。",
+            "message_en": "The mother's ID number on this birth (born "
+            + when
+            + ") "
+            + what_en
+            + "; the birth was matched to the "
+            + rows["winner"]
+            .map({"hospital": "hospital's birth certificate", "police": "police registration"})
+            .fillna("other records")
+            + " by the mother's name, village and birth date. "
+            "Check and correct the mother's ID number.",
+        },
+    )
 
 
 def _conflict_findings(rows: pd.DataFrame) -> pd.DataFrame:
@@ -574,30 +729,69 @@ def _conflict_findings(rows: pd.DataFrame) -> pd.DataFrame:
     is_sex = rows["rule"] == "birth_sex_conflict"
     src = pd.Series(np.where(rows["src"] == V, "village", "police"), index=rows.index)
     kind = pd.Series(np.where(rows["src"] == V, "births", "hukou"), index=rows.index)
-    ours_zh = pd.Series(np.where(rows["src"] == V, "本村出生登记", "公安出生登记"),
-                        index=rows.index)
-    ours_en = pd.Series(np.where(rows["src"] == V, "The village's births report",
-                                 "The police registration"), index=rows.index)
+    ours_zh = pd.Series(
+        np.where(rows["src"] == V, "本村出生登记", "公安出生登记"), index=rows.index
+    )
+    ours_en = pd.Series(
+        np.where(rows["src"] == V, "The village's births report", "The police registration"),
+        index=rows.index,
+    )
     win_zh = rows["winner"].map({"hospital": "医院出生医学证明", "police": "公安出生登记"})
-    win_en = rows["winner"].map({"hospital": "the hospital's birth certificate",
-                                 "police": "the police registration"})
+    win_en = rows["winner"].map(
+        {"hospital": "the hospital's birth certificate", "police": "the police registration"}
+    )
     sex, sex_w = text(rows["sex"]), text(rows["sex_w"])
-    mine = pd.Series(np.where(is_sex, sex, iso_date(rows["birth_date"]).fillna("")),
-                     index=rows.index, dtype="string")
-    theirs = pd.Series(np.where(is_sex, sex_w, iso_date(rows["date_w"]).fillna("")),
-                       index=rows.index, dtype="string")
+    mine = pd.Series(
+        np.where(is_sex, sex, iso_date(rows["birth_date"]).fillna("")),
+        index=rows.index,
+        dtype="string",
+    )
+    theirs = pd.Series(
+        np.where(is_sex, sex_w, iso_date(rows["date_w"]).fillna("")),
+        index=rows.index,
+        dtype="string",
+    )
     mine_zh = pd.Series(np.where(is_sex, sex.map(_SEX_ZH).fillna(sex), mine), index=rows.index)
-    theirs_zh = pd.Series(np.where(is_sex, sex_w.map(_SEX_ZH).fillna(sex_w), theirs),
-                          index=rows.index)
+    theirs_zh = pd.Series(
+        np.where(is_sex, sex_w.map(_SEX_ZH).fillna(sex_w), theirs), index=rows.index
+    )
     field_zh = pd.Series(np.where(is_sex, "婴儿性别", "出生日期"), index=rows.index)
     field_en = pd.Series(np.where(is_sex, "the baby's sex", "the birth date"), index=rows.index)
-    return findings_frame(rows.index, {
-        "rule": rows["rule"], "severity": "warning", "dimension": "consistency",
-        "source": src, "kind": kind, "unit": rows["unit"],
-        "report_month": rows["report_month"], "upload_id": rows["upload_id"],
-        "row_number": rows["row_number"], "record_key": rows["record_key"], "value": mine,
-        "message_zh": ours_zh + "的" + field_zh + "为“" + mine_zh + "”，而" + win_zh + "为“"
-        + theirs_zh + "”（以" + win_zh + "为准）。请核实并更正。",
-        "message_en": ours_en + " gives " + field_en + " as " + mine + ", but " + win_en
-        + " gives " + theirs + " (which is used). Check and correct it.",
-    })
+    return findings_frame(
+        rows.index,
+        {
+            "rule": rows["rule"],
+            "severity": "warning",
+            "dimension": "consistency",
+            "source": src,
+            "kind": kind,
+            "unit": rows["unit"],
+            "report_month": rows["report_month"],
+            "upload_id": rows["upload_id"],
+            "row_number": rows["row_number"],
+            "record_key": rows["record_key"],
+            "value": mine,
+            "message_zh": ours_zh
+            + "的"
+            + field_zh
+            + "为“"
+            + mine_zh
+            + "”，而"
+            + win_zh
+            + "为“"
+            + theirs_zh
+            + "”（以"
+            + win_zh
+            + "为准）。请核实并更正。",
+            "message_en": ours_en
+            + " gives "
+            + field_en
+            + " as "
+            + mine
+            + ", but "
+            + win_en
+            + " gives "
+            + theirs
+            + " (which is used). Check and correct it.",
+        },
+    )

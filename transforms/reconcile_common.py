@@ -1,4 +1,4 @@
-"""Shared helpers of the reconciliation (issue 4): months, deadlines, keys, findings.
+"""Shared helpers of the reconciliation: months, deadlines, keys, findings.
 
 Months are handled as integer *month indexes* (`year * 12 + month - 1`), so that
 "the month after" is `+ 1` and comparisons are integer comparisons on whole
@@ -82,13 +82,6 @@ def masked(frame: pd.DataFrame, column: str) -> pd.Series:
         from transforms.identity import mask_id  # display only; keys never come from here
 
         return mask_id(raw.astype("string"))
-    return pd.Series(pd.NA, index=frame.index, dtype="string")
-
-
-def string_col(frame: pd.DataFrame, name: str) -> pd.Series:
-    """`frame[name]` as the `string` dtype, all-null when the column is absent."""
-    if name in frame.columns:
-        return frame[name].astype("string")
     return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 

@@ -84,30 +84,95 @@ BIG: Final = 10**6  # "never" as a month index
 # ----------------------------------------------------------------------------- places
 
 TOWNSHIP_NAMES: Final = (
-    "和什托洛盖镇", "查干库勒乡", "和布克赛尔镇", "夏孜盖乡", "铁布肯乌散乡", "巴音傲瓦乡",
-    "莫特格乡", "伊克乌图布拉格牧场",
+    "和什托洛盖镇",
+    "查干库勒乡",
+    "和布克赛尔镇",
+    "夏孜盖乡",
+    "铁布肯乌散乡",
+    "巴音傲瓦乡",
+    "莫特格乡",
+    "伊克乌图布拉格牧场",
 )
 _TOWNSHIP_PREFIX: Final = ("乌兰", "巴嘎", "哈拉", "阿克", "萨尔", "布尔", "吉尔", "额尔")
 _TOWNSHIP_SUFFIX: Final = ("布拉格乡", "托洛盖乡", "乌苏乡", "郭勒乡", "陶勒盖乡")
 VILLAGE_NAMES: Final = (
-    "查干托洛盖村", "和什托洛盖村", "巴音布拉格村", "乌兰布拉格村", "查干库勒村", "阿克乔克村",
-    "塔斯特村", "哈拉苏村", "江格斯村", "布尔干村", "萨尔托海村", "阔克托别村", "莫特格村",
-    "夏孜盖村", "铁布肯村", "伊克乌图村", "那仁和布克村", "哈吉尔特村", "吉尔格勒特村",
-    "乌兰托洛盖村", "巴音傲瓦村", "察和特村", "白杨河村", "红山村",
+    "查干托洛盖村",
+    "和什托洛盖村",
+    "巴音布拉格村",
+    "乌兰布拉格村",
+    "查干库勒村",
+    "阿克乔克村",
+    "塔斯特村",
+    "哈拉苏村",
+    "江格斯村",
+    "布尔干村",
+    "萨尔托海村",
+    "阔克托别村",
+    "莫特格村",
+    "夏孜盖村",
+    "铁布肯村",
+    "伊克乌图村",
+    "那仁和布克村",
+    "哈吉尔特村",
+    "吉尔格勒特村",
+    "乌兰托洛盖村",
+    "巴音傲瓦村",
+    "察和特村",
+    "白杨河村",
+    "红山村",
 )
 _VILLAGE_PREFIX: Final = (
-    "查干", "乌兰", "巴音", "哈拉", "阿克", "萨尔", "布尔", "吉尔", "额尔", "赛尔", "乌图",
-    "莫特", "巴嘎", "伊克", "那仁", "阿尔",
+    "查干",
+    "乌兰",
+    "巴音",
+    "哈拉",
+    "阿克",
+    "萨尔",
+    "布尔",
+    "吉尔",
+    "额尔",
+    "赛尔",
+    "乌图",
+    "莫特",
+    "巴嘎",
+    "伊克",
+    "那仁",
+    "阿尔",
 )
 _VILLAGE_SUFFIX: Final = (
-    "托洛盖", "布拉格", "乌苏", "陶勒盖", "库勒", "敖包", "塔拉", "郭勒", "浩特", "恩格",
-    "淖尔", "陶海",
+    "托洛盖",
+    "布拉格",
+    "乌苏",
+    "陶勒盖",
+    "库勒",
+    "敖包",
+    "塔拉",
+    "郭勒",
+    "浩特",
+    "恩格",
+    "淖尔",
+    "陶海",
 )
 # Birthplaces of women whose ID was issued elsewhere (in-migrants, brides from afar).
 OTHER_REGIONS: Final = (
-    "654201", "654202", "654221", "654223", "654224", "650102", "650104", "652301",
-    "620102", "620502", "410102", "411321", "510104", "511602", "370102", "130104",
-    "622421", "640104",
+    "654201",
+    "654202",
+    "654221",
+    "654223",
+    "654224",
+    "650102",
+    "650104",
+    "652301",
+    "620102",
+    "620502",
+    "410102",
+    "411321",
+    "510104",
+    "511602",
+    "370102",
+    "130104",
+    "622421",
+    "640104",
 )
 
 # ------------------------------------------------------------------------------ names
@@ -116,23 +181,81 @@ _HAN_SURNAMES: Final = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
     "苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史"
 )
-_HAN_FEMALE: Final = "丽娟芳燕霞梅红玲静敏婷雪莉慧琴艳萍秀英华兰凤洁佳欣悦怡晶瑶娜丹倩颖蕾月琳露云春桂淑珍翠荣美"
-_HAN_MALE: Final = "伟强军勇杰涛明超刚斌辉鹏磊峰龙海波建国东新平文江鑫宇浩然轩志俊飞林成力永立亮晨阳博凯"
+_HAN_FEMALE: Final = (
+    "丽娟芳燕霞梅红玲静敏婷雪莉慧琴艳萍秀英华兰凤洁佳欣悦怡晶瑶娜丹倩颖蕾月琳露云春桂淑珍翠荣美"
+)
+_HAN_MALE: Final = (
+    "伟强军勇杰涛明超刚斌辉鹏磊峰龙海波建国东新平文江鑫宇浩然轩志俊飞林成力永立亮晨阳博凯"
+)
 _MONGOL_FEMALE: Final = (
-    "其其格", "乌兰", "萨仁", "娜仁", "高娃", "图雅", "斯琴", "琪琪格", "乌云", "托娅", "萨日娜",
-    "阿拉坦其其格", "乌日娜", "斯琴高娃", "塔娜", "敖登", "格日勒", "苏日娜", "吉雅",
+    "其其格",
+    "乌兰",
+    "萨仁",
+    "娜仁",
+    "高娃",
+    "图雅",
+    "斯琴",
+    "琪琪格",
+    "乌云",
+    "托娅",
+    "萨日娜",
+    "阿拉坦其其格",
+    "乌日娜",
+    "斯琴高娃",
+    "塔娜",
+    "敖登",
+    "格日勒",
+    "苏日娜",
+    "吉雅",
 )
 _MONGOL_MALE: Final = (
-    "巴特尔", "巴图", "朝鲁", "苏和", "额尔敦", "孟和", "宝音", "那顺", "毕力格", "吉日格勒",
-    "哈斯", "阿拉腾", "布和", "特木尔", "宝力道",
+    "巴特尔",
+    "巴图",
+    "朝鲁",
+    "苏和",
+    "额尔敦",
+    "孟和",
+    "宝音",
+    "那顺",
+    "毕力格",
+    "吉日格勒",
+    "哈斯",
+    "阿拉腾",
+    "布和",
+    "特木尔",
+    "宝力道",
 )
 _KAZAKH_FEMALE: Final = (
-    "古丽娜尔", "阿依古丽", "加娜尔", "阿依努尔", "古丽米拉", "玛依拉", "阿依达娜", "萨吾列",
-    "热依汗", "巴合提古丽", "古丽扎达", "帕提古丽", "米日古丽",
+    "古丽娜尔",
+    "阿依古丽",
+    "加娜尔",
+    "阿依努尔",
+    "古丽米拉",
+    "玛依拉",
+    "阿依达娜",
+    "萨吾列",
+    "热依汗",
+    "巴合提古丽",
+    "古丽扎达",
+    "帕提古丽",
+    "米日古丽",
 )
 _KAZAKH_MALE: Final = (
-    "努尔兰", "叶尔兰", "别克", "江布尔", "阿斯哈尔", "哈那提", "巴合提", "吐尔逊", "赛力克",
-    "达吾列提", "叶尔肯", "加尔肯", "艾力", "买买提", "热合曼",
+    "努尔兰",
+    "叶尔兰",
+    "别克",
+    "江布尔",
+    "阿斯哈尔",
+    "哈那提",
+    "巴合提",
+    "吐尔逊",
+    "赛力克",
+    "达吾列提",
+    "叶尔肯",
+    "加尔肯",
+    "艾力",
+    "买买提",
+    "热合曼",
 )
 ETHNICITIES: Final = ("汉族", "蒙古族", "哈萨克族", "维吾尔族", "回族")
 _ETH_P: Final = (0.45, 0.28, 0.20, 0.04, 0.03)
@@ -159,12 +282,15 @@ FAULT_RULES: Final[dict[str, tuple[str, str | None, str | None, str | None]]] = 
     "correction": ("uploads", None, None, None),
     "late_upload": ("dq_issues", "upload_late", "timeliness", "warning"),
     "missing_upload": ("dq_issues", "upload_missing", "completeness", "warning"),
-    "birth_missing_in_village": ("dq_issues", "birth_missing_in_village", "completeness",
-                                 "warning"),
+    "birth_missing_in_village": (
+        "dq_issues",
+        "birth_missing_in_village",
+        "completeness",
+        "warning",
+    ),
     "twins": ("recon_births", None, None, None),
     "mistyped_mother_id": ("dq_issues", "id_checksum", "validity", "error"),
-    "mistyped_mother_id_by_name": ("dq_issues", "birth_mother_id_mismatch", "accuracy",
-                                   "warning"),
+    "mistyped_mother_id_by_name": ("dq_issues", "birth_mother_id_mismatch", "accuracy", "warning"),
     "sex_conflict": ("dq_issues", "birth_sex_conflict", "consistency", "warning"),
     "dead_on_roster": ("dq_issues", "roster_dead_or_moved_out", "accuracy", "warning"),
     "moved_out": ("recon_women", None, None, None),
@@ -307,8 +433,9 @@ def _yyyymm(mi: int) -> str:
 
 def _mstart(mi: Arr | int) -> Arr:
     """First day of month index `mi` as datetime64[D]."""
-    return (np.asarray(mi, dtype=np.int64) - 1970 * 12).astype("datetime64[M]").astype(
-        "datetime64[D]")
+    return (
+        (np.asarray(mi, dtype=np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[D]")
+    )
 
 
 def _mi_of(d: Arr) -> Arr:
@@ -369,8 +496,9 @@ class Geography:
         return len(self.township_codes) + 1
 
 
-def _name_list(base: Sequence[str], prefixes: Sequence[str], suffixes: Sequence[str],
-               tail: str, n: int) -> list[str]:
+def _name_list(
+    base: Sequence[str], prefixes: Sequence[str], suffixes: Sequence[str], tail: str, n: int
+) -> list[str]:
     names = list(dict.fromkeys(base))
     for p in prefixes:
         for s in suffixes:
@@ -395,14 +523,24 @@ def build_geography(spec: CountySpec) -> Geography:
     v_names = _name_list(VILLAGE_NAMES, _VILLAGE_PREFIX, _VILLAGE_SUFFIX, "村", n_t * per)
     v_codes = [f"{t_codes[t]}{201 + j:03d}" for t in range(n_t) for j in range(per)]
     v_town = [t for t in range(n_t) for _ in range(per)]
-    i_codes = [f"H{c}" for c in t_codes] + [f"H{spec.county_code}001",
-                                              f"H{spec.county_code}002"]
-    i_names = [f"{n}卫生院" for n in t_names] + [f"{spec.county_name}人民医院",
-                                              f"{spec.county_name}妇幼保健院"]
+    i_codes = [f"H{c}" for c in t_codes] + [f"H{spec.county_code}001", f"H{spec.county_code}002"]
+    i_names = [f"{n}卫生院" for n in t_names] + [
+        f"{spec.county_name}人民医院",
+        f"{spec.county_name}妇幼保健院",
+    ]
     i_town = [*range(n_t), 0, 0]
-    return Geography(spec.county_code, spec.county_name, tuple(t_codes), tuple(t_names),
-                     tuple(v_codes), tuple(v_names), tuple(v_town), tuple(i_codes),
-                     tuple(i_names), tuple(i_town))
+    return Geography(
+        spec.county_code,
+        spec.county_name,
+        tuple(t_codes),
+        tuple(t_names),
+        tuple(v_codes),
+        tuple(v_names),
+        tuple(v_town),
+        tuple(i_codes),
+        tuple(i_names),
+        tuple(i_town),
+    )
 
 
 # ------------------------------------------------------------------- reference files
@@ -416,19 +554,26 @@ def areas_csv(spec: CountySpec) -> bytes:
     """reference/areas.csv: `code,name,level,parent_code`."""
     g = build_geography(spec)
     rows = [(g.county_code, g.county_name, "county", "")]
-    rows += [(c, n, "township", g.county_code)
-             for c, n in zip(g.township_codes, g.township_names, strict=True)]
-    rows += [(c, n, "village", g.township_codes[t])
-             for c, n, t in zip(g.village_codes, g.village_names, g.village_township,
-                                strict=True)]
+    rows += [
+        (c, n, "township", g.county_code)
+        for c, n in zip(g.township_codes, g.township_names, strict=True)
+    ]
+    rows += [
+        (c, n, "village", g.township_codes[t])
+        for c, n, t in zip(g.village_codes, g.village_names, g.village_township, strict=True)
+    ]
     return _csv_bytes(pd.DataFrame(rows, columns=["code", "name", "level", "parent_code"]))
 
 
 def institutions_csv(spec: CountySpec) -> bytes:
     """reference/institutions.csv: `code,name,township_code`."""
     g = build_geography(spec)
-    rows = [(c, n, g.township_codes[t]) for c, n, t in
-            zip(g.institution_codes, g.institution_names, g.institution_township, strict=True)]
+    rows = [
+        (c, n, g.township_codes[t])
+        for c, n, t in zip(
+            g.institution_codes, g.institution_names, g.institution_township, strict=True
+        )
+    ]
     return _csv_bytes(pd.DataFrame(rows, columns=["code", "name", "township_code"]))
 
 
@@ -469,21 +614,36 @@ def targets_csv(spec: CountySpec) -> bytes:
     def num(x: float | None) -> str:
         return "" if x is None else (f"{x:g}" if x != int(x) or x >= 10 else f"{x:.1f}")
 
-    rows = [(spec.year, g.county_code, ind, op, num(t), num(hi))
-            for ind, op, t, hi in COUNTY_TARGETS]
-    rows += [(spec.year, c, "prepregnancy_exams", ">=", str(prepregnancy_task(spec)), "")
-             for c in g.township_codes]
-    rows.append((spec.year, g.township_codes[min(1, len(g.township_codes) - 1)],
-                 "contraceptive_prevalence", ">=", "80", ""))
-    frame = pd.DataFrame(rows, columns=["year", "area_code", "indicator", "op", "target",
-                                        "target_hi"])
+    rows = [
+        (spec.year, g.county_code, ind, op, num(t), num(hi)) for ind, op, t, hi in COUNTY_TARGETS
+    ]
+    rows += [
+        (spec.year, c, "prepregnancy_exams", ">=", str(prepregnancy_task(spec)), "")
+        for c in g.township_codes
+    ]
+    rows.append(
+        (
+            spec.year,
+            g.township_codes[min(1, len(g.township_codes) - 1)],
+            "contraceptive_prevalence",
+            ">=",
+            "80",
+            "",
+        )
+    )
+    frame = pd.DataFrame(
+        rows, columns=["year", "area_code", "indicator", "op", "target", "target_hi"]
+    )
     return _csv_bytes(frame)
 
 
 def reference_files(spec: CountySpec) -> dict[str, bytes]:
     """The reference folder: areas.csv, institutions.csv, targets.csv (UTF-8, LF)."""
-    return {"areas.csv": areas_csv(spec), "institutions.csv": institutions_csv(spec),
-            "targets.csv": targets_csv(spec)}
+    return {
+        "areas.csv": areas_csv(spec),
+        "institutions.csv": institutions_csv(spec),
+        "targets.csv": targets_csv(spec),
+    }
 
 
 # ------------------------------------------------------------------------ people
@@ -500,14 +660,16 @@ class _Ids:
         n = len(region)
         out = np.empty(n, dtype=object)
         todo = np.arange(n)
-        ymd = np.strings.replace(np.datetime_as_string(np.asarray(birth, "datetime64[D]")).astype(_S), "-", "")
+        ymd = np.strings.replace(
+            np.datetime_as_string(np.asarray(birth, "datetime64[D]")).astype(_S), "-", ""
+        )
         while len(todo):
             first2 = self.rng.integers(0, 100, len(todo))
-            last = self.rng.integers(0, 5, len(todo)) * 2 + np.where(
-                np.asarray(female)[todo], 0, 1)
+            last = self.rng.integers(0, 5, len(todo)) * 2 + np.where(np.asarray(female)[todo], 0, 1)
             seq = np.strings.zfill((first2 * 10 + last).astype(_S), 3)
-            first17 = np.strings.add(np.strings.add(np.asarray(region)[todo].astype(_S),
-                                                    ymd[todo]), seq).astype(object)
+            first17 = np.strings.add(
+                np.strings.add(np.asarray(region)[todo].astype(_S), ymd[todo]), seq
+            ).astype(object)
             full = first17 + check_digits(first17)
             again = []
             for j, (k, s) in enumerate(zip(todo, full, strict=True)):
@@ -524,8 +686,13 @@ def _pick(rng: np.random.Generator, options: Sequence[str], n: int) -> Arr:
     return np.asarray(options, dtype=object)[rng.integers(0, len(options), n)]
 
 
-def _names(rng: np.random.Generator, eth: Arr, female: bool,
-           surname: Arr | None = None, father: Arr | None = None) -> tuple[Arr, Arr]:
+def _names(
+    rng: np.random.Generator,
+    eth: Arr,
+    female: bool,
+    surname: Arr | None = None,
+    father: Arr | None = None,
+) -> tuple[Arr, Arr]:
     """(full names, Han surnames or '') by ethnicity; children take the father's names."""
     n = len(eth)
     given_chars = _HAN_FEMALE if female else _HAN_MALE
@@ -589,8 +756,9 @@ class _Sim:
 
     # ---- pool
 
-    def _women(self, village: Arr, residence: Arr, age: Arr, ref: Any,
-               children: Arr | None = None) -> dict[str, Arr]:
+    def _women(
+        self, village: Arr, residence: Arr, age: Arr, ref: Any, children: Arr | None = None
+    ) -> dict[str, Arr]:
         rng, n = self.rng, len(village)
         eth = rng.choice(len(ETHNICITIES), n, p=_ETH_P)
         bdate = ref - (age * 365 + age // 4 + rng.integers(0, 365, n)).astype("timedelta64[D]")
@@ -606,8 +774,11 @@ class _Sim:
         h_ids = self.ids.make(h_region, h_birth, np.zeros(n, bool))
         if children is None:
             children = np.empty(n, np.int64)
-            for lo, hi, p in ((0, 25, (.45, .45, .10, 0, 0)), (25, 35, (.12, .48, .37, .03, 0)),
-                              (35, 99, (.05, .45, .44, .05, .01))):
+            for lo, hi, p in (
+                (0, 25, (0.45, 0.45, 0.10, 0, 0)),
+                (25, 35, (0.12, 0.48, 0.37, 0.03, 0)),
+                (35, 99, (0.05, 0.45, 0.44, 0.05, 0.01)),
+            ):
                 sel = (age >= lo) & (age < hi)
                 children[sel] = rng.choice(5, int(sel.sum()), p=p)
         method = self._method_for(np.asarray(children))
@@ -616,24 +787,38 @@ class _Sim:
         mdate = np.where(method == NONE, np.datetime64("NaT"), mdate)
         mig = residence == 1
         return {
-            "id": ids, "name": names, "eth": eth, "bdate": bdate,
-            "village": np.asarray(village, np.int64), "residence": np.asarray(residence, np.int64),
-            "children": np.asarray(children, np.int64), "method": method,
+            "id": ids,
+            "name": names,
+            "eth": eth,
+            "bdate": bdate,
+            "village": np.asarray(village, np.int64),
+            "residence": np.asarray(residence, np.int64),
+            "children": np.asarray(children, np.int64),
+            "method": method,
             "method_date": mdate.astype("datetime64[D]"),
             "check_date": np.full(n, np.datetime64("NaT"), "datetime64[D]"),
-            "last_birth": np.where(np.asarray(children) > 0,
-                                   self.F - rng.integers(6, 120, n), -BIG),
-            "husband_id": h_ids, "husband_name": h_names, "husband_surname": h_surname,
+            "last_birth": np.where(
+                np.asarray(children) > 0, self.F - rng.integers(6, 120, n), -BIG
+            ),
+            "husband_id": h_ids,
+            "husband_name": h_names,
+            "husband_surname": h_surname,
             "legacy": (bdate < np.datetime64("1984-01-01")) & (rng.random(n) < 0.35),
-            "reserved": np.zeros(n, bool), "case": np.full(n, "", object),
-            "entry": np.full(n, self.F, np.int64), "exit": np.full(n, BIG, np.int64),
-            "rexit": np.full(n, BIG, np.int64), "exit_kind": np.full(n, "", object),
+            "reserved": np.zeros(n, bool),
+            "case": np.full(n, "", object),
+            "entry": np.full(n, self.F, np.int64),
+            "exit": np.full(n, BIG, np.int64),
+            "rexit": np.full(n, BIG, np.int64),
+            "exit_kind": np.full(n, "", object),
             "exit_date": np.full(n, np.datetime64("NaT"), "datetime64[D]"),
             "enter_kind": np.full(n, "", object),
             "enter_date": np.full(n, np.datetime64("NaT"), "datetime64[D]"),
-            "cert": mig & (rng.random(n) < 0.96), "filed": mig & (rng.random(n) < 0.97),
-            "verified": mig & (rng.random(n) < 0.94), "notified": mig & (rng.random(n) < 0.93),
-            "examined": np.zeros(n, bool), "hosp_only": np.zeros(n, bool),
+            "cert": mig & (rng.random(n) < 0.96),
+            "filed": mig & (rng.random(n) < 0.97),
+            "verified": mig & (rng.random(n) < 0.94),
+            "notified": mig & (rng.random(n) < 0.93),
+            "examined": np.zeros(n, bool),
+            "hosp_only": np.zeros(n, bool),
             "chk0": np.full(n, np.datetime64("NaT"), "datetime64[D]"),
             "chk1": np.full(n, np.datetime64("NaT"), "datetime64[D]"),
             "chk2": np.full(n, np.datetime64("NaT"), "datetime64[D]"),
@@ -642,8 +827,11 @@ class _Sim:
     def _method_for(self, children: Arr) -> Arr:
         rng, n = self.rng, len(children)
         out = np.empty(n, np.int64)
-        table = {0: (.05, 0, 0, .45, .05, .45), 1: (.62, .04, .06, .16, .03, .09),
-                 2: (.42, .44, .05, .05, .02, .02)}
+        table = {
+            0: (0.05, 0, 0, 0.45, 0.05, 0.45),
+            1: (0.62, 0.04, 0.06, 0.16, 0.03, 0.09),
+            2: (0.42, 0.44, 0.05, 0.05, 0.02, 0.02),
+        }
         for k, p in table.items():
             sel = np.minimum(children, 2) == k
             out[sel] = rng.choice(6, int(sel.sum()), p=np.asarray(p) / sum(p))
@@ -679,16 +867,16 @@ class _Sim:
                 if not k:
                     continue
                 age_new = rng.integers(21, 31, k) if res == 0 else rng.integers(22, 43, k)
-                kids = (np.zeros(k, np.int64) if res == 0
-                        else rng.choice(3, k, p=(0.3, 0.45, 0.25)))
+                kids = np.zeros(k, np.int64) if res == 0 else rng.choice(3, k, p=(0.3, 0.45, 0.25))
                 new = self._women(v, np.full(k, res), age_new, _mstart(m), kids)
                 new["entry"] = m
                 new["enter_kind"] = np.full(k, kind, object)
                 new["enter_date"] = _day_in(rng, m, 1, 25)
                 if res == 0:
                     new["method"] = np.where(rng.random(k) < 0.6, NONE, PILLS)
-                    new["method_date"] = np.where(new["method"] == NONE, np.datetime64("NaT"),
-                                                  new["enter_date"]).astype("datetime64[D]")
+                    new["method_date"] = np.where(
+                        new["method"] == NONE, np.datetime64("NaT"), new["enter_date"]
+                    ).astype("datetime64[D]")
                 self._append(new)
 
     def finish_pool(self) -> None:
@@ -702,9 +890,13 @@ class _Sim:
         P["rexit"] = np.minimum(P["rexit"], fifty)
         P["exit_kind"] = np.where(aged & (P["exit"] < BIG), "age", P["exit_kind"])
         year = self.spec.year
-        for k, (yy, months, p) in enumerate(((year - 1, (9, 10, 11), (.4, .4, .2)),
-                                             (year, (3, 4, 5), (.3, .45, .25)),
-                                             (year, (7, 8, 9), (.45, .4, .15)))):
+        for k, (yy, months, p) in enumerate(
+            (
+                (year - 1, (9, 10, 11), (0.4, 0.4, 0.2)),
+                (year, (3, 4, 5), (0.3, 0.45, 0.25)),
+                (year, (7, 8, 9), (0.45, 0.4, 0.15)),
+            )
+        ):
             mm = np.asarray(months)[rng.choice(3, n, p=p)]
             mi = yy * 12 + mm - 1
             date_ = _day_in(rng, mi, 1, 28)
@@ -721,20 +913,32 @@ class _Sim:
         base = np.where(older_ok, older, np.datetime64("NaT"))
         before = np.where(np.isnat(before), base, before)
         new = P["entry"] > self.F
-        P["check_date"] = np.where(new | P["hosp_only"], P["check_date"],
-                                   before).astype("datetime64[D]")
+        P["check_date"] = np.where(new | P["hosp_only"], P["check_date"], before).astype(
+            "datetime64[D]"
+        )
 
     # ---- planted faults
 
-    def _plant_woman(self, v: int, case: str, *, age: int = 28, children: int = 1,
-                     method: int = IUD, residence: int = 0, legacy: bool = False,
-                     entry: int | None = None) -> int:
-        new = self._women(np.array([v]), np.array([residence]), np.array([age]), self.start,
-                          np.array([children]))
+    def _plant_woman(
+        self,
+        v: int,
+        case: str,
+        *,
+        age: int = 28,
+        children: int = 1,
+        method: int = IUD,
+        residence: int = 0,
+        legacy: bool = False,
+        entry: int | None = None,
+    ) -> int:
+        new = self._women(
+            np.array([v]), np.array([residence]), np.array([age]), self.start, np.array([children])
+        )
         new["method"] = np.array([method])
         new["method_date"] = np.array(
             [np.datetime64("NaT") if method == NONE else self.start - np.timedelta64(400, "D")],
-            "datetime64[D]")
+            "datetime64[D]",
+        )
         new["reserved"] = np.array([True])
         new["case"] = np.array([case], object)
         new["legacy"] = np.array([legacy])
@@ -743,16 +947,28 @@ class _Sim:
             new["entry"] = np.array([entry])
         return int(self._append(new)[0])
 
-    def _key(self, case: str, w: int, month: int | None, note: str, *,
-             event_date: np.datetime64 | None = None, other: int | None = None) -> None:
-        self.women_key.append({
-            "case": case, "id_number": self.P["id"][w], "name": self.P["name"][w],
-            "village_code": self.geo.village_codes[int(self.P["village"][w])],
-            "other_village_code": None if other is None else self.geo.village_codes[other],
-            "report_month": None if month is None else _ym(month),
-            "event_date": None if event_date is None else _to_date(event_date),
-            "note": note,
-        })
+    def _key(
+        self,
+        case: str,
+        w: int,
+        month: int | None,
+        note: str,
+        *,
+        event_date: np.datetime64 | None = None,
+        other: int | None = None,
+    ) -> None:
+        self.women_key.append(
+            {
+                "case": case,
+                "id_number": self.P["id"][w],
+                "name": self.P["name"][w],
+                "village_code": self.geo.village_codes[int(self.P["village"][w])],
+                "other_village_code": None if other is None else self.geo.village_codes[other],
+                "report_month": None if month is None else _ym(month),
+                "event_date": None if event_date is None else _to_date(event_date),
+                "note": note,
+            }
+        )
 
     def plant(self) -> None:
         F, L, nv = self.F, self.L, self.nv
@@ -771,12 +987,20 @@ class _Sim:
         self._key("id_scientific", w, F + 2, "ID written as 6.54226E+17 (CSV saved by Excel)")
         w = self._plant_woman(pv(2), "duplicate_in_file")
         self.roster_tags[(w, L - 1)] = "duplicate_in_file"
-        self._key("duplicate_in_file", w, L - 1, "listed twice in one roster; the second row "
-                  "is the duplicate")
+        self._key(
+            "duplicate_in_file",
+            w,
+            L - 1,
+            "listed twice in one roster; the second row is the duplicate",
+        )
         w = self._plant_woman(pv(3), "correction", children=1)
         self.roster_tags[(w, F + 1)] = "correction"
-        self._key("correction", w, F + 1, "the original roster said one child more; the _更正 "
-                  "file corrects it")
+        self._key(
+            "correction",
+            w,
+            F + 1,
+            "the original roster said one child more; the _更正 file corrects it",
+        )
         w = self._plant_woman(pv(0), "legacy_id", age=46, children=2, method=STERIL, legacy=True)
         self._key("legacy_id", w, None, "written as a legacy 15-digit number by the village")
         # Deaths and moves.
@@ -785,26 +1009,42 @@ class _Sim:
         self.P["exit"][w], self.P["exit_kind"][w], self.P["exit_date"][w] = F + 1, "死亡注销", d
         for m in range(F + 2, L + 1):
             self.roster_tags[(w, m)] = "dead_on_roster"
-        self._key("dead_on_roster", w, F + 1, "police 死亡注销; the village keeps listing her",
-                  event_date=d)
+        self._key(
+            "dead_on_roster",
+            w,
+            F + 1,
+            "police 死亡注销; the village keeps listing her",
+            event_date=d,
+        )
         w = self._plant_woman(pv(5), "moved_out", age=30)
         d = day(F + 2, 16)
         self.P["exit"][w], self.P["exit_kind"][w], self.P["exit_date"][w] = F + 2, "迁出", d
         self.P["rexit"][w] = F + 3
         self.roster_tags[(w, F + 2)] = "moved_out"
-        self._key("moved_out", w, F + 2, "police 迁出; on the roster of that month, gone the next",
-                  event_date=d)
+        self._key(
+            "moved_out",
+            w,
+            F + 2,
+            "police 迁出; on the roster of that month, gone the next",
+            event_date=d,
+        )
         # Stale method: 结扎 at the hospital, the roster catches up three months later.
         w = self._plant_woman(pv(6), "stale_method", age=33, children=2, method=IUD)
         d = day(F + 1, 8)
-        self.extra_procedures.append({"woman": w, "date": d, "procedure": "结扎",
-                                      "inst": int(self.vt[pv(6)])})
+        self.extra_procedures.append(
+            {"woman": w, "date": d, "procedure": "结扎", "inst": int(self.vt[pv(6)])}
+        )
         for m in (F + 2, F + 3):
             self.roster_tags[(w, m)] = "stale_method"
         self.script.append((F + 4, w, "method", STERIL))
         self.script.append((F + 4, w, "method_date", d))
-        self._key("stale_method", w, F + 1, "hospital 结扎; the roster says 上环 until the "
-                  "fourth month after", event_date=d)
+        self._key(
+            "stale_method",
+            w,
+            F + 1,
+            "hospital 结扎; the roster says 上环 until the fourth month after",
+            event_date=d,
+        )
         # A check that only the hospital knows.
         w = self._plant_woman(pv(7), "hospital_only_check", age=35, children=1, method=IUD)
         self.P["hosp_only"][w] = True
@@ -812,8 +1052,13 @@ class _Sim:
         d = day(F + 1, 12)
         self.extra_checks.append({"woman": w, "date": d, "inst": int(self.vt[pv(7)])})
         self.roster_tags[(w, F + 1)] = "hospital_only_check"
-        self._key("hospital_only_check", w, F + 1, "checked at the hospital; the roster's "
-                  "last_check_date stays old", event_date=d)
+        self._key(
+            "hospital_only_check",
+            w,
+            F + 1,
+            "checked at the hospital; the roster's last_check_date stays old",
+            event_date=d,
+        )
         # The same woman on two villages' rosters.
         va, vb = pv(8), pv(9) if pv(9) != pv(8) else (pv(8) + 1) % nv
         w = self._plant_woman(va, "two_villages", age=27, children=1)
@@ -824,8 +1069,7 @@ class _Sim:
         w2 = int(self._append(clone)[0])
         self.roster_tags[(w, F + 2)] = "two_villages"
         self.roster_tags[(w2, F + 2)] = "two_villages"
-        self._key("two_villages", w, F + 2, "moved; both villages list her that month",
-                  other=vb)
+        self._key("two_villages", w, F + 2, "moved; both villages list her that month", other=vb)
         # Births.
         self._plan_birth(pv(9), F + 1, "birth_missing_in_village", village=None)
         self._plan_birth(pv(10), L - 1, "birth_missing_in_village", village=None)
@@ -842,22 +1086,53 @@ class _Sim:
         """Day `d` (clipped to the month) of month `mi`, a datetime64[D] scalar."""
         return (_mstart(mi) + np.timedelta64(min(d, int(_days_in(mi))) - 1, "D"))[()]
 
-    def _plan_birth(self, v: int, month: int, case: str, *, village: int | bool | None = True,
-                    twins: bool = False, mistype: bool = False, sex: str | None = None,
-                    village_sex: str | None = None, hospital: bool = True, police: bool = True,
-                    day_: int = 9, police_day: int | None = None) -> None:
+    def _plan_birth(
+        self,
+        v: int,
+        month: int,
+        case: str,
+        *,
+        village: int | bool | None = True,
+        twins: bool = False,
+        mistype: bool = False,
+        sex: str | None = None,
+        village_sex: str | None = None,
+        hospital: bool = True,
+        police: bool = True,
+        day_: int = 9,
+        police_day: int | None = None,
+    ) -> None:
         w = self._plant_woman(v, case, age=26, children=0, method=NONE)
         d = self._fixed_day(month, day_)
         report = month if village is True else (None if village in (None, False) else village)
-        pdate = (self._fixed_day(month, police_day) if police_day is not None
-                 else d + np.timedelta64(12, "D")) if police else None
-        self.planned_births.append({
-            "woman": w, "date": d, "case": case, "twins": twins, "mistype": mistype,
-            "sex": sex, "village_sex": village_sex, "report_month": report,
-            "report_date": None if report is None else (
-                d + np.timedelta64(5, "D") if report == month else self._fixed_day(report, 3)),
-            "hospital": hospital, "police_date": pdate,
-        })
+        pdate = (
+            (
+                self._fixed_day(month, police_day)
+                if police_day is not None
+                else d + np.timedelta64(12, "D")
+            )
+            if police
+            else None
+        )
+        self.planned_births.append(
+            {
+                "woman": w,
+                "date": d,
+                "case": case,
+                "twins": twins,
+                "mistype": mistype,
+                "sex": sex,
+                "village_sex": village_sex,
+                "report_month": report,
+                "report_date": None
+                if report is None
+                else (
+                    d + np.timedelta64(5, "D") if report == month else self._fixed_day(report, 3)
+                ),
+                "hospital": hospital,
+                "police_date": pdate,
+            }
+        )
 
     # ---- the months
 
@@ -912,57 +1187,83 @@ class _Sim:
                 P["check_date"][idx] = dates
                 self._hospital_checks(idx, dates)
             # Pre-pregnancy exams.
-            elig = (natural & np.isin(P["method"], (NONE, PILLS)) & (P["children"] <= 1)
-                    & (age >= 20)
-                    & (age < 40) & (P["residence"] != 2) & ~exam_done
-                    & (m - P["last_birth"] >= 3))
+            elig = (
+                natural
+                & np.isin(P["method"], (NONE, PILLS))
+                & (P["children"] <= 1)
+                & (age >= 20)
+                & (age < 40)
+                & (P["residence"] != 2)
+                & ~exam_done
+                & (m - P["last_birth"] >= 3)
+            )
             idx = np.flatnonzero(elig & (rng.random(n) < _EXAM_RATE))
             if len(idx):
                 exam_done[idx] = True
-                inst = np.where(rng.random(len(idx)) < 0.8, self.vt[P["village"][idx]],
-                                self.geo.mch)
-                self.t.exams.append({"woman": idx, "date": _day_in(rng, np.full(len(idx), m)),
-                                     "inst": inst})
+                inst = np.where(
+                    rng.random(len(idx)) < 0.8, self.vt[P["village"][idx]], self.geo.mch
+                )
+                self.t.exams.append(
+                    {"woman": idx, "date": _day_in(rng, np.full(len(idx), m)), "inst": inst}
+                )
             # Scripted changes.
             for sm, w, fld, val in self.script:
                 if sm == m:
                     P[fld][w] = val
             # The snapshot at the end of the month.
             listed = np.flatnonzero((P["entry"] <= m) & (P["rexit"] > m))
-            self.t.roster.append({
-                "woman": listed, "month": np.full(len(listed), m),
-                "village": P["village"][listed], "residence": P["residence"][listed].copy(),
-                "children": P["children"][listed].copy(), "method": P["method"][listed].copy(),
-                "method_date": P["method_date"][listed].copy(),
-                "check_date": np.where(P["check_date"][listed] <= month_end,
-                                       P["check_date"][listed], np.datetime64("NaT")),
-            })
+            self.t.roster.append(
+                {
+                    "woman": listed,
+                    "month": np.full(len(listed), m),
+                    "village": P["village"][listed],
+                    "residence": P["residence"][listed].copy(),
+                    "children": P["children"][listed].copy(),
+                    "method": P["method"][listed].copy(),
+                    "method_date": P["method_date"][listed].copy(),
+                    "check_date": np.where(
+                        P["check_date"][listed] <= month_end,
+                        P["check_date"][listed],
+                        np.datetime64("NaT"),
+                    ),
+                }
+            )
         for e in self.extra_procedures:
-            self.t.procedures.append({"woman": np.array([e["woman"]]),
-                                      "date": np.array([e["date"]], "datetime64[D]"),
-                                      "procedure": np.array([e["procedure"]], object),
-                                      "inst": np.array([e["inst"]])})
+            self.t.procedures.append(
+                {
+                    "woman": np.array([e["woman"]]),
+                    "date": np.array([e["date"]], "datetime64[D]"),
+                    "procedure": np.array([e["procedure"]], object),
+                    "inst": np.array([e["inst"]]),
+                }
+            )
         for e in self.extra_checks:
-            self._hospital_checks(np.array([e["woman"]]), np.array([e["date"]], "datetime64[D]"),
-                                  np.array([e["inst"]]))
+            self._hospital_checks(
+                np.array([e["woman"]]),
+                np.array([e["date"]], "datetime64[D]"),
+                np.array([e["inst"]]),
+            )
 
     def _hospital_checks(self, idx: Arr, dates: Arr, inst: Arr | None = None) -> None:
         P, rng = self.P, self.rng
         if inst is None:
             u = rng.random(len(idx))
-            inst = np.where(u < 0.88, self.vt[P["village"][idx]],
-                            np.where(u < 0.96, self.geo.mch, -1))
+            inst = np.where(
+                u < 0.88, self.vt[P["village"][idx]], np.where(u < 0.96, self.geo.mch, -1)
+            )
             inst = np.where(P["residence"][idx] == 2, -1, inst)
         keep = inst >= 0
         self.t.checks.append({"woman": idx[keep], "date": dates[keep], "inst": inst[keep]})
 
     def _births(self, m: int, natural: Arr, age: Arr) -> None:
         P, rng = self.P, self.rng
-        w_age = np.select([age < 20, age < 30, age < 35, age < 40, age < 45],
-                          [0.0, 1.0, 0.8, 0.4, 0.1], 0.0)
+        w_age = np.select(
+            [age < 20, age < 30, age < 35, age < 40, age < 45], [0.0, 1.0, 0.8, 0.4, 0.1], 0.0
+        )
         w_method = np.asarray([0.01, 0.0, 0.005, 0.12, 0.12, 1.0])[P["method"]]
         w_kids = np.asarray([1.0, 0.8, 0.15, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05])[
-            np.minimum(P["children"], 9)]
+            np.minimum(P["children"], 9)
+        ]
         weight = w_age * w_method * w_kids * natural * (m - P["last_birth"] >= 12)
         total = weight.sum()
         if total <= 0:
@@ -982,8 +1283,16 @@ class _Sim:
             self.sex_acc -= float(boy)
             sex.append("M" if boy else "F")
         for w, d, s in zip(idx, dates, sex, strict=True):
-            self.t.births.append({"woman": int(w), "date": d, "sex": str(s), "case": "",
-                                  "twin": False, "planned": None})
+            self.t.births.append(
+                {
+                    "woman": int(w),
+                    "date": d,
+                    "sex": str(s),
+                    "case": "",
+                    "twin": False,
+                    "planned": None,
+                }
+            )
         self._after_birth(idx, m, dates, 1)
 
     def _after_birth(self, idx: Arr, m: int, dates: Arr, count: int) -> None:
@@ -1005,12 +1314,25 @@ class _Sim:
             self.sex_acc -= float(boy)
             sexes = ["M" if boy else "F"]
         for s in sexes:
-            self.t.births.append({"woman": w, "date": b["date"], "sex": s, "case": b["case"],
-                                  "twin": b["twins"], "planned": b})
+            self.t.births.append(
+                {
+                    "woman": w,
+                    "date": b["date"],
+                    "sex": s,
+                    "case": b["case"],
+                    "twin": b["twins"],
+                    "planned": b,
+                }
+            )
         self._after_birth(np.array([w]), m, np.array([b["date"]], "datetime64[D]"), len(sexes))
 
-    def _procedures(self, m: int, natural: Arr, age: Arr,
-                    pending_update: dict[int, list[tuple[int, int, np.datetime64]]]) -> None:
+    def _procedures(
+        self,
+        m: int,
+        natural: Arr,
+        age: Arr,
+        pending_update: dict[int, list[tuple[int, int, np.datetime64]]],
+    ) -> None:
         P, rng = self.P, self.rng
         n = len(P["id"])
         kids, meth = P["children"], P["method"]
@@ -1032,10 +1354,13 @@ class _Sim:
         if len(pidx):
             u = rng.random(len(pidx))
             two = kids[pidx] >= 2
-            choice = np.where(two, np.select([u < .45, u < .85, u < .90, u < .98],
-                                             [STERIL, IUD, IMPLANT, PILLS], NONE),
-                              np.select([u < .60, u < .65, u < .90], [IUD, IMPLANT, PILLS],
-                                        NONE))
+            choice = np.where(
+                two,
+                np.select(
+                    [u < 0.45, u < 0.85, u < 0.90, u < 0.98], [STERIL, IUD, IMPLANT, PILLS], NONE
+                ),
+                np.select([u < 0.60, u < 0.65, u < 0.90], [IUD, IMPLANT, PILLS], NONE),
+            )
             for code, proc in ((IUD, "放环"), (STERIL, "结扎"), (IMPLANT, "皮埋")):
                 mask = np.zeros(n, bool)
                 mask[pidx[choice == code]] = True
@@ -1057,11 +1382,17 @@ class _Sim:
                 continue
             dates = _day_in(rng, np.full(len(idx), m))
             hosp = P["residence"][idx] != 2
-            inst = np.where(rng.random(len(idx)) < 0.85, self.vt[P["village"][idx]],
-                            self.geo.county_hospital)
-            self.t.procedures.append({"woman": idx[hosp], "date": dates[hosp],
-                                      "procedure": np.full(int(hosp.sum()), proc, object),
-                                      "inst": inst[hosp]})
+            inst = np.where(
+                rng.random(len(idx)) < 0.85, self.vt[P["village"][idx]], self.geo.county_hospital
+            )
+            self.t.procedures.append(
+                {
+                    "woman": idx[hosp],
+                    "date": dates[hosp],
+                    "procedure": np.full(int(hosp.sum()), proc, object),
+                    "inst": inst[hosp],
+                }
+            )
             if code < 0:
                 continue
             # The village records it this month; late in the month, next month.
@@ -1081,13 +1412,15 @@ def _births_table(sim: _Sim) -> pd.DataFrame:
     P, rng, geo = sim.P, np.random.default_rng([sim.spec.seed, 3]), sim.geo
     rows = sim.t.births
     n = len(rows)
-    B = pd.DataFrame({
-        "woman": np.array([r["woman"] for r in rows], np.int64),
-        "birth_date": np.array([r["date"] for r in rows], "datetime64[D]"),
-        "sex": np.array([r["sex"] for r in rows], object),
-        "case": np.array([r["case"] for r in rows], object),
-        "twin": np.array([r["twin"] for r in rows], bool),
-    })
+    B = pd.DataFrame(
+        {
+            "woman": np.array([r["woman"] for r in rows], np.int64),
+            "birth_date": np.array([r["date"] for r in rows], "datetime64[D]"),
+            "sex": np.array([r["sex"] for r in rows], object),
+            "case": np.array([r["case"] for r in rows], object),
+            "twin": np.array([r["twin"] for r in rows], bool),
+        }
+    )
     B = B.sort_values(["birth_date", "woman", "sex"], kind="stable").reset_index(drop=True)
     # Planned births are found again by their mother (each has her own).
     plans = {r["woman"]: r["planned"] for r in rows if r["planned"] is not None}
@@ -1108,15 +1441,15 @@ def _births_table(sim: _Sim) -> pd.DataFrame:
     u = rng.random(n)
     in_h = u < np.select([res == 0, res == 1], [0.96, 0.98], 0.0)
     v = rng.random(n)
-    inst = np.where(v < 0.6, sim.vt[B["village"]], np.where(v < 0.9, geo.county_hospital,
-                                                             geo.mch))
+    inst = np.where(v < 0.6, sim.vt[B["village"]], np.where(v < 0.9, geo.county_hospital, geo.mch))
     B["inst"] = np.where(in_h, inst, -1)
     # Police: 出生登记 within weeks, for children whose hukou is here.
     u = rng.random(n)
     reg = (res != 1) & (u < 0.92)
     # ... in the birth month or the next (uploads of the police hold events of the month).
-    pdate = np.minimum(d + rng.integers(5, 46, n).astype("timedelta64[D]"),
-                       _mstart(m + 2) - np.timedelta64(1, "D"))
+    pdate = np.minimum(
+        d + rng.integers(5, 46, n).astype("timedelta64[D]"), _mstart(m + 2) - np.timedelta64(1, "D")
+    )
     B["police_date"] = np.where(reg, pdate, np.datetime64("NaT")).astype("datetime64[D]")
     # Village: this month's report, or next month's.
     day = _ymd(d)[2]
@@ -1138,11 +1471,13 @@ def _births_table(sim: _Sim) -> pd.DataFrame:
     for i in np.flatnonzero(B["case"].to_numpy() != ""):
         plan = plans[int(B.at[i, "woman"])]
         B.at[i, "inst"] = int(sim.vt[B.at[i, "village"]]) if plan["hospital"] else -1
-        B.at[i, "police_date"] = (np.datetime64("NaT") if plan["police_date"] is None
-                                  else plan["police_date"])
+        B.at[i, "police_date"] = (
+            np.datetime64("NaT") if plan["police_date"] is None else plan["police_date"]
+        )
         B.at[i, "report_month"] = -1 if plan["report_month"] is None else plan["report_month"]
-        B.at[i, "report_date"] = (np.datetime64("NaT") if plan["report_date"] is None
-                                  else plan["report_date"])
+        B.at[i, "report_date"] = (
+            np.datetime64("NaT") if plan["report_date"] is None else plan["report_date"]
+        )
         B.at[i, "policy_status"] = "政策内"
         if plan["village_sex"]:
             B.at[i, "village_sex"] = plan["village_sex"]
@@ -1166,13 +1501,12 @@ def _births_table(sim: _Sim) -> pd.DataFrame:
     for sex in ("M", "F"):
         sel = B["sex"].to_numpy() == sex
         dad = np.array([s.split("·")[0][-3:] for s in P["husband_name"][w[sel]]], object)
-        kid_names[sel], _ = _names(rng, eth[sel], sex == "F", P["husband_surname"][w[sel]],
-                                   dad)
+        kid_names[sel], _ = _names(rng, eth[sel], sex == "F", P["husband_surname"][w[sel]], dad)
     B["child_name"] = kid_names
-    B["child_id"] = sim.ids.make(np.full(n, sim.spec.county_code), d,
-                                 B["sex"].to_numpy() == "F")
-    B["weight"] = np.clip(np.round(rng.normal(3300, 430, n) - 600 * B["twin"]), 1500,
-                          4900).astype(np.int64)
+    B["child_id"] = sim.ids.make(np.full(n, sim.spec.county_code), d, B["sex"].to_numpy() == "F")
+    B["weight"] = np.clip(np.round(rng.normal(3300, 430, n) - 600 * B["twin"]), 1500, 4900).astype(
+        np.int64
+    )
     B["birth_id"] = np.arange(n)
     return B
 
@@ -1214,48 +1548,94 @@ def _fees(sim: _Sim, births: pd.DataFrame) -> pd.DataFrame:
     def party(v: int) -> tuple[str, str]:
         pool = by_village.get(v, [int(initial[0])])
         w = int(pool[int(rng.integers(0, len(pool)))])
-        return (P["id"][w], P["name"][w]) if rng.random() < 0.7 else (
-            P["husband_id"][w], P["husband_name"][w])
+        return (
+            (P["id"][w], P["name"][w])
+            if rng.random() < 0.7
+            else (P["husband_id"][w], P["husband_name"][w])
+        )
 
     for v in range(sim.nv):
         for _ in range(int(rng.poisson(1.3))):  # earlier years, with arrears
             pid, pname = party(v)
             dd = np.datetime64(f"{spec.year - int(rng.integers(1, 5))}-01-01") + np.timedelta64(
-                int(rng.integers(0, 365)), "D")
-            cases.append({"village": v, "party_id": pid, "party_name": pname,
-                          "decision": dd, "month": -1, "arrears": True, "tag": ""})
+                int(rng.integers(0, 365)), "D"
+            )
+            cases.append(
+                {
+                    "village": v,
+                    "party_id": pid,
+                    "party_name": pname,
+                    "decision": dd,
+                    "month": -1,
+                    "arrears": True,
+                    "tag": "",
+                }
+            )
         for _ in range(int(rng.poisson(1.5))):  # this year
             pid, pname = party(v)
             mm = int(rng.integers(Y0, sim.L + 1))
-            cases.append({"village": v, "party_id": pid, "party_name": pname,
-                          "decision": _day_in(rng, mm, 1, 28).item(), "month": mm,
-                          "arrears": False, "tag": ""})
-    out_policy = births[(births["policy_status"] == "政策外")
-                        & (births["month"] + 2 <= sim.L)].drop_duplicates("woman")
+            cases.append(
+                {
+                    "village": v,
+                    "party_id": pid,
+                    "party_name": pname,
+                    "decision": _day_in(rng, mm, 1, 28).item(),
+                    "month": mm,
+                    "arrears": False,
+                    "tag": "",
+                }
+            )
+    out_policy = births[
+        (births["policy_status"] == "政策外") & (births["month"] + 2 <= sim.L)
+    ].drop_duplicates("woman")
     for _, b in out_policy.iterrows():
         w = int(b["woman"])
         mm = int(b["month"]) + int(rng.integers(1, 3))
-        cases.append({"village": int(b["village"]), "party_id": P["id"][w],
-                      "party_name": P["name"][w], "decision": _day_in(rng, mm, 1, 28).item(),
-                      "month": mm, "arrears": False, "tag": ""})
+        cases.append(
+            {
+                "village": int(b["village"]),
+                "party_id": P["id"][w],
+                "party_name": P["name"][w],
+                "decision": _day_in(rng, mm, 1, 28).item(),
+                "month": mm,
+                "arrears": False,
+                "tag": "",
+            }
+        )
     for plant in sim.fee_plants:
         w = sim._plant_woman(plant["village"], plant["case"], age=38, children=3)
         pid, pname = sim.P["id"][w], sim.P["name"][w]
-        cases.append({"village": plant["village"], "party_id": pid, "party_name": pname,
-                      "decision": np.datetime64(f"{spec.year - 2}-06-18"), "month": -1,
-                      "arrears": True, "tag": plant["case"], "at": plant["month"]})
-        sim._key(plant["case"], w, plant["month"],
-                 "paid_to_date jumps by 1000 元 that month" if plant["case"] == "fee_jump"
-                 else "paid_to_date above assessed")
+        cases.append(
+            {
+                "village": plant["village"],
+                "party_id": pid,
+                "party_name": pname,
+                "decision": np.datetime64(f"{spec.year - 2}-06-18"),
+                "month": -1,
+                "arrears": True,
+                "tag": plant["case"],
+                "at": plant["month"],
+            }
+        )
+        sim._key(
+            plant["case"],
+            w,
+            plant["month"],
+            "paid_to_date jumps by 1000 元 that month"
+            if plant["case"] == "fee_jump"
+            else "paid_to_date above assessed",
+        )
     k = len(cases)
     if not k:
         return pd.DataFrame()
     C = pd.DataFrame(cases)
-    assessed = (rng.integers(80, 600, k) * 10000
-                + np.where(rng.random(k) < 0.06, 50, 0)).astype(np.int64)  # cents
+    assessed = (rng.integers(80, 600, k) * 10000 + np.where(rng.random(k) < 0.06, 50, 0)).astype(
+        np.int64
+    )  # cents
     arrears = C["arrears"].to_numpy()
-    prior = np.where(arrears, (assessed * rng.uniform(0, 0.6, k)).astype(np.int64) // 10000
-                     * 10000, 0)
+    prior = np.where(
+        arrears, (assessed * rng.uniform(0, 0.6, k)).astype(np.int64) // 10000 * 10000, 0
+    )
     pay = np.zeros((k, len(months)), np.int64)
     paid = prior.copy()
     dec_m = C["month"].to_numpy()
@@ -1264,9 +1644,11 @@ def _fees(sim: _Sim, births: pd.DataFrame) -> pd.DataFrame:
         first = ~arrears & (dec_m == month)
         later = (arrears | (dec_m < month)) & (dec_m != month)
         u = rng.random(k)
-        frac = np.where(first & (u < 0.85), rng.uniform(0.5, 0.9, k),
-                        np.where(later & (u < np.where(arrears, 0.12, 0.35)),
-                                 rng.uniform(0.1, 0.35, k), 0.0))
+        frac = np.where(
+            first & (u < 0.85),
+            rng.uniform(0.5, 0.9, k),
+            np.where(later & (u < np.where(arrears, 0.12, 0.35)), rng.uniform(0.1, 0.35, k), 0.0),
+        )
         amount = np.minimum((assessed * frac).astype(np.int64) // 10000 * 10000, outstanding)
         pay[:, j] = amount
         paid += amount
@@ -1301,11 +1683,20 @@ def _fees(sim: _Sim, births: pd.DataFrame) -> pd.DataFrame:
                 tag = "fee_jump" if mm == int(C.at[i, "at"]) else ""
             if tags[i] == "fee_overpaid" and mm == int(C.at[i, "at"]):
                 tag = "fee_overpaid"
-            rows.append({"village": v, "month": mm, "case_no": case_no,
-                         "party_id": C.at[i, "party_id"], "party_name": C.at[i, "party_name"],
-                         "decision_date": np.datetime64(C.at[i, "decision"], "D"),
-                         "assessed": int(assessed[i]), "paid_this_month": int(pay[i, col]),
-                         "paid_to_date": to_date, "tag": tag})
+            rows.append(
+                {
+                    "village": v,
+                    "month": mm,
+                    "case_no": case_no,
+                    "party_id": C.at[i, "party_id"],
+                    "party_name": C.at[i, "party_name"],
+                    "decision_date": np.datetime64(C.at[i, "decision"], "D"),
+                    "assessed": int(assessed[i]),
+                    "paid_this_month": int(pay[i, col]),
+                    "paid_to_date": to_date,
+                    "tag": tag,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -1331,8 +1722,9 @@ def _formats(rng: np.random.Generator, n: int, xlsx_share: float) -> list[str]:
     return _cycle(rng, ["xlsx"] * n_x + ["csv"] * (n - n_x), n)
 
 
-def _unit_styles(rng: np.random.Generator, fmt: list[str], sources: list[str]
-                 ) -> list[dict[str, Any]]:
+def _unit_styles(
+    rng: np.random.Generator, fmt: list[str], sources: list[str]
+) -> list[dict[str, Any]]:
     """One clerk's habits per unit; every option of every habit is used once there are
     enough units (the options are dealt out, not drawn). Habits that only show in village
     templates (money, ticks, legacy IDs) are dealt among the villages."""
@@ -1341,23 +1733,30 @@ def _unit_styles(rng: np.random.Generator, fmt: list[str], sources: list[str]
     xl_units = [i for i in range(n) if fmt[i] == "xlsx"]
     villages = [i for i in range(n) if sources[i] == "village"]
     styles: list[dict[str, Any]] = [
-        {"fmt": f, "money_fmt": "plain", "yesno_fmt": "zh", "legacy": False} for f in fmt]
+        {"fmt": f, "money_fmt": "plain", "yesno_fmt": "zh", "legacy": False} for f in fmt
+    ]
     by_format: tuple[tuple[list[int], str, Sequence[Any]], ...] = (
         (villages, "money_fmt", ("plain", "comma", "yuan", "plain")),
         (villages, "yesno_fmt", ("zh", "yn", "tick", "num")),
         (villages, "legacy", (True, True, False)),
-        (csv_units, "enc", _ENCODINGS), (csv_units, "date_fmt", _CSV_DATES),
-        (csv_units, "id_quote", (False, False, True)), (csv_units, "title", (False, False, True)),
-        (xl_units, "date_fmt", _XLSX_DATES), (xl_units, "title", (True, True, True, False)),
+        (csv_units, "enc", _ENCODINGS),
+        (csv_units, "date_fmt", _CSV_DATES),
+        (csv_units, "id_quote", (False, False, True)),
+        (csv_units, "title", (False, False, True)),
+        (xl_units, "date_fmt", _XLSX_DATES),
+        (xl_units, "title", (True, True, True, False)),
         (xl_units, "codes_as_numbers", (False, True)),
     )
     for units, key, options in by_format:
         for u, val in zip(units, _cycle(rng, options, len(units)), strict=True):
             styles[u][key] = val
     every: tuple[tuple[str, Sequence[Any]], ...] = (
-        ("sex_fmt", ("zh", "zh", "num", "mf")), ("header", _HEADER_STYLES),
-        ("enum_alias", (False, False, True)), ("seq_col", (False, True, False)),
-        ("fullwidth", (False, False, False, True)), ("lower_x", (True, False)),
+        ("sex_fmt", ("zh", "zh", "num", "mf")),
+        ("header", _HEADER_STYLES),
+        ("enum_alias", (False, False, True)),
+        ("seq_col", (False, True, False)),
+        ("fullwidth", (False, False, False, True)),
+        ("lower_x", (True, False)),
         ("omit", (False, False, False, True)),
         ("eol", ("\r\n", "\n")),
     )
@@ -1377,14 +1776,20 @@ def _unit_styles(rng: np.random.Generator, fmt: list[str], sources: list[str]
 # ------------------------------------------------------------------------------- files
 
 _KIND_TITLES: Final = {
-    "village_births": "出生登记表", "village_women": "已婚育龄妇女花名册",
-    "village_fees": "社会抚养费征收台账", "police_hukou": "户籍变动登记表",
-    "hospital_births": "出生医学证明登记表", "hospital_procedures": "计划生育手术登记表",
-    "hospital_checkups": "三查记录表", "hospital_prepregnancy": "免费孕前优生健康检查登记表",
+    "village_births": "出生登记表",
+    "village_women": "已婚育龄妇女花名册",
+    "village_fees": "社会抚养费征收台账",
+    "police_hukou": "户籍变动登记表",
+    "hospital_births": "出生医学证明登记表",
+    "hospital_procedures": "计划生育手术登记表",
+    "hospital_checkups": "三查记录表",
+    "hospital_prepregnancy": "免费孕前优生健康检查登记表",
 }
 _OPTIONAL_OMIT: Final = {
-    "village_births": ("remarks", "child_id"), "village_women": ("ethnicity",),
-    "village_fees": ("party_name",), "hospital_births": ("birth_weight", "father_id"),
+    "village_births": ("remarks", "child_id"),
+    "village_women": ("ethnicity",),
+    "village_fees": ("party_name",),
+    "hospital_births": ("birth_weight", "father_id"),
 }
 
 
@@ -1397,15 +1802,28 @@ class _Files:
         self.index: dict[tuple[str, int, int], int] = {}  # (template, unit, month) -> file
         rng = np.random.default_rng([self.spec.seed, 5])
         g = self.geo
-        units = ([("village", i, c, n) for i, (c, n) in
-                  enumerate(zip(g.village_codes, g.village_names, strict=True))]
-                 + [("police", i, c, f"{n}派出所") for i, (c, n) in
-                    enumerate(zip(g.township_codes, g.township_names, strict=True))]
-                 + [("hospital", i, c, n) for i, (c, n) in
-                    enumerate(zip(g.institution_codes, g.institution_names, strict=True))])
+        units = (
+            [
+                ("village", i, c, n)
+                for i, (c, n) in enumerate(zip(g.village_codes, g.village_names, strict=True))
+            ]
+            + [
+                ("police", i, c, f"{n}派出所")
+                for i, (c, n) in enumerate(zip(g.township_codes, g.township_names, strict=True))
+            ]
+            + [
+                ("hospital", i, c, n)
+                for i, (c, n) in enumerate(
+                    zip(g.institution_codes, g.institution_names, strict=True)
+                )
+            ]
+        )
         fmt: list[str] = []
-        for source, share in (("village", self.spec.xlsx_share), ("police", 0.3),
-                              ("hospital", max(self.spec.xlsx_share, 0.4))):
+        for source, share in (
+            ("village", self.spec.xlsx_share),
+            ("police", 0.3),
+            ("hospital", max(self.spec.xlsx_share, 0.4)),
+        ):
             fmt += _formats(rng, sum(u[0] == source for u in units), share)
         unit_styles = _unit_styles(rng, fmt, [u[0] for u in units])
         styles: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -1413,11 +1831,17 @@ class _Files:
             styles[(source, i)] = [unit_styles[k]]
             # A new clerk: some units take another unit's habits from some month on.
             if rng.random() < 0.1:
-                other = next((u for u in range(k + 1, k + len(units))
-                              if units[u % len(units)][0] == source), None)
+                other = next(
+                    (u for u in range(k + 1, k + len(units)) if units[u % len(units)][0] == source),
+                    None,
+                )
                 if other is not None:
-                    styles[(source, i)].append({**unit_styles[other % len(units)],
-                                                "_from": int(rng.integers(sim.F, sim.L + 1))})
+                    styles[(source, i)].append(
+                        {
+                            **unit_styles[other % len(units)],
+                            "_from": int(rng.integers(sim.F, sim.L + 1)),
+                        }
+                    )
         contract = load_contract()
         for m in range(sim.F, sim.L + 1):
             for source, i, code, uname in units:
@@ -1427,29 +1851,52 @@ class _Files:
                 for j, kind in enumerate(contract.kinds_of(source)):
                     tpl = f"{source}_{kind}"
                     name = f"{tpl}_{code}_{_yyyymm(m)}.{style['fmt']}"
-                    folder = (f"{_ym(m)}/hospital/{uname}" if source == "hospital"
-                              else f"{_ym(m)}/{source}")
-                    t = self.geo.village_township[i] if source == "village" else (
-                        i if source == "police" else self.geo.institution_township[i])
+                    folder = (
+                        f"{_ym(m)}/hospital/{uname}"
+                        if source == "hospital"
+                        else f"{_ym(m)}/{source}"
+                    )
+                    t = (
+                        self.geo.village_township[i]
+                        if source == "village"
+                        else (i if source == "police" else self.geo.institution_township[i])
+                    )
                     self.index[(tpl, i, m)] = len(self.rows)
-                    self.rows.append({
-                        "template": tpl, "source": source, "kind": kind, "unit": code,
-                        "unit_idx": i, "unit_name": uname,
-                        "township_name": self.geo.township_names[t], "month": m,
-                        "path": f"{folder}/{name}", "name": name,
-                        "arrived_at": datetime(*_next_month(m), day, hour, 0) + timedelta(
-                            minutes=int(rng.integers(0, 60)) + 3 * j,
-                            seconds=int(rng.integers(0, 60))),
-                        "status": "loaded", "reason_code": None, "fault": None, "note": "",
-                        "drop": (), **style,
-                    })
+                    self.rows.append(
+                        {
+                            "template": tpl,
+                            "source": source,
+                            "kind": kind,
+                            "unit": code,
+                            "unit_idx": i,
+                            "unit_name": uname,
+                            "township_name": self.geo.township_names[t],
+                            "month": m,
+                            "path": f"{folder}/{name}",
+                            "name": name,
+                            "arrived_at": datetime(*_next_month(m), day, hour, 0)
+                            + timedelta(
+                                minutes=int(rng.integers(0, 60)) + 3 * j,
+                                seconds=int(rng.integers(0, 60)),
+                            ),
+                            "status": "loaded",
+                            "reason_code": None,
+                            "fault": None,
+                            "note": "",
+                            "drop": (),
+                            **style,
+                        }
+                    )
 
     def _arrival(self, rng: np.random.Generator, m: int) -> tuple[int, int]:
         late = m < self.sim.L and rng.random() < self.spec.late_share
         on_time = np.arange(1, self.spec.deadline_day + 1)
         weights = 1.0 / on_time  # most arrive in the first days; few on the deadline day
-        day = int(rng.integers(self.spec.deadline_day + 1, 21)) if late else int(
-            rng.choice(on_time, p=weights / weights.sum()))
+        day = (
+            int(rng.integers(self.spec.deadline_day + 1, 21))
+            if late
+            else int(rng.choice(on_time, p=weights / weights.sum()))
+        )
         return day, int(rng.integers(8, 20))
 
     def get(self, template: str, unit: int, month: int) -> dict[str, Any]:
@@ -1463,8 +1910,9 @@ class _Files:
 # --------------------------------------------------------------------------- records
 
 
-def _records(sim: _Sim, files: _Files, births: pd.DataFrame, fees: pd.DataFrame
-             ) -> dict[str, pd.DataFrame]:
+def _records(
+    sim: _Sim, files: _Files, births: pd.DataFrame, fees: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     """Rows of every template, canonical values, with `_file`, `_order`, `_tag`,
     `_legacy` (render the ID as 15 digits when the style allows) and `_birth`."""
     P, geo, spec = sim.P, sim.geo, sim.spec
@@ -1473,30 +1921,56 @@ def _records(sim: _Sim, files: _Files, births: pd.DataFrame, fees: pd.DataFrame
     out: dict[str, pd.DataFrame] = {}
 
     def fidx(tpl: str, unit: Arr, month: Arr) -> Arr:
-        return np.array([files.index.get((tpl, int(u), int(m)), -1)
-                         for u, m in zip(unit, month, strict=True)], np.int64)
+        return np.array(
+            [files.index.get((tpl, int(u), int(m)), -1) for u, m in zip(unit, month, strict=True)],
+            np.int64,
+        )
 
     # village_women
-    R = _cat(sim.t.roster, ["woman", "month", "village", "residence", "children", "method",
-                            "method_date", "check_date"])
+    R = _cat(
+        sim.t.roster,
+        [
+            "woman",
+            "month",
+            "village",
+            "residence",
+            "children",
+            "method",
+            "method_date",
+            "check_date",
+        ],
+    )
     w = R["woman"].astype(np.int64)
     mig = R["residence"] == 1
 
     def yn(x: Arr) -> Arr:
         return np.where(mig, np.asarray(x, np.int8), -1)
 
-    women = pd.DataFrame({
-        "name": P["name"][w], "id_number": P["id"][w],
-        "ethnicity": np.asarray(ETHNICITIES, object)[P["eth"][w]],
-        "residence": np.asarray(RESIDENCES, object)[R["residence"]],
-        "children": R["children"], "method": np.asarray(METHODS, object)[R["method"]],
-        "method_date": R["method_date"], "last_check_date": R["check_date"],
-        "marriage_certificate": yn(P["cert"][w]), "file_created": yn(P["filed"][w]),
-        "verified": yn(P["verified"][w]), "notified": yn(P["notified"][w]),
-        "_file": fidx("village_women", R["village"], R["month"]), "_order": w.astype(float),
-        "_tag": [sim.roster_tags.get((int(a), int(b)), "") for a, b in zip(w, R["month"], strict=True)],
-        "_legacy": P["legacy"][w], "_birth": -1, "_woman": w,
-    })
+    women = pd.DataFrame(
+        {
+            "name": P["name"][w],
+            "id_number": P["id"][w],
+            "ethnicity": np.asarray(ETHNICITIES, object)[P["eth"][w]],
+            "residence": np.asarray(RESIDENCES, object)[R["residence"]],
+            "children": R["children"],
+            "method": np.asarray(METHODS, object)[R["method"]],
+            "method_date": R["method_date"],
+            "last_check_date": R["check_date"],
+            "marriage_certificate": yn(P["cert"][w]),
+            "file_created": yn(P["filed"][w]),
+            "verified": yn(P["verified"][w]),
+            "notified": yn(P["notified"][w]),
+            "_file": fidx("village_women", R["village"], R["month"]),
+            "_order": w.astype(float),
+            "_tag": [
+                sim.roster_tags.get((int(a), int(b)), "")
+                for a, b in zip(w, R["month"], strict=True)
+            ],
+            "_legacy": P["legacy"][w],
+            "_birth": -1,
+            "_woman": w,
+        }
+    )
     out["village_women"] = women
 
     # village_births
@@ -1504,62 +1978,111 @@ def _records(sim: _Sim, files: _Files, births: pd.DataFrame, fees: pd.DataFrame
     rep = B[(B["report_month"] >= sim.F) & (B["report_month"] <= sim.L)]
     bw = rep["woman"].to_numpy()
     fill_father = rng.random(len(rep)) < 0.8
-    has_kid_id = (rep["police_date"].notna() & (rep["police_date"] <= rep["report_date"])
-                  & (rng.random(len(rep)) < 0.8)).to_numpy()
-    out["village_births"] = pd.DataFrame({
-        "mother_name": P["name"][bw], "mother_id": rep["mother_id_written"].to_numpy(),
-        "father_id": np.where(fill_father, P["husband_id"][bw], ""),
-        "child_name": np.where(rng.random(len(rep)) < 0.85, rep["child_name"], ""),
-        "child_id": np.where(has_kid_id, rep["child_id"], ""),
-        "child_sex": rep["village_sex"].to_numpy(), "birth_date": rep["birth_date"].to_numpy(),
-        "birth_order": rep["birth_order"].to_numpy(),
-        "policy_status": rep["policy_status"].to_numpy(),
-        "report_date": rep["report_date"].to_numpy(),
-        "remarks": np.where(rep["twin"], "双胞胎",
-                            np.where(rep["report_month"] > rep["month"], "上月出生", "")),
-        "_file": fidx("village_births", rep["village"].to_numpy(), rep["report_month"].to_numpy()),
-        "_order": (rep["report_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-                   * 1e6 + rep["birth_id"].to_numpy()),
-        "_tag": rep["case"].to_numpy(), "_legacy": P["legacy"][bw],
-        "_birth": rep["birth_id"].to_numpy(), "_woman": bw,
-    })
+    has_kid_id = (
+        rep["police_date"].notna()
+        & (rep["police_date"] <= rep["report_date"])
+        & (rng.random(len(rep)) < 0.8)
+    ).to_numpy()
+    out["village_births"] = pd.DataFrame(
+        {
+            "mother_name": P["name"][bw],
+            "mother_id": rep["mother_id_written"].to_numpy(),
+            "father_id": np.where(fill_father, P["husband_id"][bw], ""),
+            "child_name": np.where(rng.random(len(rep)) < 0.85, rep["child_name"], ""),
+            "child_id": np.where(has_kid_id, rep["child_id"], ""),
+            "child_sex": rep["village_sex"].to_numpy(),
+            "birth_date": rep["birth_date"].to_numpy(),
+            "birth_order": rep["birth_order"].to_numpy(),
+            "policy_status": rep["policy_status"].to_numpy(),
+            "report_date": rep["report_date"].to_numpy(),
+            "remarks": np.where(
+                rep["twin"], "双胞胎", np.where(rep["report_month"] > rep["month"], "上月出生", "")
+            ),
+            "_file": fidx(
+                "village_births", rep["village"].to_numpy(), rep["report_month"].to_numpy()
+            ),
+            "_order": (
+                rep["report_date"].to_numpy().astype("datetime64[D]").astype(np.int64) * 1e6
+                + rep["birth_id"].to_numpy()
+            ),
+            "_tag": rep["case"].to_numpy(),
+            "_legacy": P["legacy"][bw],
+            "_birth": rep["birth_id"].to_numpy(),
+            "_woman": bw,
+        }
+    )
 
     # village_fees
     if len(fees):
-        out["village_fees"] = pd.DataFrame({
-            "case_no": fees["case_no"], "party_id": fees["party_id"],
-            "party_name": fees["party_name"], "decision_date": fees["decision_date"],
-            "assessed": fees["assessed"], "paid_this_month": fees["paid_this_month"],
-            "paid_to_date": fees["paid_to_date"],
-            "_file": fidx("village_fees", fees["village"].to_numpy(), fees["month"].to_numpy()),
-            "_order": np.arange(len(fees), dtype=float), "_tag": fees["tag"],
-            "_legacy": False, "_birth": -1, "_woman": -1,
-        })
+        out["village_fees"] = pd.DataFrame(
+            {
+                "case_no": fees["case_no"],
+                "party_id": fees["party_id"],
+                "party_name": fees["party_name"],
+                "decision_date": fees["decision_date"],
+                "assessed": fees["assessed"],
+                "paid_this_month": fees["paid_this_month"],
+                "paid_to_date": fees["paid_to_date"],
+                "_file": fidx("village_fees", fees["village"].to_numpy(), fees["month"].to_numpy()),
+                "_order": np.arange(len(fees), dtype=float),
+                "_tag": fees["tag"],
+                "_legacy": False,
+                "_birth": -1,
+                "_woman": -1,
+            }
+        )
 
     # police_hukou: births, women's moves and deaths, and noise (older people, men).
     parts = []
     pb = B[B["police_date"].notna() & (_mi_of(B["police_date"].to_numpy()) <= sim.L)]
     pw = pb["woman"].to_numpy()
-    parts.append(pd.DataFrame({
-        "event_type": "出生登记", "name": pb["child_name"].to_numpy(),
-        "id_number": pb["child_id"].to_numpy(), "sex": pb["sex"].to_numpy(),
-        "birth_date": pb["birth_date"].to_numpy(), "event_date": pb["police_date"].to_numpy(),
-        "village_code": vcodes[pb["village"].to_numpy()], "guardian_id": P["id"][pw],
-        "_village": pb["village"].to_numpy(), "_tag": pb["case"].to_numpy(),
-        "_birth": pb["birth_id"].to_numpy(), "_woman": pw,
-    }))
-    for kind, col_date, col_kind in (("迁出", "exit_date", "exit_kind"),
-                                     ("死亡注销", "exit_date", "exit_kind"),
-                                     ("迁入", "enter_date", "enter_kind")):
-        sel = np.flatnonzero((P[col_kind] == kind) & ~np.isnat(P[col_date])
-                             & (P[col_date] < _mstart(sim.L + 1))
-                             & (P[col_date] >= sim.start))
-        parts.append(pd.DataFrame({
-            "event_type": kind, "name": P["name"][sel], "id_number": P["id"][sel], "sex": "F",
-            "birth_date": P["bdate"][sel], "event_date": P[col_date][sel],
-            "village_code": vcodes[P["village"][sel]], "guardian_id": "",
-            "_village": P["village"][sel], "_tag": "", "_birth": -1, "_woman": sel,
-        }))
+    parts.append(
+        pd.DataFrame(
+            {
+                "event_type": "出生登记",
+                "name": pb["child_name"].to_numpy(),
+                "id_number": pb["child_id"].to_numpy(),
+                "sex": pb["sex"].to_numpy(),
+                "birth_date": pb["birth_date"].to_numpy(),
+                "event_date": pb["police_date"].to_numpy(),
+                "village_code": vcodes[pb["village"].to_numpy()],
+                "guardian_id": P["id"][pw],
+                "_village": pb["village"].to_numpy(),
+                "_tag": pb["case"].to_numpy(),
+                "_birth": pb["birth_id"].to_numpy(),
+                "_woman": pw,
+            }
+        )
+    )
+    for kind, col_date, col_kind in (
+        ("迁出", "exit_date", "exit_kind"),
+        ("死亡注销", "exit_date", "exit_kind"),
+        ("迁入", "enter_date", "enter_kind"),
+    ):
+        sel = np.flatnonzero(
+            (P[col_kind] == kind)
+            & ~np.isnat(P[col_date])
+            & (P[col_date] < _mstart(sim.L + 1))
+            & (P[col_date] >= sim.start)
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "event_type": kind,
+                    "name": P["name"][sel],
+                    "id_number": P["id"][sel],
+                    "sex": "F",
+                    "birth_date": P["bdate"][sel],
+                    "event_date": P[col_date][sel],
+                    "village_code": vcodes[P["village"][sel]],
+                    "guardian_id": "",
+                    "_village": P["village"][sel],
+                    "_tag": "",
+                    "_birth": -1,
+                    "_woman": sel,
+                }
+            )
+        )
     n_t = len(geo.township_codes)
     months = np.arange(sim.F, sim.L + 1)
     counts = rng.poisson(0.8 * spec.villages_per_township / 4, (n_t, len(months)))
@@ -1570,20 +2093,34 @@ def _records(sim: _Sim, files: _Files, births: pd.DataFrame, fees: pd.DataFrame
         v = t * spec.villages_per_township + rng.integers(0, spec.villages_per_township, k)
         old = rng.random(k) < 0.7
         female = rng.random(k) < np.where(old, 0.5, 0.1)
-        bd = np.where(old, np.datetime64("1928-01-01") + rng.integers(0, 30 * 365, k).astype(
-            "timedelta64[D]"), np.datetime64("1966-01-01") + rng.integers(0, 35 * 365, k).astype(
-            "timedelta64[D]")).astype("datetime64[D]")
+        bd = np.where(
+            old,
+            np.datetime64("1928-01-01") + rng.integers(0, 30 * 365, k).astype("timedelta64[D]"),
+            np.datetime64("1966-01-01") + rng.integers(0, 35 * 365, k).astype("timedelta64[D]"),
+        ).astype("datetime64[D]")
         eth = rng.choice(len(ETHNICITIES), k, p=_ETH_P)
         names_f, _ = _names(rng, eth, True)
         names_m, _ = _names(rng, eth, False)
-        parts.append(pd.DataFrame({
-            "event_type": np.where(old, "死亡注销", np.where(rng.random(k) < 0.5, "迁出", "迁入")),
-            "name": np.where(female, names_f, names_m),
-            "id_number": sim.ids.make(np.full(k, spec.county_code), bd, female),
-            "sex": np.where(female, "F", "M"), "birth_date": bd,
-            "event_date": _day_in(rng, mm), "village_code": vcodes[v], "guardian_id": "",
-            "_village": v, "_tag": "", "_birth": -1, "_woman": -1,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "event_type": np.where(
+                        old, "死亡注销", np.where(rng.random(k) < 0.5, "迁出", "迁入")
+                    ),
+                    "name": np.where(female, names_f, names_m),
+                    "id_number": sim.ids.make(np.full(k, spec.county_code), bd, female),
+                    "sex": np.where(female, "F", "M"),
+                    "birth_date": bd,
+                    "event_date": _day_in(rng, mm),
+                    "village_code": vcodes[v],
+                    "guardian_id": "",
+                    "_village": v,
+                    "_tag": "",
+                    "_birth": -1,
+                    "_woman": -1,
+                }
+            )
+        )
     hk = pd.concat(parts, ignore_index=True)
     hk["event_date"] = hk["event_date"].astype("datetime64[s]")
     ed = hk["event_date"].to_numpy().astype("datetime64[D]")
@@ -1596,44 +2133,76 @@ def _records(sim: _Sim, files: _Files, births: pd.DataFrame, fees: pd.DataFrame
     hb = B[B["inst"] >= 0].sort_values(["birth_date", "birth_id"])
     hw = hb["woman"].to_numpy()
     cert = [f"Q{spec.county_code[:2]}{spec.year % 100:02d}{i + 1:05d}" for i in range(len(hb))]
-    out["hospital_births"] = pd.DataFrame({
-        "cert_no": cert, "child_sex": hb["sex"].to_numpy(),
-        "birth_date": hb["birth_date"].to_numpy(), "birth_weight": hb["weight"].to_numpy(),
-        "mother_name": P["name"][hw], "mother_id": P["id"][hw],
-        "father_id": np.where(rng.random(len(hb)) < 0.7, P["husband_id"][hw], ""),
-        "village_code": vcodes[hb["village"].to_numpy()],
-        "_file": fidx("hospital_births", hb["inst"].to_numpy(), hb["month"].to_numpy()),
-        "_order": np.arange(len(hb), dtype=float), "_tag": hb["case"].to_numpy(),
-        "_legacy": False, "_birth": hb["birth_id"].to_numpy(), "_woman": hw,
-    })
+    out["hospital_births"] = pd.DataFrame(
+        {
+            "cert_no": cert,
+            "child_sex": hb["sex"].to_numpy(),
+            "birth_date": hb["birth_date"].to_numpy(),
+            "birth_weight": hb["weight"].to_numpy(),
+            "mother_name": P["name"][hw],
+            "mother_id": P["id"][hw],
+            "father_id": np.where(rng.random(len(hb)) < 0.7, P["husband_id"][hw], ""),
+            "village_code": vcodes[hb["village"].to_numpy()],
+            "_file": fidx("hospital_births", hb["inst"].to_numpy(), hb["month"].to_numpy()),
+            "_order": np.arange(len(hb), dtype=float),
+            "_tag": hb["case"].to_numpy(),
+            "_legacy": False,
+            "_birth": hb["birth_id"].to_numpy(),
+            "_woman": hw,
+        }
+    )
 
     def hospital(tpl: str, rows: dict[str, Arr], extra: dict[str, Any]) -> pd.DataFrame:
         ww = rows["woman"].astype(np.int64)
         d = rows["date"].astype("datetime64[D]")
-        frame = pd.DataFrame({
-            **extra,
-            "village_code": vcodes[P["village"][ww]],
-            "_file": fidx(tpl, rows["inst"], _mi_of(d)),
-            "_order": d.astype(np.int64) * 1e6 + np.arange(len(ww)), "_tag": "",
-            "_legacy": False, "_birth": -1, "_woman": ww,
-        })
+        frame = pd.DataFrame(
+            {
+                **extra,
+                "village_code": vcodes[P["village"][ww]],
+                "_file": fidx(tpl, rows["inst"], _mi_of(d)),
+                "_order": d.astype(np.int64) * 1e6 + np.arange(len(ww)),
+                "_tag": "",
+                "_legacy": False,
+                "_birth": -1,
+                "_woman": ww,
+            }
+        )
         return frame
 
     pr = _cat(sim.t.procedures, ["woman", "date", "procedure", "inst"])
     pw = pr["woman"].astype(np.int64)
-    out["hospital_procedures"] = hospital("hospital_procedures", pr, {
-        "id_number": P["id"][pw], "name": P["name"][pw], "procedure": pr["procedure"],
-        "procedure_date": pr["date"].astype("datetime64[D]")})
+    out["hospital_procedures"] = hospital(
+        "hospital_procedures",
+        pr,
+        {
+            "id_number": P["id"][pw],
+            "name": P["name"][pw],
+            "procedure": pr["procedure"],
+            "procedure_date": pr["date"].astype("datetime64[D]"),
+        },
+    )
     ck = _cat(sim.t.checks, ["woman", "date", "inst"])
     cw = ck["woman"].astype(np.int64)
-    out["hospital_checkups"] = hospital("hospital_checkups", ck, {
-        "id_number": P["id"][cw], "name": P["name"][cw],
-        "check_date": ck["date"].astype("datetime64[D]")})
+    out["hospital_checkups"] = hospital(
+        "hospital_checkups",
+        ck,
+        {
+            "id_number": P["id"][cw],
+            "name": P["name"][cw],
+            "check_date": ck["date"].astype("datetime64[D]"),
+        },
+    )
     ex = _cat(sim.t.exams, ["woman", "date", "inst"])
     xw = ex["woman"].astype(np.int64)
-    out["hospital_prepregnancy"] = hospital("hospital_prepregnancy", ex, {
-        "wife_id": P["id"][xw], "husband_id": P["husband_id"][xw],
-        "exam_date": ex["date"].astype("datetime64[D]")})
+    out["hospital_prepregnancy"] = hospital(
+        "hospital_prepregnancy",
+        ex,
+        {
+            "wife_id": P["id"][xw],
+            "husband_id": P["husband_id"][xw],
+            "exam_date": ex["date"].astype("datetime64[D]"),
+        },
+    )
     for k_, frame in out.items():
         frame["_template"] = k_
         frame.drop(frame.index[frame["_file"].to_numpy() < 0], inplace=True)
@@ -1688,8 +2257,7 @@ class _Renderer:
             out[col.name] = self._column(col, raw, R, fidx, xlsx, n)
         return out
 
-    def _column(self, col: Column, raw: Arr, R: pd.DataFrame, fidx: Arr, xlsx: Arr,
-                n: int) -> Arr:
+    def _column(self, col: Column, raw: Arr, R: pd.DataFrame, fidx: Arr, xlsx: Arr, n: int) -> Arr:
         rng = self.rng
         fullwidth = self.style(fidx, "fullwidth").astype(bool) & (rng.random(n) < 0.2)
         if col.type == "id":
@@ -1741,8 +2309,11 @@ class _Renderer:
             cents = np.asarray(raw, np.int64)
             fmt = self.style(fidx, "money_fmt")
             whole, frac = cents // 100, cents % 100
-            plain = np.where(frac == 0, whole.astype(str).astype(object),
-                             [f"{a}.{b:02d}" for a, b in zip(whole, frac, strict=True)]).astype(object)
+            plain = np.where(
+                frac == 0,
+                whole.astype(str).astype(object),
+                [f"{a}.{b:02d}" for a, b in zip(whole, frac, strict=True)],
+            ).astype(object)
             text = plain.copy()
             comma = fmt == "comma"
             text[comma] = [f"{c / 100:,.2f}" for c in cents[comma]]
@@ -1792,8 +2363,12 @@ def _quote(values: Arr) -> Arr:
     return s
 
 
-def _render_all(spec: CountySpec, files: _Files, records: dict[str, pd.DataFrame],
-                row_numbers: dict[str, pd.DataFrame]) -> dict[int, bytes]:
+def _render_all(
+    spec: CountySpec,
+    files: _Files,
+    records: dict[str, pd.DataFrame],
+    row_numbers: dict[str, pd.DataFrame],
+) -> dict[int, bytes]:
     """Bytes of every file that has a template (records sorted, row numbers assigned)."""
     contract = load_contract()
     r = _Renderer(spec, files.rows)
@@ -1807,15 +2382,15 @@ def _render_all(spec: CountySpec, files: _Files, records: dict[str, pd.DataFrame
         tpl = contract.templates[name]
         R = records.get(name)
         if R is None:
-            R = pd.DataFrame({c.name: [] for c in tpl.columns} | {
-                "_file": [], "_order": [], "_tag": [], "_birth": [], "_woman": [],
-                "_legacy": []})
+            R = pd.DataFrame(
+                {c.name: [] for c in tpl.columns}
+                | {"_file": [], "_order": [], "_tag": [], "_birth": [], "_woman": [], "_legacy": []}
+            )
         R = R.sort_values(["_file", "_order"], kind="stable").reset_index(drop=True)
         fidx = R["_file"].to_numpy().astype(np.int64)
         R["_row"] = np.arange(len(R)) - np.searchsorted(fidx, fidx, side="left") + 1
         row_numbers[name] = R
-        cells = r.cells(tpl, R) if len(R) else {c.name: np.array([], object)
-                                                for c in tpl.columns}
+        cells = r.cells(tpl, R) if len(R) else {c.name: np.array([], object) for c in tpl.columns}
         rownum = R["_row"].to_numpy()
         starts = np.searchsorted(fidx, np.asarray(file_ids), side="left")
         ends = np.searchsorted(fidx, np.asarray(file_ids), side="right")
@@ -1841,14 +2416,17 @@ def _render_all(spec: CountySpec, files: _Files, records: dict[str, pd.DataFrame
         for fi, a, b in zip(file_ids, starts, ends, strict=True):
             f = files.rows[fi]
             layout = _layout(tpl, f)
-            head = [("序号" if c == "_seq" else r.header(tpl.column(c), f["header"]))
-                    for c in layout]
+            head = [
+                ("序号" if c == "_seq" else r.header(tpl.column(c), f["header"])) for c in layout
+            ]
             if f["fmt"] == "csv":
                 csv_parts[fi] = (head, lines[a:b].tolist(), tpl.name)
                 blobs[fi] = _csv_file(f, *csv_parts[fi])
             else:
-                rows = [[(int(rownum[k]) if c == "_seq" else cells[c][k]) for c in layout]
-                        for k in range(a, b)]
+                rows = [
+                    [(int(rownum[k]) if c == "_seq" else cells[c][k]) for c in layout]
+                    for k in range(a, b)
+                ]
                 blobs[fi] = _xlsx(spec, f, tpl, head, rows)
     # Two different uploads with the same bytes would be taken for one (uploads.md): an
     # empty file, or a ledger that did not change, repeats last month's bytes. Such CSV
@@ -1880,14 +2458,21 @@ def _layout(tpl: Template, f: dict[str, Any]) -> tuple[str, ...]:
     return (("_seq",) if f["seq_col"] else ()) + tuple(cols)
 
 
-def _xlsx(spec: CountySpec, f: dict[str, Any], tpl: Template, head: list[str],
-          rows: list[list[Any]]) -> bytes:
+def _xlsx(
+    spec: CountySpec, f: dict[str, Any], tpl: Template, head: list[str], rows: list[list[Any]]
+) -> bytes:
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False,
-                                   "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     # Exported when it was sent: the timestamp also keeps two months' empty files apart.
-    wb.set_properties({"created": f["arrived_at"] - timedelta(minutes=7),
-                       "author": f["unit_name"]})
+    wb.set_properties({"created": f["arrived_at"] - timedelta(minutes=7), "author": f["unit_name"]})
     ws = wb.add_worksheet("Sheet1")
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     bold = wb.add_format({"bold": True})
@@ -1919,8 +2504,12 @@ def _lock_file_bytes(owner: str) -> bytes:
     """What Excel leaves beside an open workbook (`~$name.xlsx`): the owner's name."""
     raw = owner.encode("gbk")[:53]
     wide = owner.encode("utf-16-le")
-    return bytes([len(raw)]) + raw.ljust(53, b" ") + len(owner).to_bytes(2, "little") + \
-        wide.ljust(108, b"\x00")
+    return (
+        bytes([len(raw)])
+        + raw.ljust(53, b" ")
+        + len(owner).to_bytes(2, "little")
+        + wide.ljust(108, b"\x00")
+    )
 
 
 # ------------------------------------------------------------------------- assembly
@@ -1955,9 +2544,17 @@ def _plant_files(sim: _Sim, files: _Files, records: dict[str, pd.DataFrame]) -> 
     # The scientific-notation row needs a CSV saved by Excel.
     for i in np.flatnonzero(W["_tag"].to_numpy() == "id_scientific"):
         f = files.rows[int(W["_file"].iat[i])]
-        f.update(fmt="csv", enc="gbk", eol="\r\n", id_quote=False, legacy=False,
-                 date_fmt="slash", money_fmt="plain", codes_as_numbers=False,
-                 name=f["name"].rsplit(".", 1)[0] + ".csv")
+        f.update(
+            fmt="csv",
+            enc="gbk",
+            eol="\r\n",
+            id_quote=False,
+            legacy=False,
+            date_fmt="slash",
+            money_fmt="plain",
+            codes_as_numbers=False,
+            name=f["name"].rsplit(".", 1)[0] + ".csv",
+        )
         f["path"] = f["path"].rsplit("/", 1)[0] + "/" + f["name"]
     # Missing upload: the village's three files of that month.
     assert sim.missing is not None
@@ -1967,8 +2564,12 @@ def _plant_files(sim: _Sim, files: _Files, records: dict[str, pd.DataFrame]) -> 
         f.update(status="missing", fault="missing_upload")
     for name, R in records.items():
         if name.startswith("village_"):
-            bad = R["_file"].isin([files.index[(t, mv, mm)] for t in
-                                   ("village_births", "village_women", "village_fees")])
+            bad = R["_file"].isin(
+                [
+                    files.index[(t, mv, mm)]
+                    for t in ("village_births", "village_women", "village_fees")
+                ]
+            )
             records[name] = R[~bad.to_numpy()]
     # Late: the whole village month.
     late_v = pv(5)
@@ -1989,8 +2590,13 @@ def _plant_files(sim: _Sim, files: _Files, records: dict[str, pd.DataFrame]) -> 
         orig["arrived_at"] = orig["arrived_at"].replace(day=2)
         stem, ext = orig["name"].rsplit(".", 1)
         new_name = f"{stem}_更正.{ext}"
-        nf = files.add(orig, name=new_name, path=orig["path"].rsplit("/", 1)[0] + "/" + new_name,
-                       arrived_at=orig["arrived_at"].replace(day=4, hour=9), fault="correction")
+        nf = files.add(
+            orig,
+            name=new_name,
+            path=orig["path"].rsplit("/", 1)[0] + "/" + new_name,
+            arrived_at=orig["arrived_at"].replace(day=4, hour=9),
+            fault="correction",
+        )
         orig["status"] = "superseded"
         copy = W[W["_file"] == fi].copy()
         copy["_file"] = nf
@@ -2001,24 +2607,46 @@ def _plant_files(sim: _Sim, files: _Files, records: dict[str, pd.DataFrame]) -> 
     # Lock file beside an XLSX roster (the roster is forced to XLSX).
     f = files.get("village_women", pv(6), F + 2)
     if f["fmt"] != "xlsx":
-        f.update(fmt="xlsx", title=True, date_fmt="excel", money_fmt="number",
-                 codes_as_numbers=False, id_quote=False,
-                 name=f["name"].rsplit(".", 1)[0] + ".xlsx")
+        f.update(
+            fmt="xlsx",
+            title=True,
+            date_fmt="excel",
+            money_fmt="number",
+            codes_as_numbers=False,
+            id_quote=False,
+            name=f["name"].rsplit(".", 1)[0] + ".xlsx",
+        )
         f["path"] = f["path"].rsplit("/", 1)[0] + "/" + f["name"]
-    files.add(f, name="~$" + f["name"], path=f["path"].rsplit("/", 1)[0] + "/~$" + f["name"],
-              arrived_at=f["arrived_at"] + timedelta(seconds=5), fault="lock_file",
-              status="quarantined", reason_code="lock_file",
-              raw=_lock_file_bytes("Administrator"))
+    files.add(
+        f,
+        name="~$" + f["name"],
+        path=f["path"].rsplit("/", 1)[0] + "/~$" + f["name"],
+        arrived_at=f["arrived_at"] + timedelta(seconds=5),
+        fault="lock_file",
+        status="quarantined",
+        reason_code="lock_file",
+        raw=_lock_file_bytes("Administrator"),
+    )
     # Unrecognised name: the same roster saved once more in another format and name.
     f = files.get("village_women", pv(7), F + 2)
     y, m0 = divmod(F + 2, 12)
     other = "csv" if f["fmt"] == "xlsx" else "xlsx"
     bad_name = f"{f['unit_name']}{y}年{m0 + 1}月花名册.{other}"
-    nf = files.add(f, name=bad_name, path=f["path"].rsplit("/", 1)[0] + "/" + bad_name,
-                   fmt=other, enc="utf-8-sig", title=True, date_fmt="iso",
-                   money_fmt="plain", codes_as_numbers=False,
-                   arrived_at=f["arrived_at"] + timedelta(hours=1), fault="unrecognised_name",
-                   status="quarantined", reason_code="unrecognised_name")
+    nf = files.add(
+        f,
+        name=bad_name,
+        path=f["path"].rsplit("/", 1)[0] + "/" + bad_name,
+        fmt=other,
+        enc="utf-8-sig",
+        title=True,
+        date_fmt="iso",
+        money_fmt="plain",
+        codes_as_numbers=False,
+        arrived_at=f["arrived_at"] + timedelta(hours=1),
+        fault="unrecognised_name",
+        status="quarantined",
+        reason_code="unrecognised_name",
+    )
     W = records["village_women"]
     src = W[W["_file"] == files.index[("village_women", pv(7), F + 2)]].copy()
     src["_file"] = nf
@@ -2029,10 +2657,16 @@ def _plant_files(sim: _Sim, files: _Files, records: dict[str, pd.DataFrame]) -> 
     f = files.get("hospital_checkups", inst, F + 2)
     stem, ext = f["name"].rsplit(".", 1)
     name = f"{stem}_v2.{ext}"
-    nf = files.add(f, name=name, path=f["path"].rsplit("/", 1)[0] + "/" + name,
-                   arrived_at=f["arrived_at"] + timedelta(days=3), drop=("check_date",),
-                   fault="missing_required_column", status="quarantined",
-                   reason_code="missing_required_columns")
+    nf = files.add(
+        f,
+        name=name,
+        path=f["path"].rsplit("/", 1)[0] + "/" + name,
+        arrived_at=f["arrived_at"] + timedelta(days=3),
+        drop=("check_date",),
+        fault="missing_required_column",
+        status="quarantined",
+        reason_code="missing_required_columns",
+    )
     C = records["hospital_checkups"]
     src = C[C["_file"] == files.index[("hospital_checkups", inst, F + 2)]].copy()
     src["_file"] = nf
@@ -2042,19 +2676,32 @@ def _plant_files(sim: _Sim, files: _Files, records: dict[str, pd.DataFrame]) -> 
 
 def _duplicates(sim: _Sim, files: _Files) -> None:
     F, nv = sim.F, sim.nv
-    v = (8 % max(1, nv - 1))
+    v = 8 % max(1, nv - 1)
     f = files.get("village_births", v, F + 1)
     fi = files.index[("village_births", v, F + 1)]
-    files.add(f, path=f"{_ym(F + 1)}/重发/{f['name']}",
-              arrived_at=f["arrived_at"] + timedelta(days=1), fault="duplicate_upload",
-              status="duplicate", copy_of=fi, note="same bytes, another folder")
+    files.add(
+        f,
+        path=f"{_ym(F + 1)}/重发/{f['name']}",
+        arrived_at=f["arrived_at"] + timedelta(days=1),
+        fault="duplicate_upload",
+        status="duplicate",
+        copy_of=fi,
+        note="same bytes, another folder",
+    )
     fi = files.index[("hospital_births", 0, F + 2)]
     f = files.rows[fi]
     stem, ext = f["name"].rsplit(".", 1)
     name = f"{stem}(1).{ext}"
-    files.add(f, name=name, path=f["path"].rsplit("/", 1)[0] + "/" + name,
-              arrived_at=f["arrived_at"] + timedelta(hours=2), fault="duplicate_upload",
-              status="duplicate", copy_of=fi, note="same bytes, a browser's (1) copy")
+    files.add(
+        f,
+        name=name,
+        path=f["path"].rsplit("/", 1)[0] + "/" + name,
+        arrived_at=f["arrived_at"] + timedelta(hours=2),
+        fault="duplicate_upload",
+        status="duplicate",
+        copy_of=fi,
+        note="same bytes, a browser's (1) copy",
+    )
 
 
 def generate_county(spec: CountySpec | None = None) -> GeneratedCounty:
@@ -2107,7 +2754,7 @@ _NOTES: Final = {
     "fee_overpaid": "paid_to_date above assessed",
     "twins": "twins: one delivery, two children, in all three sources",
     "mistyped_mother_id": "mother ID with two digits swapped (bad checksum); name, village "
-                          "and date match the hospital's",
+    "and date match the hospital's",
     "mistyped_mother_id_by_name": "matched to the hospital birth by name (matched_by = name)",
     "sex_conflict": "the village says 男, the hospital and the police say 女",
     "village_only_birth": "home birth, not registered: only the village reports it",
@@ -2117,8 +2764,20 @@ _NOTES: Final = {
     "missing_required_column": "a _v2 without 检查日期; the original stays current",
 }
 _FAULT_COLUMNS: Final = (
-    "fault", "path", "row_number", "source", "kind", "unit", "report_month", "expect_in",
-    "rule", "dimension", "severity", "planted", "note")
+    "fault",
+    "path",
+    "row_number",
+    "source",
+    "kind",
+    "unit",
+    "report_month",
+    "expect_in",
+    "rule",
+    "dimension",
+    "severity",
+    "planted",
+    "note",
+)
 
 
 def _deadline(spec: CountySpec, m: int) -> datetime:
@@ -2126,8 +2785,9 @@ def _deadline(spec: CountySpec, m: int) -> datetime:
     return datetime(*_next_month(m), spec.deadline_day, 23, 59, 59)
 
 
-def _uploads_key(spec: CountySpec, files: _Files, numbered: dict[str, pd.DataFrame]
-                 ) -> pd.DataFrame:
+def _uploads_key(
+    spec: CountySpec, files: _Files, numbered: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
     counts = {name: R["_file"].value_counts() for name, R in numbered.items()}
     rows = []
     for i, f in enumerate(files.rows):
@@ -2136,38 +2796,57 @@ def _uploads_key(spec: CountySpec, files: _Files, numbered: dict[str, pd.DataFra
         src = i
         good_name = f["fault"] not in ("unrecognised_name", "lock_file")
         n = counts.get(f["template"], pd.Series(dtype=int)).get(src, 0)
-        rows.append({
-            "path": f["path"], "file_name": f["name"],
-            "source": f["source"] if good_name else None,
-            "kind": f["kind"] if good_name else None,
-            "unit": f["unit"] if good_name else None,
-            "report_month": _ym(f["month"]) if good_name else None,
-            "arrived_at": f["arrived_at"],
-            "rows": None if f["status"] in ("quarantined", "duplicate") else int(n),
-            "late": (f["arrived_at"] > _deadline(spec, f["month"])) if good_name else None,
-            "status": f["status"], "reason_code": f["reason_code"],
-        })
+        rows.append(
+            {
+                "path": f["path"],
+                "file_name": f["name"],
+                "source": f["source"] if good_name else None,
+                "kind": f["kind"] if good_name else None,
+                "unit": f["unit"] if good_name else None,
+                "report_month": _ym(f["month"]) if good_name else None,
+                "arrived_at": f["arrived_at"],
+                "rows": None if f["status"] in ("quarantined", "duplicate") else int(n),
+                "late": (f["arrived_at"] > _deadline(spec, f["month"])) if good_name else None,
+                "status": f["status"],
+                "reason_code": f["reason_code"],
+            }
+        )
     out = pd.DataFrame(rows).sort_values(["arrived_at", "path"]).reset_index(drop=True)
     out["rows"] = out["rows"].astype("Int64")
     out["late"] = out["late"].astype("boolean")
-    for c in ("path", "file_name", "source", "kind", "unit", "report_month", "status",
-              "reason_code"):
+    for c in (
+        "path",
+        "file_name",
+        "source",
+        "kind",
+        "unit",
+        "report_month",
+        "status",
+        "reason_code",
+    ):
         out[c] = out[c].astype("string")
     return out
 
 
-def _births_key(sim: _Sim, files: _Files, births: pd.DataFrame,
-                numbered: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _births_key(
+    sim: _Sim, files: _Files, births: pd.DataFrame, numbered: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
     spec, F, P = sim.spec, files.rows, sim.P
     B = births.copy()
-    for name, short in (("village_births", "village"), ("hospital_births", "hospital"),
-                        ("police_hukou", "police")):
+    for name, short in (
+        ("village_births", "village"),
+        ("hospital_births", "hospital"),
+        ("police_hukou", "police"),
+    ):
         R = numbered[name]
-        R = R[(R["_birth"].to_numpy() >= 0)
-              & np.array([F[int(fi)]["status"] == "loaded" for fi in R["_file"]], bool)]
+        R = R[
+            (R["_birth"].to_numpy() >= 0)
+            & np.array([F[int(fi)]["status"] == "loaded" for fi in R["_file"]], bool)
+        ]
         first = R.drop_duplicates("_birth").set_index("_birth")
-        B[f"{short}_path"] = B["birth_id"].map(
-            first["_file"].map(lambda fi: F[int(fi)]["path"])).astype("string")
+        B[f"{short}_path"] = (
+            B["birth_id"].map(first["_file"].map(lambda fi: F[int(fi)]["path"])).astype("string")
+        )
         B[f"{short}_row"] = B["birth_id"].map(first["_row"]).astype("Int64")
         B[f"in_{short}"] = B[f"{short}_path"].notna().to_numpy()
         if short == "village":
@@ -2179,9 +2858,11 @@ def _births_key(sim: _Sim, files: _Files, births: pd.DataFrame,
     months = B["month"].to_numpy()
     due = np.array([as_of > _deadline(spec, int(m) + 1).date() for m in months], bool)
     conflict = inv & seen & (B["village_sex"] != B["sex"]).to_numpy()
-    status = np.select([conflict, inv & seen, inv, seen & due, seen],
-                       ["conflict", "matched", "village_only", "missing_in_village", "pending"],
-                       "")
+    status = np.select(
+        [conflict, inv & seen, inv, seen & due, seen],
+        ["conflict", "matched", "village_only", "missing_in_village", "pending"],
+        "",
+    )
     on_time: list[bool | None] = []
     for v, arrived, m, st, d in zip(inv, B["_arrived"], months, status, due, strict=True):
         if v:
@@ -2189,48 +2870,71 @@ def _births_key(sim: _Sim, files: _Files, births: pd.DataFrame,
         else:
             on_time.append(False if st and d else None)
     w = B["woman"].to_numpy()
-    key = pd.DataFrame({
-        "birth_id": B["birth_id"].astype(np.int64),
-        "mother_id": pd.array(P["id"][w], dtype="string"),
-        "mother_name": pd.array(P["name"][w], dtype="string"),
-        "village_code": pd.array(np.asarray(sim.geo.village_codes, object)[B["village"]],
-                                 dtype="string"),
-        "birth_date": B["birth_date"].astype("datetime64[s]"),
-        "child_sex": B["sex"].astype("string"),
-        "village_sex": B["village_sex"].where(B["in_village"]).astype("string"),
-        "birth_order": B["birth_order"].astype("Int64"),
-        "policy_status": B["policy_status"].astype("string"),
-        "twin": B["twin"].astype(bool),
-        "in_village": B["in_village"].astype(bool),
-        "in_hospital": B["in_hospital"].astype(bool),
-        "in_police": B["in_police"].astype(bool),
-        "status": pd.array([x or None for x in status], dtype="string"),
-        "matched_by": pd.array([("name" if mt else "id") if v and s_ else None
-                                for v, s_, mt in zip(inv, seen, B["mistyped"], strict=True)],
-                               dtype="string"),
-        "reported_on_time": pd.array(on_time, dtype="boolean"),
-        "village_path": B["village_path"], "village_row": B["village_row"],
-        "hospital_path": B["hospital_path"], "hospital_row": B["hospital_row"],
-        "police_path": B["police_path"], "police_row": B["police_row"],
-        "case": pd.array([c or None for c in B["case"]], dtype="string"),
-    })
+    key = pd.DataFrame(
+        {
+            "birth_id": B["birth_id"].astype(np.int64),
+            "mother_id": pd.array(P["id"][w], dtype="string"),
+            "mother_name": pd.array(P["name"][w], dtype="string"),
+            "village_code": pd.array(
+                np.asarray(sim.geo.village_codes, object)[B["village"]], dtype="string"
+            ),
+            "birth_date": B["birth_date"].astype("datetime64[s]"),
+            "child_sex": B["sex"].astype("string"),
+            "village_sex": B["village_sex"].where(B["in_village"]).astype("string"),
+            "birth_order": B["birth_order"].astype("Int64"),
+            "policy_status": B["policy_status"].astype("string"),
+            "twin": B["twin"].astype(bool),
+            "in_village": B["in_village"].astype(bool),
+            "in_hospital": B["in_hospital"].astype(bool),
+            "in_police": B["in_police"].astype(bool),
+            "status": pd.array([x or None for x in status], dtype="string"),
+            "matched_by": pd.array(
+                [
+                    ("name" if mt else "id") if v and s_ else None
+                    for v, s_, mt in zip(inv, seen, B["mistyped"], strict=True)
+                ],
+                dtype="string",
+            ),
+            "reported_on_time": pd.array(on_time, dtype="boolean"),
+            "village_path": B["village_path"],
+            "village_row": B["village_row"],
+            "hospital_path": B["hospital_path"],
+            "hospital_row": B["hospital_row"],
+            "police_path": B["police_path"],
+            "police_row": B["police_row"],
+            "case": pd.array([c or None for c in B["case"]], dtype="string"),
+        }
+    )
     return key.reset_index(drop=True)
 
 
-def _faults_key(sim: _Sim, files: _Files, births_key: pd.DataFrame,
-                numbered: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _faults_key(
+    sim: _Sim, files: _Files, births_key: pd.DataFrame, numbered: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
     spec, F = sim.spec, files.rows
     rows: list[dict[str, Any]] = []
 
-    def add(fault: str, f: dict[str, Any], row: int | None, note: str, *,
-            planted: bool = True) -> None:
+    def add(
+        fault: str, f: dict[str, Any], row: int | None, note: str, *, planted: bool = True
+    ) -> None:
         expect, rule, dim, sev = FAULT_RULES[fault]
-        rows.append({
-            "fault": fault, "path": None if f["status"] == "missing" else f["path"],
-            "row_number": row, "source": f["source"], "kind": f["kind"], "unit": f["unit"],
-            "report_month": _ym(f["month"]), "expect_in": expect, "rule": rule,
-            "dimension": dim, "severity": sev, "planted": planted, "note": note,
-        })
+        rows.append(
+            {
+                "fault": fault,
+                "path": None if f["status"] == "missing" else f["path"],
+                "row_number": row,
+                "source": f["source"],
+                "kind": f["kind"],
+                "unit": f["unit"],
+                "report_month": _ym(f["month"]),
+                "expect_in": expect,
+                "rule": rule,
+                "dimension": dim,
+                "severity": sev,
+                "planted": planted,
+                "note": note,
+            }
+        )
 
     # Rows in village files (the hospital's and police's copies of planted births are in
     # the births key).
@@ -2245,52 +2949,96 @@ def _faults_key(sim: _Sim, files: _Files, births_key: pd.DataFrame,
                 continue
             add(tag, f, int(row), _NOTES.get(tag, ""))
             if tag == "mistyped_mother_id":
-                add("mistyped_mother_id_by_name", f, int(row),
-                    _NOTES["mistyped_mother_id_by_name"])
+                add("mistyped_mother_id_by_name", f, int(row), _NOTES["mistyped_mother_id_by_name"])
     # Births the village never reported although its upload is due.
     missing = births_key[births_key["status"] == "missing_in_village"]
     for b in missing.itertuples():
         m = int(_mi_of(np.asarray(b.birth_date, "datetime64[D]"))) + 1
-        rows.append({
-            "fault": "birth_missing_in_village", "path": None, "row_number": None,
-            "source": "village", "kind": "births", "unit": b.village_code,
-            "report_month": _ym(m), "expect_in": "dq_issues",
-            "rule": "birth_missing_in_village", "dimension": "completeness",
-            "severity": "warning", "planted": True,
-            "note": ("lost with the missing upload" if b.case == "missing_upload" else
-                     "in hospital/police, never in the village's reports")
-                    + f"; hospital {b.hospital_path} row {b.hospital_row}",
-        })
+        rows.append(
+            {
+                "fault": "birth_missing_in_village",
+                "path": None,
+                "row_number": None,
+                "source": "village",
+                "kind": "births",
+                "unit": b.village_code,
+                "report_month": _ym(m),
+                "expect_in": "dq_issues",
+                "rule": "birth_missing_in_village",
+                "dimension": "completeness",
+                "severity": "warning",
+                "planted": True,
+                "note": (
+                    "lost with the missing upload"
+                    if b.case == "missing_upload"
+                    else "in hospital/police, never in the village's reports"
+                )
+                + f"; hospital {b.hospital_path} row {b.hospital_row}",
+            }
+        )
     # File-level faults and late uploads.
     for f in F:
-        if f["fault"] in ("missing_upload", "duplicate_upload", "lock_file",
-                          "unrecognised_name", "missing_required_column"):
+        if f["fault"] in (
+            "missing_upload",
+            "duplicate_upload",
+            "lock_file",
+            "unrecognised_name",
+            "missing_required_column",
+        ):
             add(f["fault"], f, None, f["note"] or _NOTES.get(f["fault"], ""))
         counted = f["status"] in ("loaded", "superseded") and f["fault"] in (None, "correction")
         if counted and f["arrived_at"] > _deadline(spec, f["month"]):
-            add("late_upload", f, None, "arrived after the deadline",
-                planted=bool(f.get("planted_late")))
+            add(
+                "late_upload",
+                f,
+                None,
+                "arrived after the deadline",
+                planted=bool(f.get("planted_late")),
+            )
     out = pd.DataFrame(rows, columns=list(_FAULT_COLUMNS))
     out["row_number"] = out["row_number"].astype("Int64")
     out["planted"] = out["planted"].astype(bool)
     for c in _FAULT_COLUMNS:
         if c not in ("row_number", "planted"):
             out[c] = out[c].astype("string")
-    return out.sort_values(["fault", "path", "row_number"], na_position="last",
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["fault", "path", "row_number"], na_position="last", kind="stable"
+    ).reset_index(drop=True)
 
 
-def _answer_key(sim: _Sim, files: _Files, births: pd.DataFrame,
-                numbered: dict[str, pd.DataFrame]) -> AnswerKey:
+def _answer_key(
+    sim: _Sim, files: _Files, births: pd.DataFrame, numbered: dict[str, pd.DataFrame]
+) -> AnswerKey:
     births_key = _births_key(sim, files, births, numbered)
-    women = pd.DataFrame(sim.women_key, columns=[
-        "case", "id_number", "name", "village_code", "other_village_code", "report_month",
-        "event_date", "note"])
-    for c in ("case", "id_number", "name", "village_code", "other_village_code",
-              "report_month", "note"):
+    women = pd.DataFrame(
+        sim.women_key,
+        columns=[
+            "case",
+            "id_number",
+            "name",
+            "village_code",
+            "other_village_code",
+            "report_month",
+            "event_date",
+            "note",
+        ],
+    )
+    for c in (
+        "case",
+        "id_number",
+        "name",
+        "village_code",
+        "other_village_code",
+        "report_month",
+        "note",
+    ):
         women[c] = women[c].astype("string")
-    return AnswerKey(uploads=_uploads_key(sim.spec, files, numbered), births=births_key,
-                     women=women, faults=_faults_key(sim, files, births_key, numbered))
+    return AnswerKey(
+        uploads=_uploads_key(sim.spec, files, numbered),
+        births=births_key,
+        women=women,
+        faults=_faults_key(sim, files, births_key, numbered),
+    )
 
 
 def _next_month(m: int) -> tuple[int, int]:

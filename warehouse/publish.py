@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, text
 
 from warehouse import schema
 from warehouse.load import bulk_insert, read_frame, replace_rows
@@ -115,17 +115,6 @@ def publish(
         if before_commit is not None:
             before_commit()
     return summary
-
-
-def mart_history(conn: Connection, area_code: str, indicator: str) -> pd.DataFrame:
-    """What was published for one area and indicator, run by run (restatements)."""
-    h = schema.mart_target_achievement_history.c
-    return read_frame(
-        conn,
-        select(schema.mart_target_achievement_history)
-        .where(h.area_code == area_code, h.indicator == indicator)
-        .order_by(h.period, h.history_id),
-    )
 
 
 def grant_dashboard(engine: Engine, role: str) -> list[str]:

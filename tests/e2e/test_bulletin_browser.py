@@ -2,7 +2,7 @@
 network for nothing but the file itself.
 
 Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian's `chromium` and
-`chromium-driver`; .ci/run installs them). Without them the test fails, it never
+`chromium-driver`; `make test` installs them). Without them the test fails, it never
 skips. The screenshot is kept in the test's tmp folder (its path is printed), or
 in $POPSTAT_SCREENSHOT_DIR when that is set.
 """

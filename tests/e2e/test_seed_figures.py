@@ -1,7 +1,7 @@
 """The seed's figures (篇五) end to end: files → land → … → publish → the worked example.
 
 transforms/synthetic_seed.py writes, for 和什托洛盖镇 and its eight villages, January to
-September 2026, the uploads whose reconciled figures are indicators.md's worked example.
+September 2026, the uploads whose reconciled figures are docs/indicators.md's worked example.
 Here they go through the six nightly tasks (each task's undecorated function, on an
 SQLite warehouse, no Prefect server) and mart_target_achievement must publish exactly
 the seed's numerators, denominators, unrounded values and statuses — 2 multi-child
@@ -39,7 +39,7 @@ TIME_ZONE = "Asia/Shanghai"
 AS_OF = date(2026, 10, 6)
 RUN_ID = "seed-run"
 
-# indicators.md, "A worked example from the seed (篇五, 1—9月 and 下半年)", as written there.
+# docs/indicators.md, "A worked example from the seed (篇五, 1—9月 and 下半年)", as written there.
 WORKED_EXAMPLE: dict[str, tuple[str, int, int, str, float, str]] = {
     "policy_compliance_rate": (YTD, 178, 199, ">=", 87, "met"),
     "multi_child_rate": (YTD, 2, 199, "<=", 1.0, "not_met"),

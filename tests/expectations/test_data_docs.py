@@ -17,7 +17,6 @@ from great_expectations.core.expectation_validation_result import (
     ExpectationValidationResult,
 )
 
-from expectations import data_docs
 from expectations.data_docs import (
     SAMPLE_ROWS,
     build_data_docs,
@@ -26,7 +25,8 @@ from expectations.data_docs import (
     discard_collected,
     summary_copy,
 )
-from expectations.validate import gx_runtime, validate_batch
+from expectations.runtime import MAX_KEPT, gx_runtime
+from expectations.validate import validate_batch
 from transforms.identity import id_check_digit
 from transforms.templates import Template, load_contract
 
@@ -169,10 +169,10 @@ def test_kept_results_are_summary_size() -> None:
 def test_collecting_is_bounded_and_can_be_discarded() -> None:
     discard_collected()
     result = ExpectationSuiteValidationResult(success=True, results=[], suite_name="suite_x")
-    for _ in range(data_docs.MAX_KEPT + 5):
+    for _ in range(MAX_KEPT + 5):
         collect_result(result)
-    assert len(collected()) == data_docs.MAX_KEPT
-    assert discard_collected() == data_docs.MAX_KEPT and collected() == []
+    assert len(collected()) == MAX_KEPT
+    assert discard_collected() == MAX_KEPT and collected() == []
 
 
 @pytest.mark.parametrize("run_id", ["", "..", "a/b", "a\\b"])

@@ -5,9 +5,6 @@ Frames are built inline in the shapes of docs/design.md ("Reconciled frames").
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,15 +16,40 @@ from transforms.indicators import (
     normalise_targets,
     target_problems,
 )
+from transforms.mart_presentation import MART_COLUMNS
 from transforms.measures import MEASURES
 from transforms.periods import parse_period, periods_for
+from warehouse.schema import mart_target_achievement
 
 COUNTY = "654226"
 TOWN_A = "654226100"
 TOWN_B = "654226200"
 A1, A2, A3 = "654226100001", "654226100002", "654226100003"
 B1 = "654226200001"
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec"
+# The twenty indicators townships are judged on, in the order of the contract
+# (docs/indicators.md): a code renamed or dropped breaks what dashboards read.
+CONTRACT_CODES = (
+    "births",
+    "policy_compliance_rate",
+    "multi_child_rate",
+    "sex_ratio_at_birth",
+    "contraceptive_prevalence",
+    "long_acting_rate",
+    "three_checks_rate",
+    "three_checks_rate_2plus",
+    "fee_collection_rate",
+    "fee_arrears_collection_rate",
+    "prepregnancy_exams",
+    "migrant_certificate_rate",
+    "migrant_file_rate",
+    "migrant_verified_rate",
+    "migrant_notified_rate",
+    "birth_underreport_rate",
+    "data_accuracy_rate",
+    "change_timeliness_rate",
+    "reporting_rate",
+    "reporting_rate_on_time",
+)
 
 
 # -------------------------------------------------------------------- builders
@@ -186,14 +208,10 @@ def row(out: pd.DataFrame, area: str, period: str, indicator: str) -> pd.Series:
 # --------------------------------------------------------------------- catalog
 
 
-def test_catalog_holds_the_twenty_indicators_of_the_spec() -> None:
+def test_catalog_holds_the_twenty_indicators_of_the_contract() -> None:
     catalog = load_catalog()
-    spec_codes = re.findall(
-        r"^\| ([a-z0-9_]+) \| ", (SPEC / "indicators.md").read_text("utf-8"), flags=re.M
-    )
-    spec_codes = [c for c in spec_codes if c not in {"code", "indicator"}]
     assert len(catalog) == 20
-    assert list(catalog.codes) == list(dict.fromkeys(spec_codes))[:20]
+    assert tuple(catalog.codes) == CONTRACT_CODES
     assert all(m in MEASURES for m in catalog.measures)
     assert catalog.get("policy_compliance_rate").name_zh == "政策符合率"
     sex = catalog.get("sex_ratio_at_birth")
@@ -249,12 +267,10 @@ def test_parse_catalog_rejects_bad_definitions(change: tuple[str, str], message:
 # --------------------------------------------------------------------- columns
 
 
-def test_output_columns_are_exactly_those_of_outputs_md() -> None:
-    text = (SPEC / "outputs.md").read_text("utf-8")
-    section = text.split("### mart_target_achievement", 1)[1].split("\n## ", 1)[0]
-    documented = re.findall(r"^\| ([a-z_]+) \| ", section, flags=re.M)
-    documented = [c for c in documented if c != "column"]
+def test_output_columns_are_exactly_the_published_table_and_its_dictionary() -> None:
+    documented = [c.name for c in MART_COLUMNS]  # docs/data-dictionary.md
     assert list(OUTPUT_COLUMNS) == documented
+    assert [c.name for c in mart_target_achievement.columns] == documented
     out = run({"recon_births": births_frame([A1], ["2026-09-03"])}, ["births"], ["2026-09"])
     assert list(out.columns) == documented
     assert (out.run_id == "run-1").all()

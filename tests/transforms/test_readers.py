@@ -18,7 +18,6 @@ from transforms.readers import (
     ReadResult,
     UnreadableError,
     canonical_frame,
-    detect_encoding,
     locate_header,
     read_grid,
     read_upload,
@@ -58,14 +57,14 @@ def values(result: ReadResult, column: str) -> list[object]:
 # --------------------------------------------------------------------------- encodings
 
 
-def test_detect_encoding() -> None:
-    text = "母亲姓名,孩次\n阿依古丽,2\n"
-    assert detect_encoding(text.encode("utf-8")) == "utf-8"
-    assert detect_encoding(text.encode("utf-8-sig")) == "utf-8-sig"
-    assert detect_encoding(text.encode("gbk")) == "gb18030"
-    assert detect_encoding(b"a,b\n1,2\n") == "utf-8"
-    assert detect_encoding(b"") == "utf-8"
-    assert detect_encoding(b"\xff\xfe\x80") == "gb18030"  # best guess; read_upload refuses it
+def test_csv_encoding_is_utf8_unless_gb18030_is_needed() -> None:
+    # Plain ASCII decodes as both: UTF-8 wins. Bytes no supported encoding decodes
+    # are not guessed at: the file is refused whole.
+    ascii_only = read_upload(csv_bytes([["a", "b"], ["1", "2"]]), "csv", BIRTHS)
+    assert ascii_only.encoding == "utf-8"
+    refused = read_upload(b"\xff\xfe\x80", "csv", BIRTHS)
+    assert refused.problem is not None and refused.problem.code == "unreadable"
+    assert refused.encoding is None
 
 
 @pytest.mark.parametrize(

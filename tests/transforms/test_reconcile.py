@@ -1,4 +1,4 @@
-"""Reconciliation (issue 4) on tiny inline frames.
+"""Reconciliation on tiny inline frames.
 
 `staged()` fabricates a staged frame with the design.md columns of a template
 (lineage, template columns, `<id>_key`, `err_<col>`); person keys are plain

@@ -19,12 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_committed_upload_contract_is_generated_from_the_templates() -> None:
     expected = uploads_markdown(load_contract())
     committed = (ROOT / "docs" / "uploads.md").read_text(encoding="utf-8")
-    assert committed == expected, (
-        "docs/uploads.md is stale; regenerate it with: .venv/bin/python -c "
-        '"from transforms.templates import load_contract; '
-        "from transforms.upload_templates import uploads_markdown as u; "
-        "open('docs/uploads.md','w',encoding='utf-8').write(u(load_contract()))\""
-    )
+    assert committed == expected, "docs/uploads.md is stale; regenerate it with: make docs"
 
 
 def test_docs_name_every_kind_column_header_alias_and_coded_value() -> None:

@@ -6,11 +6,12 @@ import uuid
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import ProgrammingError
 
-from warehouse import publish
+from warehouse import publish, schema
 from warehouse.db import make_engine
+from warehouse.load import read_frame
 
 
 def _mart(value: float, numerator: float = 178) -> pd.DataFrame:
@@ -50,7 +51,14 @@ def test_rerun_with_same_figures_changes_no_row_and_restatement_is_kept(engine: 
     assert restated.changed == 1
     with engine.connect() as conn:
         mart = publish.current_mart(conn).set_index("period")
-        history = publish.mart_history(conn, "654226", "policy_compliance_rate")
+        # as a dashboard reads the restatements: the history table, by SQL
+        h = schema.mart_target_achievement_history.c
+        history = read_frame(
+            conn,
+            select(schema.mart_target_achievement_history)
+            .where(h.area_code == "654226", h.indicator == "policy_compliance_rate")
+            .order_by(h.period, h.history_id),
+        )
     assert mart.loc["2026-01..2026-09", "run_id"] == "r3"
     assert mart.loc["2026-09", "run_id"] == "r1"
     ytd = history.loc[history["period"] == "2026-01..2026-09"]
