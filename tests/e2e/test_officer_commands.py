@@ -1,0 +1,253 @@
+"""The data officer's commands end to end on a generated county: what they print.
+
+One small county is landed, validated, reconciled and published once per module
+(the nightly tasks, no Prefect server); each test then types a command as an
+officer would (`main([...])`) and reads what it prints. Expectations come from the
+generator's answer key, never from popstat's own tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flows.cli import main
+from flows.settings import Settings
+from tests.e2e._ops import SECRET
+from tests.e2e._pipeline import MASKED_ID_RE, NIGHTLY, run_tasks, write_county
+from transforms.synthetic import GeneratedCounty
+from warehouse.db import make_engine, migrate
+
+REPO = Path(__file__).parents[2]
+
+
+@dataclass(frozen=True)
+class County:
+    """The generated county, its folders, and the warehouse after one nightly run."""
+
+    county: GeneratedCounty
+    home: Path
+    reference: Path
+    url: str
+
+    def argv(self, *words: str, lang: str | None = None) -> list[str]:
+        extra = ["--lang", lang] if lang else []
+        return [*words, "--warehouse", self.url, "--home", str(self.home), *extra]
+
+
+@pytest.fixture(scope="module")
+def county_run(
+    small_county: GeneratedCounty, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[County]:
+    root = tmp_path_factory.mktemp("officer_county")
+    inbox, reference = write_county(small_county, root, Settings().time_zone)
+    url = f"sqlite:///{root / 'home' / 'warehouse.db'}"
+    settings = Settings(
+        home=root / "home",
+        inbox=inbox,
+        reference=reference,
+        warehouse_url=url,
+        as_of=small_county.spec.effective_as_of,
+        secret_key=SECRET,
+    )
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    result = run_tasks(settings, "officer-run-1", NIGHTLY)
+    result.require(*NIGHTLY)
+    yield County(small_county, root / "home", reference, url)
+
+
+def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def expected_issues(county: GeneratedCounty) -> pd.DataFrame:
+    """Planted faults the answer key expects in dq_issues (rule given)."""
+    faults = county.answer_key.faults
+    return faults.loc[(faults["expect_in"] == "dq_issues") & faults["rule"].notna()]
+
+
+# ------------------------------------------------------------------------ issues list
+
+
+def test_list_says_how_many_it_shows_of_how_many_errors_first(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, county_run.argv("issues", "list", "--format", "json"))
+    assert code == 0
+    everything = pd.DataFrame(json.loads(out))
+    planted = expected_issues(county_run.county)
+    assert set(planted["rule"]) <= set(everything["rule"])
+    total = len(everything)
+    assert total >= len(planted.drop_duplicates(["rule", "path", "row_number"]))
+
+    code, out, _ = _run(capsys, county_run.argv("issues", "list", "--limit", "5"))
+    assert code == 0
+    assert f"显示 5 / 共 {total} 个问题" in out and "--limit 0" in out
+    assert "<NA>" not in out and "nan" not in out.lower().split()
+    widest = max(len(line) for line in out.splitlines())
+    assert widest <= 200, f"a {widest}-character line"
+    # errors first: the first rows shown are the county's errors
+    n_errors = int((everything["severity"] == "error").sum())
+    assert n_errors >= 1
+    assert list(everything["severity"].iloc[:n_errors]) == ["error"] * n_errors
+    first_shown = everything["issue_id"].iloc[0]
+    assert first_shown in out
+    assert "错误" in out and "error" not in out.replace("errors", "")
+
+    code, out, _ = _run(capsys, county_run.argv("issues", "list", "--limit", "0", lang="en"))
+    assert f"showing {total} of {total} issues" in out
+    assert "状态" not in out and "待处理" not in out and "status" in out
+
+
+def test_list_csv_holds_every_row_and_masked_people(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, county_run.argv("issues", "list", "--format", "csv"))
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert "共" in err and len(rows) > 50 - 50  # the count goes to stderr, rows to stdout
+    keys = [r["record_key"] for r in rows if r["record_key"]]
+    assert keys and all(MASKED_ID_RE.match(k) for k in keys)
+    code, out, _ = _run(
+        capsys, county_run.argv("issues", "list", "--format", "csv", "--severity", "警告")
+    )
+    assert {r["severity"] for r in csv.DictReader(io.StringIO(out))} == {"warning"}
+
+
+@pytest.mark.parametrize("word", ["acked", "bogus"])
+def test_unknown_status_word_is_refused(
+    county_run: County, capsys: pytest.CaptureFixture[str], word: str
+) -> None:
+    code, out, err = _run(capsys, county_run.argv("issues", "list", "--status", word))
+    assert code == 2
+    assert f"未知的 --status：{word}" in err and "acknowledged 已确认" in err
+    assert out == ""
+
+
+def test_empty_filter_is_refused(county_run: County, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, county_run.argv("issues", "list", "--unit", ""))
+    assert code == 2 and "--unit 为空" in err
+
+
+# ------------------------------------------------------------------------ issues show
+
+
+def test_show_prints_every_issue_in_the_officers_words(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = _run(capsys, county_run.argv("issues", "list", "--format", "json"))
+    everything = pd.DataFrame(json.loads(out))
+    # one of each rule, file-level ones (no row) included: the crash was on null fields
+    sample = everything.drop_duplicates("rule")
+    code, out, err = _run(capsys, county_run.argv("issues", "show", *sample["issue_id"]))
+    assert code == 0, err
+    for issue in sample.to_dict("records"):
+        assert f"编号: {issue['issue_id']}" in out
+        assert issue["message_zh"] in out
+    assert "<NA>" not in out and "None" not in out
+    assert out.count("处理记录:") == len(sample)
+    assert "popstat: — → 待处理" in out
+
+
+def test_show_and_resolve_refuse_unknown_ids(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, county_run.argv("issues", "show", "DQnonexistent"))
+    assert code == 1 and "未找到问题：DQnonexistent" in err
+    code, out, err = _run(
+        capsys, county_run.argv("issues", "resolve", "DQnonexistent", "--note", "已更正")
+    )
+    assert code == 1 and "DQnonexistent" in err and "已更新" not in out
+
+
+def test_resolve_and_waive_need_a_note_and_are_kept_with_who_and_when(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = _run(
+        capsys, county_run.argv("issues", "list", "--format", "json", "--severity", "warning")
+    )
+    target = pd.DataFrame(json.loads(out))["issue_id"].iloc[0]
+    for action in ("resolve", "waive"):
+        code, _, err = _run(capsys, county_run.argv("issues", action, target))
+        assert code == 2 and "--note" in err
+    code, out, err = _run(
+        capsys,
+        county_run.argv("issues", "waive", target, "--note", "村里核实无误", "--by", "张专干"),
+    )
+    assert code == 0, err
+    assert "已更新 1 个问题为“已豁免”" in out
+    _, out, _ = _run(capsys, county_run.argv("issues", "show", target))
+    assert "状态: 已豁免" in out and "张专干: 待处理 → 已豁免  村里核实无误" in out
+    # the time shown is the district's wall time (Asia/Shanghai), not the machine's UTC
+    from warehouse.clock import local_now
+
+    assert f"{local_now('Asia/Shanghai'):%Y-%m-%d %H}" in out
+    code, out, _ = _run(capsys, county_run.argv("issues", "reopen", target, "--by", "张专干"))
+    assert code == 0 and "已更新 1 个问题为“待处理”" in out
+
+
+def test_a_filter_that_selects_nothing_changes_nothing_and_says_so(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(
+        capsys,
+        county_run.argv("issues", "ack", "--unit", "999999999999", "--note", "x"),
+    )
+    assert code == 1 and "没有符合条件的问题" in err
+
+
+# ------------------------------------------------------------------- the warehouse
+
+
+def test_a_missing_warehouse_is_refused_and_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "elsewhere"
+    for argv in (["issues", "list"], ["report", "--reference", str(tmp_path)]):
+        code, out, err = _run(capsys, [*argv, "--home", str(home)])
+        assert code == 2, out
+        assert "数据仓库不存在" in err
+        assert str((home / "warehouse.db").resolve()) in err
+        assert "--warehouse" in err and "POPSTAT_WAREHOUSE_URL" in err
+    assert not (home / "warehouse.db").exists()
+    code, _, err = _run(capsys, ["issues", "list", "--home", str(home), "--lang", "en"])
+    assert code == 2 and "no warehouse there" in err
+
+
+def test_a_never_run_warehouse_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    migrate(make_engine(url))
+    code, _, err = _run(capsys, ["issues", "list", "--warehouse", url])
+    assert code == 2 and "尚未运行" in err and str(tmp_path / "warehouse.db") in err
+    code, _, err = _run(capsys, ["report", "--warehouse", url, "--home", str(tmp_path)])
+    assert code == 2 and "尚未运行" in err
+
+
+def test_officer_commands_load_neither_prefect_nor_gx(county_run: County) -> None:
+    script = (
+        "import sys; from flows.cli import main; "
+        f"assert main({county_run.argv('issues', 'list')!r}) == 0; "
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations')]; "
+        "assert not heavy, heavy[:5]"
+    )
+    env = {**os.environ, "COLUMNS": "120"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, timeout=120, capture_output=True, env=env
+    )
+    assert done.returncode == 0, done.stderr.decode()

@@ -1,0 +1,210 @@
+"""What the officer's terminal commands show: issue rows as words, in one language.
+
+Pure: frames in, frames and strings out. The words a person types in a filter
+(`--status 已确认` or `--status acknowledged`) are parsed here too, so an unknown
+word is refused with the list of the known ones instead of matching nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from transforms.officer_report import (
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    rule_label,
+)
+
+Lang = str
+
+FILTER_WORDS: dict[str, Mapping[str, Mapping[str, str]]] = {
+    "status": STATUS_LABELS,
+    "severity": SEVERITY_LABELS,
+    "source": SOURCE_LABELS,
+}
+"""Filters whose values are a closed list: the codes, and their labels in either language."""
+
+LIST_COLUMNS: dict[str, dict[str, str]] = {
+    "zh": {
+        "issue_id": "编号",
+        "severity": "级别",
+        "status": "状态",
+        "rule": "规则",
+        "unit": "单位",
+        "report_month": "月份",
+        "file_name": "文件",
+        "row_number": "行",
+        "record_key": "人员",
+        "message": "说明",
+    },
+    "en": {
+        "issue_id": "id",
+        "severity": "severity",
+        "status": "status",
+        "rule": "rule",
+        "unit": "unit",
+        "report_month": "month",
+        "file_name": "file",
+        "row_number": "row",
+        "record_key": "person",
+        "message": "message",
+    },
+}
+
+SCRIPT_COLUMNS: tuple[str, ...] = (
+    "issue_id",
+    "severity",
+    "status",
+    "rule",
+    "dimension",
+    "source",
+    "kind",
+    "unit",
+    "report_month",
+    "file_name",
+    "row_number",
+    "record_key",
+    "message_zh",
+    "message_en",
+    "status_note",
+    "status_by",
+    "status_at",
+    "first_seen_run",
+    "last_seen_run",
+    "active",
+)
+"""`--format csv|json`: stable codes and English column names, for scripts."""
+
+
+def filter_code(name: str, word: str) -> str | None:
+    """The code a filter word means (`已确认` → `acknowledged`), or None when unknown."""
+    words = FILTER_WORDS[name]
+    for labels in words.values():
+        for code, label in labels.items():
+            if word in (code, label):
+                return code
+    return None
+
+
+def known_words(name: str) -> str:
+    """`open 待处理, acknowledged 已确认, …`: what a filter accepts."""
+    zh = FILTER_WORDS[name]["zh"]
+    return ", ".join(f"{code} {label}" for code, label in zh.items())
+
+
+def _text(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def issue_list_view(issues: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """The queue as text cells under `lang` headers: words translated, no `<NA>`."""
+    labels = LIST_COLUMNS[lang]
+    message = issues["message_zh"] if lang == "zh" else issues["message_en"]
+    rows = pd.to_numeric(issues["row_number"], errors="coerce").astype("Int64")
+    view = pd.DataFrame(
+        {
+            "issue_id": issues["issue_id"].map(_text),
+            "severity": issues["severity"].map(
+                lambda s: SEVERITY_LABELS[lang].get(_text(s), _text(s))
+            ),
+            "status": issues["status"].map(lambda s: STATUS_LABELS[lang].get(_text(s), _text(s))),
+            "rule": issues["rule"].map(lambda r: rule_label(_text(r), lang)),
+            "unit": issues["unit"].map(_text),
+            "report_month": issues["report_month"].map(_text),
+            "file_name": issues["file_name"].map(_text),
+            "row_number": rows.map(lambda n: "" if pd.isna(n) else str(int(n))),
+            "record_key": issues["record_key"].map(_text),
+            "message": message.map(_text),
+        }
+    )
+    return view.rename(columns=labels).reset_index(drop=True)
+
+
+def script_view(issues: pd.DataFrame) -> pd.DataFrame:
+    """The issues for `--format csv|json`: `SCRIPT_COLUMNS`, codes as stored."""
+    out = issues.reindex(columns=list(SCRIPT_COLUMNS)).copy()
+    out["row_number"] = pd.to_numeric(out["row_number"], errors="coerce").astype("Int64")
+    return out.reset_index(drop=True)
+
+
+def count_line(shown: int, total: int, by_severity: Mapping[str, int], lang: Lang) -> str:
+    """`显示 50 / 共 63 个问题（错误 12，警告 51）` — the queue never ends silently."""
+    errors, warnings = by_severity.get("error", 0), by_severity.get("warning", 0)
+    if lang == "zh":
+        line = f"显示 {shown} / 共 {total} 个问题（错误 {errors}，警告 {warnings}）"
+        if shown < total:
+            line += "；用 --limit 0 显示全部"
+        return line
+    line = f"showing {shown} of {total} issues ({errors} errors, {warnings} warnings)"
+    if shown < total:
+        line += "; --limit 0 shows all"
+    return line
+
+
+SHOW_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("issue_id", "编号", "id"),
+    ("rule", "规则", "rule"),
+    ("severity", "级别", "severity"),
+    ("dimension", "维度", "dimension"),
+    ("source", "来源", "source"),
+    ("unit", "单位", "unit"),
+    ("report_month", "月份", "month"),
+    ("file_name", "文件", "file"),
+    ("row_number", "行", "row"),
+    ("column_name", "列", "column"),
+    ("record_key", "人员", "person"),
+    ("value", "值", "value"),
+    ("status", "状态", "status"),
+    ("status_note", "处理说明", "review note"),
+    ("status_by", "处理人", "reviewed by"),
+    ("status_at", "处理时间", "reviewed at"),
+    ("first_seen_run", "首次发现", "first seen"),
+    ("last_seen_run", "最近发现", "last seen"),
+)
+
+
+def _when(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return f"{pd.Timestamp(str(value)):%Y-%m-%d %H:%M}"
+
+
+def issue_detail_lines(issue: Mapping[str, object], events: pd.DataFrame, lang: Lang) -> list[str]:
+    """One issue as `label: value` lines, then its history (`at by: from → to note`)."""
+    zh = lang == "zh"
+    lines = []
+    for key, label_zh, label_en in SHOW_FIELDS:
+        value = issue.get(key)
+        if key == "severity":
+            text = SEVERITY_LABELS[lang].get(_text(value), _text(value))
+        elif key == "status":
+            text = STATUS_LABELS[lang].get(_text(value), _text(value))
+        elif key == "source":
+            text = SOURCE_LABELS[lang].get(_text(value), _text(value))
+        elif key == "rule":
+            text = f"{rule_label(_text(value), lang)} ({_text(value)})"
+        elif key == "row_number":
+            number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+            text = "" if pd.isna(number) else str(int(number))
+        elif key == "status_at":
+            text = _when(value)
+        else:
+            text = _text(value)
+        lines.append(f"{label_zh if zh else label_en}: {text}")
+    message = issue.get("message_zh" if zh else "message_en")
+    lines.append(f"{'说明' if zh else 'message'}: {_text(message)}")
+    lines.append("处理记录:" if zh else "history:")
+    for event in events.to_dict("records"):
+        before = STATUS_LABELS[lang].get(_text(event["from_status"]), "") or "—"
+        after = STATUS_LABELS[lang].get(_text(event["to_status"]), _text(event["to_status"]))
+        note = _text(event["note"])
+        lines.append(
+            f"  {_when(event['at'])} {_text(event['by'])}: {before} → {after}"
+            + (f"  {note}" if note else "")
+        )
+    return lines
