@@ -103,11 +103,12 @@ def _flow_options(args: argparse.Namespace) -> dict[str, Any]:
 def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
     """Take the warehouse lock before Prefect is imported: (engine, run_id), or exit code 3."""
     from warehouse import runs
+    from warehouse.clock import local_now
     from warehouse.db import make_engine, migrate
 
     engine = make_engine(settings.effective_warehouse_url)
     migrate(engine)
-    run_id = runs.new_run_id()
+    run_id = runs.new_run_id(local_now(settings.time_zone))
     try:
         runs.acquire_lock(engine, run_id)
     except runs.RunLockedError as error:

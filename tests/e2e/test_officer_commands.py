@@ -12,10 +12,11 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,7 @@ class County:
 
     county: GeneratedCounty
     home: Path
+    inbox: Path
     reference: Path
     url: str
 
@@ -65,7 +67,7 @@ def county_run(
     engine.dispose()
     result = run_tasks(settings, "officer-run-1", NIGHTLY)
     result.require(*NIGHTLY)
-    yield County(small_county, root / "home", reference, url)
+    yield County(small_county, root / "home", inbox, reference, url)
 
 
 def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
@@ -208,6 +210,47 @@ def test_a_filter_that_selects_nothing_changes_nothing_and_says_so(
         county_run.argv("issues", "ack", "--unit", "999999999999", "--note", "x"),
     )
     assert code == 1 and "没有符合条件的问题" in err
+
+
+def test_a_resolved_quarantine_reopens_when_the_run_sees_the_file_again(
+    county_run: County, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Resolved without a corrected upload, the file problem is found again and reopens."""
+    home = tmp_path / "home"
+    shutil.copytree(county_run.home, home)
+    url = f"sqlite:///{home / 'warehouse.db'}"
+    faults = county_run.county.answer_key.faults
+    lock_file = faults.loc[faults["rule"] == "lock_file", "path"].iloc[0]
+    argv = ["--warehouse", url, "--home", str(home)]
+    _, out, _ = _run(
+        capsys, ["issues", "list", "--format", "json", "--rule", "file_lock_file", *argv]
+    )
+    found = pd.DataFrame(json.loads(out))
+    assert len(found) == 1 and lock_file.split("/")[-1] == found["file_name"].iloc[0]
+    issue_id = found["issue_id"].iloc[0]
+    code, _, _ = _run(capsys, ["issues", "resolve", issue_id, "--note", "已删除", *argv])
+    assert code == 0
+
+    settings = Settings(
+        home=home,
+        inbox=county_run.inbox,
+        reference=county_run.reference,
+        warehouse_url=url,
+        as_of=county_run.county.spec.effective_as_of,
+        secret_key=SECRET,
+    )
+    run_tasks(settings, "officer-run-2", ["land"]).require("land")
+    _, out, _ = _run(capsys, ["issues", "show", issue_id, *argv])
+    assert "状态: 待处理" in out and "已解决 → 待处理" in out
+
+    # once the file is gone from the inbox, a resolution holds
+    _run(capsys, ["issues", "resolve", issue_id, "--note", "已删除", *argv])
+    moved = tmp_path / "inbox"
+    shutil.copytree(county_run.inbox, moved)
+    (moved / lock_file).unlink()
+    run_tasks(replace(settings, inbox=moved), "officer-run-3", ["land"]).require("land")
+    _, out, _ = _run(capsys, ["issues", "show", issue_id, *argv])
+    assert "状态: 已解决" in out
 
 
 # ------------------------------------------------------------------- the warehouse
