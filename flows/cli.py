@@ -78,9 +78,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_issue_commands(commands, common)
     add_publishing_commands(commands, common)
-    from flows.officer import add_report_command
+    from flows.officer import add_explain_command, add_report_command
 
     add_report_command(commands, common)
+    add_explain_command(commands, common)
     return parser
 
 
@@ -271,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flows.officer import command_report
 
         return command_report(args, _settings(args))
+    if args.command == "explain":
+        from flows.officer import command_explain
+
+        return command_explain(args, _settings(args))
     handlers = {
         "run": command_run,
         "backfill": command_backfill,

@@ -321,3 +321,63 @@ def command_report(args: argparse.Namespace, settings: Settings) -> int:
     print(f"报告 report: {files.html.resolve()}")
     print(f"待处理问题表 open issues: {files.xlsx.resolve()}")
     return 0
+
+
+def add_explain_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """`popstat explain --area A --period P --indicator I [--format table|csv]`."""
+    parser = commands.add_parser(
+        "explain",
+        parents=[common],
+        help="解释一个考核数字：分子、分母和背后的记录 / explain a published figure",
+    )
+    parser.add_argument("--area", required=True, help="village, township or county code")
+    parser.add_argument("--period", required=True, help="2026-09, 2026-Q3, 2026-01..2026-09, …")
+    parser.add_argument("--indicator", required=True, help="indicator code, e.g. births")
+    parser.add_argument("--format", choices=["table", "csv"], default="table")
+    parser.add_argument(
+        "--limit", type=int, default=200, help="records shown in the table (0 = all)"
+    )
+
+
+def command_explain(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the figure, the records behind it and those left out (or all of it as CSV)."""
+    from transforms.explain import explanation_frame
+    from transforms.officer_views import explain_header, explain_view
+    from warehouse.explain_data import ExplainError, explain
+
+    lang = settings.lang
+    engine = open_warehouse(settings)
+    if isinstance(engine, int):
+        return engine
+    try:
+        with engine.connect() as conn:
+            found = explain(conn, args.area, args.period, args.indicator)
+    except ExplainError as error:
+        _say(lang, *error.words, error=True)
+        return 1
+    finally:
+        engine.dispose()
+    both = explanation_frame(found.records, found.left_out)
+    if args.format == "csv":
+        sys.stdout.write(both.to_csv(index=False))
+        return 0
+    print("\n".join(explain_header(found.figure, found.indicator, len(found.records), lang)))
+    for included in (True, False):
+        part = both.loc[both["included"] == included]
+        title = (
+            ("计入的记录", "records counted")
+            if included
+            else ("未计入的记录及原因", "left out, and why")
+        )
+        shown = part if not args.limit else part.head(args.limit)
+        print()
+        _say(
+            lang,
+            f"{title[0]}（{len(shown)} / {len(part)}）",
+            f"{title[1]} ({len(shown)} of {len(part)})",
+        )
+        if len(shown):
+            _print_table(explain_view(shown, included, lang))
+    return 0

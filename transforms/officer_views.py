@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from transforms.catalog import Indicator
+from transforms.explain import reason_text
 from transforms.officer_report import (
     SEVERITY_LABELS,
     SOURCE_LABELS,
@@ -208,3 +210,145 @@ def issue_detail_lines(issue: Mapping[str, object], events: pd.DataFrame, lang: 
             + (f"  {note}" if note else "")
         )
     return lines
+
+
+MART_STATUS_LABELS = {
+    "zh": {
+        "met": "达标",
+        "not_met": "未达标",
+        "no_target": "无目标",
+        "no_data": "无数据",
+        "too_few": "人数太少，不作考核",
+    },
+    "en": {
+        "met": "met",
+        "not_met": "not met",
+        "no_target": "no target",
+        "no_data": "no data",
+        "too_few": "too few to judge",
+    },
+}
+
+
+def _number(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    number = float(str(value))
+    return f"{number:,.0f}" if number == int(number) else f"{number:,.2f}"
+
+
+def explain_header(
+    figure: Mapping[str, object], indicator: Indicator, n_records: int, lang: Lang
+) -> list[str]:
+    """The figure explained, as `label: value` lines."""
+    zh = lang == "zh"
+    value = figure.get("value")
+    unit = _text(figure.get("unit"))
+    shown = "—" if value is None or pd.isna(value) else f"{float(str(value)):.2f}"
+    if unit == "%" and shown != "—":
+        shown += " %"
+    status = _text(figure.get("status"))
+    status_word = MART_STATUS_LABELS[lang].get(status, status)
+    target = figure.get("target")
+    target_text = "" if target is None or pd.isna(target) else f"{figure.get('target_op')} {target}"
+    name = indicator.name_zh if zh else indicator.name_en
+    area = f"{_text(figure.get('area_name'))} ({_text(figure.get('area_code'))})"
+    lines = [
+        f"{'指标' if zh else 'indicator'}: {name} ({indicator.code})",
+        f"{'地区' if zh else 'area'}: {area}",
+        f"{'期间' if zh else 'period'}: {_text(figure.get('period'))}",
+        f"{'分子' if zh else 'numerator'}: {_number(figure.get('numerator'))}",
+        f"{'分母' if zh else 'denominator'}: {_number(figure.get('denominator'))}",
+        f"{'数值' if zh else 'value'}: {shown}",
+        f"{'考核' if zh else 'status'}: {status_word}"
+        + (f"（{'目标' if zh else 'target'} {target_text}）" if target_text else ""),
+        f"{'运行' if zh else 'run'}: {_text(figure.get('run_id'))}",
+    ]
+    if status == "too_few":
+        lines.append(
+            "分母低于该指标的最低人数，本数字不作考核。"
+            if zh
+            else "The denominator is below the indicator's minimum: the figure is not judged."
+        )
+    lines.append(
+        f"下列 {n_records} 条记录的分子、分母之和即上面的数字。"
+        if zh
+        else f"The {n_records} records below add up to the numerator and denominator above."
+    )
+    return lines
+
+
+EXPLAIN_LABELS = {
+    "zh": {
+        "area_code": "村/单位",
+        "month": "月份",
+        "person": "人员（已脱敏）",
+        "numerator": "分子",
+        "denominator": "分母",
+        "status": "核对状态",
+        "reason": "原因",
+        "detail": "说明",
+        "source": "来源报表",
+        "file_name": "文件",
+        "row_number": "行",
+        "other_sources": "其他来源",
+    },
+    "en": {
+        "area_code": "area",
+        "month": "month",
+        "person": "person (masked)",
+        "numerator": "numerator",
+        "denominator": "denominator",
+        "status": "reconciliation",
+        "reason": "reason",
+        "detail": "detail",
+        "source": "source",
+        "file_name": "file",
+        "row_number": "row",
+        "other_sources": "other sources",
+    },
+}
+
+
+def explain_view(rows: pd.DataFrame, included: bool, lang: Lang) -> pd.DataFrame:
+    """Counted records (or those left out) as text cells under `lang` headers."""
+    columns = (
+        [
+            "area_code",
+            "month",
+            "person",
+            "numerator",
+            "denominator",
+            "status",
+            "source",
+            "file_name",
+            "row_number",
+            "other_sources",
+        ]
+        if included
+        else [
+            "area_code",
+            "month",
+            "person",
+            "reason",
+            "detail",
+            "source",
+            "file_name",
+            "row_number",
+        ]
+    )
+    out = pd.DataFrame(index=rows.index)
+    for column in columns:
+        values = rows[column]
+        if column in ("numerator", "denominator"):
+            out[column] = values.map(_number)
+        elif column == "row_number":
+            numbers = pd.to_numeric(values, errors="coerce").astype("Int64")
+            out[column] = numbers.map(lambda n: "" if pd.isna(n) else str(int(n)))
+        elif column == "reason":
+            out[column] = values.map(lambda r: reason_text(_text(r), lang))
+        else:
+            out[column] = values.map(_text)
+    # a column empty on every row (no status in a roster, no second source) says nothing
+    out = out.loc[:, [c for c in out.columns if (out[c] != "").any()]]
+    return out.rename(columns=EXPLAIN_LABELS[lang]).reset_index(drop=True)

@@ -294,3 +294,150 @@ def test_officer_commands_load_neither_prefect_nor_gx(county_run: County) -> Non
         [sys.executable, "-c", script], cwd=REPO, timeout=120, capture_output=True, env=env
     )
     assert done.returncode == 0, done.stderr.decode()
+
+
+# ------------------------------------------------------------------------------ explain
+
+
+def _explain_csv(
+    capsys: pytest.CaptureFixture[str], county_run: County, area: str, period: str, code: str
+) -> pd.DataFrame:
+    argv = county_run.argv(
+        "explain", "--area", area, "--period", period, "--indicator", code, "--format", "csv"
+    )
+    status, out, err = _run(capsys, argv)
+    assert status == 0, err
+    return pd.read_csv(io.StringIO(out), dtype={"area_code": str, "row_number": "Int64"})
+
+
+def _mart(county_run: County) -> pd.DataFrame:
+    from sqlalchemy import select
+
+    from warehouse import schema
+    from warehouse.load import read_frame
+
+    engine = make_engine(county_run.url)
+    with engine.connect() as conn:
+        frame = read_frame(conn, select(schema.mart_target_achievement))
+    engine.dispose()
+    return frame
+
+
+def test_explain_births_lists_the_generated_births_with_their_file_and_row(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    county = county_run.county
+    births = county.answer_key.births
+    county_code = county.spec.county_code
+    period = "2026-01..2026-06"
+    seen = births.loc[
+        births["status"].notna()
+        & (pd.to_datetime(births["birth_date"]) < pd.Timestamp("2026-07-01"))
+    ]
+    found = _explain_csv(capsys, county_run, county_code, period, "births")
+    counted = found.loc[found["included"]]
+    assert len(counted) == len(seen)
+    assert counted["numerator"].sum() == len(seen)
+    # every birth the village reported is traced to that file and row: counted there, or
+    # (its row an error) counted from the hospital or police with the row left out
+    missed = found.loc[~found["included"]]
+    places = {
+        (str(f), int(r))
+        for part in (counted, missed)
+        for f, r in zip(part["file_name"], part["row_number"], strict=True)
+        if pd.notna(r)
+    }
+    for other in ";".join(counted["other_sources"].dropna()).split(";"):
+        if other.strip():
+            name, row = other.strip().rsplit(":", 1)
+            places.add((name, int(row)))
+    for birth in seen.dropna(subset=["village_path"]).itertuples():
+        name = str(birth.village_path).split("/")[-1]
+        assert (name, int(birth.village_row)) in places, (name, birth.village_row)
+    assert counted["person"].dropna().map(lambda p: bool(MASKED_ID_RE.match(p))).all()
+    assert set(counted["status"]) <= {
+        "matched",
+        "missing_in_village",
+        "pending",
+        "village_only",
+        "conflict",
+    }
+
+    # the planted error rows of village birth files in the period are left out, with why
+    faults = county.answer_key.faults
+    planted = faults.loc[
+        (faults["kind"] == "births")
+        & (faults["source"] == "village")
+        & (faults["severity"] == "error")
+        & faults["row_number"].notna()
+        & (faults["report_month"] <= "2026-06")
+    ]
+    assert len(planted) >= 1 and planted["path"].notna().all()
+    for fault in planted.itertuples():
+        name = str(fault.path).split("/")[-1]
+        hit = missed.loc[
+            (missed["file_name"] == name) & (missed["row_number"] == int(fault.row_number))
+        ]
+        assert len(hit) == 1 and hit["reason"].iloc[0] == "error_row", (name, fault.row_number)
+
+
+def test_explained_records_add_up_to_every_published_figure(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """For one village and the half-year, each indicator's records sum to the mart row."""
+    mart = _mart(county_run)
+    village = str(mart.loc[mart["area_level"] == "village", "area_code"].iloc[0])
+    rows = mart.loc[(mart["area_code"] == village) & (mart["period"] == "2026-H1")]
+    assert len(rows) >= 15
+    for figure in rows.itertuples():
+        found = _explain_csv(capsys, county_run, village, "2026-H1", str(figure.indicator))
+        counted = found.loc[found["included"]]
+        assert counted["numerator"].sum() == pytest.approx(float(figure.numerator or 0)), (
+            figure.indicator
+        )
+        if pd.notna(figure.denominator):
+            assert counted["denominator"].sum() == pytest.approx(float(figure.denominator)), (
+                figure.indicator
+            )
+
+
+def test_explain_prints_the_figure_and_refuses_what_is_not_published(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mart = _mart(county_run)
+    row = mart.loc[
+        (mart["area_level"] == "township")
+        & (mart["indicator"] == "contraceptive_prevalence")
+        & (mart["period"] == "2026-06")
+    ].iloc[0]
+    argv = county_run.argv(
+        "explain",
+        "--area",
+        row["area_code"],
+        "--period",
+        "2026-06",
+        "--indicator",
+        "contraceptive_prevalence",
+        "--limit",
+        "3",
+    )
+    code, out, err = _run(capsys, argv)
+    assert code == 0, err
+    assert "指标: 综合避孕率 (contraceptive_prevalence)" in out
+    assert f"分子: {int(row['numerator']):,}" in out and f"分母: {int(row['denominator']):,}" in out
+    assert f"计入的记录（3 / {int(row['denominator'])}）" in out
+    assert "village_women_" in out and "<NA>" not in out
+    code, _, err = _run(
+        capsys,
+        county_run.argv(
+            "explain", "--area", row["area_code"], "--period", "2026-06", "--indicator", "bogus"
+        ),
+    )
+    assert code == 1 and "未知指标：bogus" in err
+    code, _, err = _run(
+        capsys,
+        county_run.argv(
+            "explain", "--area", "000", "--period", "2026-06", "--indicator", "births", lang="en"
+        ),
+    )
+    assert code == 1 and "no published figures for area '000'" in err
