@@ -314,12 +314,17 @@ def command_report(args: argparse.Namespace, settings: Settings) -> int:
                 areas=areas,
                 institutions=institutions,
                 generated_at=local_now(settings.time_zone),
+                explain_day=settings.effective_as_of,
             )
     finally:
         engine.dispose()
     files = write_report(data, settings.reports_dir, settings.effective_as_of, settings.lang)
     print(f"报告 report: {files.html.resolve()}")
     print(f"待处理问题表 open issues: {files.xlsx.resolve()}")
+    if files.explain_pages:
+        print(
+            f"考核数字核实 figures explained: {len(files.explain_pages)} 页 pages, e.g. {files.explain_pages[0].resolve()}"
+        )
     return 0
 
 

@@ -20,7 +20,7 @@ the hospital's, then the police's); `other_sources` names the rest. Grain of
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -157,6 +157,18 @@ FRAME_TEMPLATES: dict[str, tuple[str, ...]] = {
     "dq_reporting": (),
 }
 """The staging templates whose excluded rows and quarantined files a frame's figures miss."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One figure (its published mart row as a dict), the records that count
+    (`RECORD_COLUMNS`) and those left out (`LEFT_OUT_COLUMNS`)."""
+
+    figure: dict[str, object]
+    indicator: Indicator
+    period: Period
+    records: pd.DataFrame
+    left_out: pd.DataFrame = field(default_factory=lambda: _empty(LEFT_OUT_COLUMNS))
 
 
 def indicator_frame(indicator: Indicator) -> str:

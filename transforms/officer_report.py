@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from transforms.explain import Explanation
 from transforms.templates import load_contract
 
 Lang = str  # "zh" or "en"
@@ -58,6 +59,17 @@ REPORTING_COLUMNS: tuple[str, ...] = (
     "on_time",
 )
 AREA_COLUMNS: tuple[str, ...] = ("code", "name", "level", "parent_code")
+FIGURE_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "period",
+    "indicator",
+    "indicator_name",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "status",
+)
 INSTITUTION_COLUMNS: tuple[str, ...] = ("code", "name", "township_code")
 
 RATE_GOOD = 99.0
@@ -116,6 +128,14 @@ LABELS: dict[str, dict[str, str]] = {
         "rows_to_fix": "需要更正的记录",
         "rows_to_fix_note": "先改这些：错误行不计入统计，更正后重新上报。",
         "notices": "迟报和未报",
+        "figures": "考核数字",
+        "figures_note": "点击数值查看分子、分母背后的每一条记录，以及未计入的记录和原因。",
+        "indicator": "指标",
+        "period": "期间",
+        "numerator": "分子",
+        "denominator": "分母",
+        "value": "数值",
+        "judged": "考核",
         "notices_note": "上报提醒：报表迟报或未报。已报的数据已计入；未报的请尽快补报。",
         "n_notices": "迟报/未报",
         "issue_id": "编号",
@@ -180,6 +200,15 @@ LABELS: dict[str, dict[str, str]] = {
         "rows_to_fix_note": "Fix these first: error rows are left out of the figures until "
         "a corrected file is uploaded.",
         "notices": "Late and missing uploads",
+        "figures": "Published figures",
+        "figures_note": "Click a value for every record behind its numerator and denominator, "
+        "and what was left out and why.",
+        "indicator": "Indicator",
+        "period": "Period",
+        "numerator": "Numerator",
+        "denominator": "Denominator",
+        "value": "Value",
+        "judged": "Status",
         "notices_note": "Reminders: uploads that came late or not at all. Late data is counted; "
         "missing uploads should be sent now.",
         "n_notices": "Late/missing",
@@ -299,6 +328,12 @@ class ReportInput:
     generated_at: datetime | None = None
     data_as_of: date | None = None
     run_id: str | None = None
+    figures: pd.DataFrame = field(default_factory=lambda: _empty(FIGURE_COLUMNS))
+    """Published township figures (mart rows) shown per township, each linked to its
+    explanation: `explain_pages` maps a township code to its page's file name."""
+    explain_pages: Mapping[str, str] = field(default_factory=dict)
+    explanations: Mapping[str, Sequence[Explanation]] = field(default_factory=dict)
+    """Per township code, its figures explained (the pages' content)."""
 
 
 def _e(value: object) -> str:
@@ -1070,7 +1105,74 @@ def _notice_rows(notices: pd.DataFrame, lang: Lang) -> str:
     )
 
 
-def _township_sections(prepared: _Prepared, lang: Lang, figures: str = "") -> str:
+FIGURE_STATUS = {
+    "zh": {
+        "met": "达标",
+        "not_met": "未达标",
+        "no_target": "无目标",
+        "no_data": "无数据",
+        "too_few": "人数太少",
+    },
+    "en": {
+        "met": "met",
+        "not_met": "not met",
+        "no_target": "no target",
+        "no_data": "no data",
+        "too_few": "too few",
+    },
+}
+
+
+def _figure_number(value: object, digits: int = 0) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    return f"{float(str(value)):,.{digits}f}"
+
+
+def _figures_table(figures: pd.DataFrame, page: str, lang: Lang) -> str:
+    """A township's published figures; each value links to its explanation."""
+    text = _labels(lang)
+    cols = [
+        text["indicator"],
+        text["period"],
+        text["numerator"],
+        text["denominator"],
+        text["value"],
+        text["judged"],
+    ]
+    numeric = {text["numerator"], text["denominator"], text["value"]}
+    th = "".join(f'<th class="{"num" if c in numeric else ""}">{_e(c)}</th>' for c in cols)
+    rows = []
+    for f in figures.itertuples(index=False):
+        value = _figure_number(f.value, 1 if _text(f.unit) != "count" else 0)
+        if _text(f.unit) == "%" and value != "—":
+            value += "%"
+        link = (
+            f'<a class="explain" href="{_e(page)}#{_e(f.indicator)}">{_e(value)}</a>'
+            if page
+            else _e(value)
+        )
+        status = _text(f.status)
+        rows.append(
+            f"<tr><td>{_e(f.indicator_name)} <span class='meta'>{_e(f.indicator)}</span></td>"
+            f"<td class='nowrap'>{_e(f.period)}</td>"
+            f"<td class='num'>{_e(_figure_number(f.numerator))}</td>"
+            f"<td class='num'>{_e(_figure_number(f.denominator))}</td>"
+            f"<td class='num'>{link}</td>"
+            f"<td class='nowrap status-{_e(status)}'>{_e(FIGURE_STATUS[lang].get(status, status))}</td></tr>"
+        )
+    return (
+        f"<h3 class='figures'>{_e(text['figures'])}</h3><p class='note'>{_e(text['figures_note'])}</p>"
+        f"<table class='figures'><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _township_sections(
+    prepared: _Prepared,
+    lang: Lang,
+    figures: pd.DataFrame | None = None,
+    pages: Mapping[str, str] | None = None,
+) -> str:
     """Per township: its units' counts, the records to correct per unit (errors first),
     then the late and missing uploads in their own table, then its figures."""
     text = _labels(lang)
@@ -1140,6 +1242,11 @@ def _township_sections(prepared: _Prepared, lang: Lang, figures: str = "") -> st
         town_notices = notices_by_town.get(str(code))
         if town_notices is not None:
             sections.append(_notice_rows(town_notices, lang))
+        if figures is not None and len(figures):
+            mine_figures = figures.loc[figures["area_code"].astype("string") == str(code)]
+            if len(mine_figures):
+                page = (pages or {}).get(str(code), "")
+                sections.append(_figures_table(mine_figures, page, lang))
         sections.append("</section>")
     sections.append("</section>")
     return "".join(sections)
@@ -1199,7 +1306,7 @@ def render_html(data: ReportInput, lang: Lang = "zh") -> str:
             f"{month_chart_svg(prepared.issues, lang)}</section>",
             _rules_section(data, lang),
             _reporting_section(prepared, lang),
-            _township_sections(prepared, lang),
+            _township_sections(prepared, lang, data.figures, data.explain_pages),
             f"<footer><p>{_e(text['how_to'])}</p><p>{_e(text['privacy'])}</p>"
             "<p>popstat</p></footer>",
             "</main></body></html>\n",

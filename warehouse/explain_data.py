@@ -10,16 +10,16 @@ those areas and months. The selection and tracing are transforms.explain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import Connection, false, select
 
-from transforms.catalog import Indicator, load_catalog
+from transforms.catalog import load_catalog
 from transforms.explain import (
     FRAME_TEMPLATES,
     LEFT_OUT_COLUMNS,
     SOURCES,
+    Explanation,
     counted_records,
     error_rows_left_out,
     indicator_frame,
@@ -28,7 +28,7 @@ from transforms.explain import (
     trace_records,
 )
 from transforms.indicators import area_closure
-from transforms.periods import Period, parse_period
+from transforms.periods import parse_period
 from transforms.templates import load_contract
 from warehouse import schema
 from warehouse.load import read_frame
@@ -50,17 +50,6 @@ class ExplainError(ValueError):
     def __init__(self, zh: str, en: str) -> None:
         super().__init__(en)
         self.words = (zh, en)
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """One figure (the mart row as a dict), the records that count, and those left out."""
-
-    figure: dict[str, object]
-    indicator: Indicator
-    period: Period
-    records: pd.DataFrame
-    left_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LEFT_OUT_COLUMNS))
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterable[list[str]]:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import pytest
 from flows.cli import main
 from flows.settings import Settings
 from tests.e2e._ops import SECRET
-from tests.e2e._pipeline import MASKED_ID_RE, NIGHTLY, run_tasks, write_county
+from tests.e2e._pipeline import MASKED_ID_RE, NIGHTLY, RAW_ID_RE, run_tasks, write_county
 from transforms.synthetic import GeneratedCounty
 from warehouse.db import make_engine, migrate
 
@@ -441,3 +442,76 @@ def test_explain_prints_the_figure_and_refuses_what_is_not_published(
         ),
     )
     assert code == 1 and "no published figures for area '000'" in err
+
+
+# ------------------------------------------------------------------------------ report
+
+
+@pytest.fixture(scope="module")
+def report_files(county_run: County, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """`popstat report` on the county: the report, the workbook and the explanation pages."""
+    home = tmp_path_factory.mktemp("officer_report_home")
+    argv = [
+        "report",
+        "--warehouse",
+        county_run.url,
+        "--home",
+        str(home),
+        "--reference",
+        str(county_run.reference),
+    ]
+    assert main(argv) == 0
+    return sorted((home / "reports").iterdir())
+
+
+def test_report_lists_corrections_before_notices_and_links_every_figure(
+    county_run: County, report_files: list[Path]
+) -> None:
+    names = [p.name for p in report_files]
+    report = next(p for p in report_files if p.name.startswith("dq-report-"))
+    pages = [p for p in report_files if p.name.startswith("dq-explain-")]
+    townships = {str(u)[:9] for u in county_run.county.answer_key.uploads["unit"].dropna()}
+    townships = {t for t in townships if t.isdigit()}
+    assert len(pages) == len(townships), names
+    page = report.read_text("utf-8")
+    links = re.findall(r'<a class="explain" href="([^"#]+)#([a-z0-9_]+)"', page)
+    assert {href for href, _ in links} == {p.name for p in pages}
+    assert {code for _, code in links} >= {"births", "contraceptive_prevalence"}
+    # per township: the rows to fix come before the late-upload notices
+    for section in page.split('<section class="township"')[1:]:
+        if "迟报和未报" in section and "需要更正的记录" in section:
+            assert section.index("需要更正的记录") < section.index("迟报和未报")
+    explained = pages[0].read_text("utf-8")
+    assert 'id="births"' in explained and "计入的记录" in explained
+    assert not RAW_ID_RE.search(explained)
+
+
+@pytest.mark.browser
+def test_a_figure_in_the_report_opens_its_explanation(
+    report_files: list[Path], tmp_path: Path
+) -> None:
+    from tests.browser import chromium, requests_sent
+
+    report = next(p for p in report_files if p.name.startswith("dq-report-"))
+    with chromium(tmp_path) as browser:
+        browser.get("about:blank")
+        browser.get_log("performance")
+        browser.get(report.as_uri())
+        link = browser.find_element("css selector", 'a.explain[href$="#contraceptive_prevalence"]')
+        row = link.find_element("xpath", "./ancestor::tr")
+        numerator = row.find_elements("css selector", "td")[2].text
+        browser.execute_script("arguments[0].scrollIntoView()", link)
+        link.click()
+        assert browser.current_url.endswith("#contraceptive_prevalence")
+        assert browser.current_url.split("#")[0].split("/")[-1].startswith("dq-explain-")
+        section = browser.find_element("id", "contraceptive_prevalence")
+        text = section.text
+        assert f"分子: {numerator}" in text
+        assert "计入的记录" in text and "village_women_" in text
+        top = browser.execute_script(
+            "return document.getElementById('contraceptive_prevalence').getBoundingClientRect().top"
+        )
+        assert abs(top) < 50  # the browser jumped to the figure
+        sent = [url for url, _ in requests_sent(browser.get_log("performance"))]
+        foreign = [u for u in sent if not u.startswith("file://") and not u.startswith("data:")]
+        assert foreign == [], foreign
