@@ -200,9 +200,9 @@ def counted_records(
     scope["numerator"] = _contribution(numerator.func, scope)
     if indicator.denominator:
         scope["denominator"] = _contribution(MEASURES[indicator.denominator].func, scope)
-    else:
-        scope["denominator"] = 0.0
-    scope["counted"] = (scope["numerator"] != 0) | (scope["denominator"] != 0)
+    else:  # a count has no denominator: null, as published
+        scope["denominator"] = float("nan")
+    scope["counted"] = (scope["numerator"] != 0) | (scope["denominator"].fillna(0) != 0)
     return scope.reset_index(drop=True)
 
 
@@ -246,7 +246,19 @@ def _staged_matches(
                 hit["when"], errors="coerce"
             )
             near = gap.abs() <= pd.Timedelta(days=source.days)
-        hit = hit.loc[near.fillna(False).astype(bool)]
+        hit = hit.loc[near.fillna(False).astype(bool)].copy()
+        # Twins: two records share mother and date, so each matches both rows; pair the
+        # n-th record with the n-th row (by row number) and drop the crossed pairs.
+        order = left.sort_values("record").groupby(["key", "recon_when"], dropna=False).cumcount()
+        hit["record_rank"] = hit["record"].map(order).to_numpy()
+        rows_per_file = hit.groupby(["key", "file_name"])["row_number"].transform("nunique")
+        records_per_key = hit.groupby(["key", "file_name"])["record"].transform("nunique")
+        paired = (rows_per_file > 1) & (rows_per_file == records_per_key)
+        crossed = paired & (
+            hit.groupby(["key", "file_name"])["row_number"].rank(method="dense").astype(int) - 1
+            != hit["record_rank"]
+        )
+        hit = hit.loc[~crossed]
         parts.append(hit.assign(priority=priority, source=trace.template))
     columns = ["record", "priority", "person", "source", "file_name", "row_number"]
     if not parts:
