@@ -292,6 +292,8 @@ def trace_records(
             "other_sources": pd.Series(pd.NA, index=mine.index, dtype="string"),
         }
     )
+    if "_rid" in mine.columns:  # the caller's row id, to share one trace among indicators
+        out["_rid"] = mine["_rid"].to_numpy()
     if frame_name in SOURCES and len(mine):
         hits = _staged_matches(mine, SOURCES[frame_name], staged)
         hits = hits.sort_values(["record", "priority", "file_name", "row_number"])

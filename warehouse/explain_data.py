@@ -18,6 +18,7 @@ from transforms.catalog import load_catalog
 from transforms.explain import (
     FRAME_TEMPLATES,
     LEFT_OUT_COLUMNS,
+    RECORD_COLUMNS,
     SOURCES,
     Explanation,
     counted_records,
@@ -189,26 +190,72 @@ def _quarantined(
 
 def explain(conn: Connection, area: str, period: str, indicator_code: str) -> Explanation:
     """The published figure and every record behind it (see the module docstring)."""
-    figure = figure_row(conn, area, period, indicator_code)
-    indicator = next(i for i in load_catalog() if i.code == indicator_code)
+    return explain_many(conn, area, period, [indicator_code])[0]
+
+
+def _uploads(conn: Connection) -> pd.DataFrame:
+    u = schema.uploads.c
+    return read_frame(
+        conn,
+        select(u.upload_id, u.file_name, u.unit, u.source, u.kind, u.report_month, u.status),
+    )
+
+
+def explain_many(
+    conn: Connection, area: str, period: str, indicator_codes: Sequence[str]
+) -> list[Explanation]:
+    """Several figures of one area and period; what indicators share (their recon frame,
+    its staged rows and exclusions) is read and traced once."""
+    figures = [figure_row(conn, area, period, code) for code in indicator_codes]
+    catalog = {i.code: i for i in load_catalog()}
+    indicators = [catalog[code] for code in indicator_codes]
     span = parse_period(period)
     areas = areas_under(conn, area)
-    frame_name = indicator_frame(indicator)
-    frame = _recon_rows(conn, frame_name, areas, span.months)
-    scoped = counted_records(frame, indicator, areas, span)
-    uploads = read_frame(
-        conn,
-        select(
-            schema.uploads.c.upload_id,
-            schema.uploads.c.file_name,
-            schema.uploads.c.unit,
-            schema.uploads.c.source,
-            schema.uploads.c.kind,
-            schema.uploads.c.report_month,
-            schema.uploads.c.status,
-        ),
-    )
-    counted = scoped.loc[scoped["counted"]]
+    uploads = _uploads(conn)
+    found: dict[str, Explanation] = {}
+    by_frame: dict[str, list[int]] = {}
+    for number, indicator in enumerate(indicators):
+        by_frame.setdefault(indicator_frame(indicator), []).append(number)
+    for frame_name, numbers in by_frame.items():
+        frame = _recon_rows(conn, frame_name, areas, span.months)
+        frame = frame.assign(_rid=range(len(frame)))
+        scoped = {n: counted_records(frame, indicators[n], areas, span) for n in numbers}
+        union = pd.concat([s.loc[s["counted"]] for s in scoped.values()], ignore_index=True)
+        union = union.drop_duplicates("_rid").assign(counted=True)
+        traced = trace_records(union, frame_name, _staged_for(conn, union, frame_name), uploads)
+        templates = FRAME_TEMPLATES.get(frame_name, ())
+        shared = [
+            error_rows_left_out({t: _excluded(conn, t, areas, span.months) for t in templates}),
+            quarantined_left_out(_quarantined(conn, templates, areas, span.months)),
+        ]
+        for n in numbers:
+            counted = scoped[n].loc[scoped[n]["counted"], ["_rid", "numerator", "denominator"]]
+            records = (
+                traced.drop(columns=["numerator", "denominator"])
+                .merge(counted, on="_rid")
+                .drop(columns="_rid")
+                .reindex(columns=list(RECORD_COLUMNS))
+            )
+            left = [f for f in (*shared, pending_left_out(scoped[n])) if len(f)]
+            left_out = (
+                pd.concat(left, ignore_index=True)
+                if left
+                else pd.DataFrame(columns=list(LEFT_OUT_COLUMNS))
+            )
+            found[indicators[n].code] = Explanation(
+                figures[n],
+                indicators[n],
+                span,
+                records,
+                left_out.reindex(columns=list(LEFT_OUT_COLUMNS)),
+            )
+    return [found[code] for code in indicator_codes]
+
+
+def _staged_for(
+    conn: Connection, counted: pd.DataFrame, frame_name: str
+) -> dict[str, pd.DataFrame]:
+    """The staged rows the counted records may come from."""
     staged = _staged_for_keys(conn, counted, frame_name)
     if frame_name == "recon_accuracy":
         ids = sorted({int(i) for i in counted["upload_id"].dropna()})
@@ -219,18 +266,4 @@ def explain(conn: Connection, area: str, period: str, indicator_code: str) -> Ex
                 for chunk in _chunks([str(i) for i in ids])
             ]
             staged[template] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    records = trace_records(scoped, frame_name, staged, uploads)
-    templates = FRAME_TEMPLATES.get(frame_name, ())
-    left = [
-        error_rows_left_out({t: _excluded(conn, t, areas, span.months) for t in templates}),
-        quarantined_left_out(_quarantined(conn, templates, areas, span.months)),
-        pending_left_out(scoped),
-    ]
-    left_out = (
-        pd.concat([f for f in left if len(f)], ignore_index=True)
-        if any(len(f) for f in left)
-        else pd.DataFrame(columns=list(LEFT_OUT_COLUMNS))
-    )
-    return Explanation(
-        figure, indicator, span, records, left_out.reindex(columns=list(LEFT_OUT_COLUMNS))
-    )
+    return staged

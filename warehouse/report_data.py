@@ -28,7 +28,7 @@ from transforms.officer_report import (
     workbook_sheets,
 )
 from warehouse import schema
-from warehouse.explain_data import explain
+from warehouse.explain_data import explain_many
 from warehouse.load import read_frame
 from warehouse.reference import read_reference
 from warehouse.tabular import write_xlsx
@@ -99,9 +99,9 @@ def report_figures(conn: Connection, period: str) -> pd.DataFrame:
 def township_explanations(conn: Connection, figures: pd.DataFrame) -> dict[str, list[Explanation]]:
     """Every township figure explained (transforms.explain), per township code."""
     out: dict[str, list[Explanation]] = {}
-    for row in figures.itertuples(index=False):
-        found = explain(conn, str(row.area_code), str(row.period), str(row.indicator))
-        out.setdefault(str(row.area_code), []).append(found)
+    for (area, period), rows in figures.groupby(["area_code", "period"], sort=False):
+        codes = [str(c) for c in rows["indicator"]]
+        out[str(area)] = explain_many(conn, str(area), str(period), codes)
     return out
 
 
