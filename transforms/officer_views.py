@@ -352,3 +352,47 @@ def explain_view(rows: pd.DataFrame, included: bool, lang: Lang) -> pd.DataFrame
     # a column empty on every row (no status in a roster, no second source) says nothing
     out = out.loc[:, [c for c in out.columns if (out[c] != "").any()]]
     return out.rename(columns=EXPLAIN_LABELS[lang]).reset_index(drop=True)
+
+
+OFFICER_DECISIONS: tuple[str, ...] = (
+    "The review queue (`popstat issues list`) shows errors first, then unit, month, file "
+    "and row; it says how many it shows of how many. `--format csv|json` lists every "
+    "selected issue unless `--limit` is given.",
+    "Filter words are codes or their Chinese labels (`--status 已确认` = `acknowledged`). "
+    "An unknown or empty word is refused (exit 2); an unknown issue id exits 1; ack, "
+    "resolve, waive or reopen on a selection that holds no issue exits 1 and changes "
+    "nothing; a list that matches nothing is an answer (exit 0). resolve and waive need "
+    "a note.",
+    "Officer commands refuse (exit 2) a warehouse that does not exist or has no completed "
+    "run, naming the URL they looked at; they never create one.",
+    "Late and missing uploads (`upload_late`, `upload_missing`) are notices: the report and "
+    "its workbook list them apart from the records to correct.",
+    "A quarantined file is found again by every run while the same file (path) is still in "
+    "the inbox and no later upload of the same source, kind, unit and month (or path) has "
+    "come: a resolved file issue then reopens, as a row issue does.",
+    "Times an officer reads (run ids, reviews, issue events, report stamps) are wall time "
+    "in `POPSTAT_TIME_ZONE`, stored without zone, like upload arrival times.",
+    "`popstat explain`: a record's share of a figure is the indicator's own measure applied "
+    "to it — flows over the period's months, stocks at each source area's last snapshot "
+    "in the period — so the records add up to the published numerator and denominator. "
+    "Records are traced to staged rows of current uploads by the person's key (births: "
+    "mother and birth date within 31 days; roster and fee ledger: the same month; exams: "
+    "the same date); twins are paired with rows in row order; the village's row is named "
+    "first, then the hospital's, then the police's. Left out: error rows (`stg_exclusions`) "
+    "and quarantined files of the frame's upload kinds in the area's units and months, "
+    "and pending births that count nowhere. Changes (`recon_changes`) are not traced to rows.",
+    "The officer report explains each township's figures of the latest year-to-date period "
+    "on a page per township beside it (at most 500 records per figure; `popstat explain "
+    "--format csv` gives all).",
+)
+"""Choices made for the officer's commands; docs/data-dictionary.md lists them."""
+
+
+def officer_decisions_markdown() -> list[str]:
+    """The decisions as a Markdown section (lines)."""
+    return [
+        "",
+        "## 数据专干命令的约定 Officer commands: decisions",
+        "",
+        *[f"- {line}" for line in OFFICER_DECISIONS],
+    ]

@@ -284,9 +284,19 @@ def test_a_never_run_warehouse_is_refused(
 
 
 def test_officer_commands_load_neither_prefect_nor_gx(county_run: County) -> None:
+    explain = county_run.argv(
+        "explain",
+        "--area",
+        county_run.county.spec.county_code,
+        "--period",
+        "2026-06",
+        "--indicator",
+        "births",
+    )
     script = (
         "import sys; from flows.cli import main; "
         f"assert main({county_run.argv('issues', 'list')!r}) == 0; "
+        f"assert main({explain!r}) == 0; "
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations')]; "
         "assert not heavy, heavy[:5]"
     )
