@@ -19,6 +19,7 @@ from transforms.officer_report import (
     STATUS_LABELS,
     rule_label,
 )
+from transforms.templates import load_contract
 
 Lang = str
 
@@ -310,6 +311,55 @@ EXPLAIN_LABELS = {
 }
 
 
+RECORD_STATUS_LABELS = {
+    "zh": {
+        "matched": "已核对一致",
+        "missing_in_village": "村漏报",
+        "pending": "待核实",
+        "village_only": "仅村上报",
+        "conflict": "信息不一致",
+        "too_few": "人数太少",
+        "on_time": "按时上报",
+        "received": "迟报",
+        "missing": "未上报",
+        "accurate": "准确",
+        "inaccurate": "不准确",
+    },
+    "en": {
+        "matched": "matched",
+        "missing_in_village": "missing in village",
+        "pending": "pending",
+        "village_only": "village only",
+        "conflict": "conflict",
+        "too_few": "too few",
+        "on_time": "on time",
+        "received": "late",
+        "missing": "missing",
+        "accurate": "accurate",
+        "inaccurate": "inaccurate",
+    },
+}
+"""Reconciliation status of a record (recon_* `status`, uploads, accuracy), in words."""
+
+
+def _record_status(value: object, lang: Lang) -> str:
+    text = _text(value)
+    word, _, rule = text.partition(": ")
+    label = RECORD_STATUS_LABELS[lang].get(word, word)
+    return f"{label}：{rule_label(rule, lang)}" if rule else label
+
+
+def _source_title(value: object, lang: Lang) -> str:
+    """`village_births` → 村·出生登记 (the upload kind's title), else the code."""
+    text = _text(value)
+    template = load_contract().templates.get(text)
+    if template is None:
+        return text
+    source = SOURCE_LABELS[lang].get(template.source, template.source)
+    title = template.title_zh if lang == "zh" else template.title_en
+    return f"{source}·{title}" if lang == "zh" else f"{source}: {title}"
+
+
 def explain_view(rows: pd.DataFrame, included: bool, lang: Lang) -> pd.DataFrame:
     """Counted records (or those left out) as text cells under `lang` headers."""
     columns = (
@@ -347,6 +397,10 @@ def explain_view(rows: pd.DataFrame, included: bool, lang: Lang) -> pd.DataFrame
             out[column] = numbers.map(lambda n: "" if pd.isna(n) else str(int(n)))
         elif column == "reason":
             out[column] = values.map(lambda r: reason_text(_text(r), lang))
+        elif column == "status":
+            out[column] = values.map(lambda v: _record_status(v, lang))
+        elif column == "source":
+            out[column] = values.map(lambda v: _source_title(v, lang))
         else:
             out[column] = values.map(_text)
     # a column empty on every row (no status in a roster, no second source) says nothing
