@@ -1173,7 +1173,8 @@ def _township_sections(
     figures: pd.DataFrame | None = None,
     pages: Mapping[str, str] | None = None,
 ) -> str:
-    """Per township: its units' counts, the records to correct per unit (errors first),
+    """Per township: its units' counts (warnings apart from late/missing notices; the total
+    counts all), the records to correct per unit (errors first),
     then the late and missing uploads in their own table, then its figures."""
     text = _labels(lang)
     issues = _sorted_issues(prepared.issues)
@@ -1211,13 +1212,15 @@ def _township_sections(
                 summary, name = "", _e(unit.unit_name)
             rows.append(
                 f'<tr><td>{name}</td><td class="code">{_e(unit.unit)}</td>'
-                f"{_num(int(unit.error), 'error')}{_num(int(unit.warning), 'warning')}"
+                f"{_num(int(unit.error), 'error')}"
+                f"{_num(int(unit.warning) - int(unit.notices), 'warning')}"
                 f"{_num(int(unit.notices), 'warning')}"
                 f"{_num(int(unit.issues))}<td>{_e(summary)}</td></tr>"
             )
         rows.append(
             f'<tr class="sub"><td>{_e(text["subtotal"])}</td><td></td>'
-            f"{_num(n_err, 'error')}{_num(n_warn, 'warning')}{_num(n_notice, 'warning')}"
+            f"{_num(n_err, 'error')}{_num(n_warn - n_notice, 'warning')}"
+            f"{_num(n_notice, 'warning')}"
             f"{_num(n_err + n_warn)}<td></td></tr>"
         )
         sections.append(f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
