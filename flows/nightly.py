@@ -473,6 +473,7 @@ def _run(
                 stage=tracker.stage,
                 kind=kind,
                 flow_run_id=summary["flow_run_id"],
+                at=local_now(settings.time_zone).isoformat(timespec="seconds"),
             )
             notify_failure(settings.webhook_url, payload, log=logger.error)
         if started:
