@@ -10,6 +10,7 @@ those areas and months. The selection and tracing are transforms.explain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 import pandas as pd
 from sqlalchemy import Connection, false, select
@@ -34,6 +35,8 @@ from transforms.templates import load_contract
 from warehouse import schema
 from warehouse.load import read_frame
 
+T = TypeVar("T")
+
 RECON = {
     "recon_births": schema.recon_births,
     "recon_women": schema.recon_women,
@@ -53,7 +56,7 @@ class ExplainError(ValueError):
         self.words = (zh, en)
 
 
-def _chunks(items: Sequence[str], size: int = 500) -> Iterable[list[str]]:
+def _chunks(items: Sequence[T], size: int = 500) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
@@ -262,8 +265,7 @@ def _staged_for(
         for template in ("village_births", "village_women"):
             table = schema.staging_tables[template]
             parts = [
-                _staged(conn, template, table.c.upload_id.in_(chunk))
-                for chunk in _chunks([str(i) for i in ids])
+                _staged(conn, template, table.c.upload_id.in_(chunk)) for chunk in _chunks(ids)
             ]
             staged[template] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return staged

@@ -26,7 +26,14 @@ import pytest
 from flows.cli import main
 from flows.settings import Settings
 from tests.e2e._ops import SECRET
-from tests.e2e._pipeline import MASKED_ID_RE, NIGHTLY, RAW_ID_RE, run_tasks, write_county
+from tests.e2e._pipeline import (
+    MASKED_ID_RE,
+    NIGHTLY,
+    RAW_ID_RE,
+    run_tasks,
+    warehouse_url,
+    write_county,
+)
 from transforms.synthetic import GeneratedCounty
 from warehouse.db import make_engine, migrate
 
@@ -48,19 +55,15 @@ class County:
         return [*words, "--warehouse", self.url, "--home", str(self.home), *extra]
 
 
-@pytest.fixture(scope="module")
-def county_run(
-    small_county: GeneratedCounty, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[County]:
-    root = tmp_path_factory.mktemp("officer_county")
-    inbox, reference = write_county(small_county, root, Settings().time_zone)
-    url = f"sqlite:///{root / 'home' / 'warehouse.db'}"
+def _county_run(
+    county: GeneratedCounty, url: str, root: Path, inbox: Path, reference: Path
+) -> County:
     settings = Settings(
         home=root / "home",
         inbox=inbox,
         reference=reference,
         warehouse_url=url,
-        as_of=small_county.spec.effective_as_of,
+        as_of=county.spec.effective_as_of,
         secret_key=SECRET,
     )
     engine = make_engine(url)
@@ -68,7 +71,37 @@ def county_run(
     engine.dispose()
     result = run_tasks(settings, "officer-run-1", NIGHTLY)
     result.require(*NIGHTLY)
-    yield County(small_county, root / "home", inbox, reference, url)
+    return County(county, root / "home", inbox, reference, url)
+
+
+@pytest.fixture(scope="module")
+def county_run(
+    small_county: GeneratedCounty, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[County]:
+    """The county on the embedded warehouse, where most commands are typed."""
+    root = tmp_path_factory.mktemp("officer_county")
+    inbox, reference = write_county(small_county, root, Settings().time_zone)
+    url = f"sqlite:///{root / 'home' / 'warehouse.db'}"
+    yield _county_run(small_county, url, root, inbox, reference)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def any_county_run(
+    request: pytest.FixtureRequest,
+    county_run: County,
+    small_county: GeneratedCounty,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[County]:
+    """The county on SQLite (the run above) and on a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield county_run
+        return
+    root = tmp_path_factory.mktemp("officer_county_pg")
+    inbox, reference = write_county(small_county, root, Settings().time_zone)
+    for url in warehouse_url("postgresql", tmp_path_factory):
+        yield _county_run(small_county, url, root, inbox, reference)
 
 
 def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
@@ -87,8 +120,9 @@ def expected_issues(county: GeneratedCounty) -> pd.DataFrame:
 
 
 def test_list_says_how_many_it_shows_of_how_many_errors_first(
-    county_run: County, capsys: pytest.CaptureFixture[str]
+    any_county_run: County, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    county_run = any_county_run
     code, out, _ = _run(capsys, county_run.argv("issues", "list", "--format", "json"))
     assert code == 0
     everything = pd.DataFrame(json.loads(out))
@@ -393,8 +427,9 @@ def test_explain_births_lists_the_generated_births_with_their_file_and_row(
 
 
 def test_explained_records_add_up_to_every_published_figure(
-    county_run: County, capsys: pytest.CaptureFixture[str]
+    any_county_run: County, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    county_run = any_county_run
     """For one village and the half-year, each indicator's records sum to the mart row."""
     mart = _mart(county_run)
     village = str(mart.loc[mart["area_level"] == "village", "area_code"].iloc[0])
