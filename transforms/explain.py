@@ -432,7 +432,9 @@ def quarantined_left_out(files: pd.DataFrame) -> pd.DataFrame:
             "month": files["report_month"].astype("string"),
             "person": pd.Series(pd.NA, index=files.index, dtype="string"),
             "reason": "quarantined",
-            "detail": files["reason_en"].astype("string"),
+            "detail": files["reason_zh"].astype("string")
+            + " / "
+            + files["reason_en"].astype("string"),
             "source": (files["source"].astype(str) + "_" + files["kind"].astype(str)),
             "file_name": files["file_name"].astype("string"),
             "row_number": pd.Series(pd.NA, index=files.index, dtype="Int64"),
@@ -478,3 +480,17 @@ def explanation_frame(records: pd.DataFrame, left_out: pd.DataFrame) -> pd.DataF
         return _empty(EXPLAIN_COLUMNS)
     both = pd.concat(parts, ignore_index=True)
     return both.reindex(columns=list(EXPLAIN_COLUMNS)).reset_index(drop=True)
+
+
+def left_out_in_snapshot(left_out: pd.DataFrame, scoped: pd.DataFrame) -> pd.DataFrame:
+    """For a stock: only what the figure's snapshots miss. Error rows of the snapshot month
+    each area's figure uses, and quarantined files of that month or later (why an older
+    snapshot is used); an area with no snapshot keeps all."""
+    if left_out.empty or scoped.empty:
+        return left_out
+    used = scoped.groupby(scoped["area_code"].astype("string"))["month"].max()
+    month = left_out["month"].astype("string")
+    snapshot = left_out["area_code"].astype("string").map(used)
+    keep = snapshot.isna() | (month == snapshot)
+    keep |= (left_out["reason"] == "quarantined") & (month >= snapshot).fillna(True)
+    return left_out.loc[keep.astype(bool)].reset_index(drop=True)

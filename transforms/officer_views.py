@@ -262,7 +262,9 @@ def explain_header(
         f"{'分母' if zh else 'denominator'}: {_number(figure.get('denominator'))}",
         f"{'数值' if zh else 'value'}: {shown}",
         f"{'考核' if zh else 'status'}: {status_word}"
-        + (f"（{'目标' if zh else 'target'} {target_text}）" if target_text else ""),
+        + (
+            (f"（目标 {target_text}）" if zh else f" (target {target_text})") if target_text else ""
+        ),
         f"{'运行' if zh else 'run'}: {_text(figure.get('run_id'))}",
     ]
     if status == "too_few":
@@ -350,14 +352,22 @@ def _record_status(value: object, lang: Lang) -> str:
 
 
 def _source_title(value: object, lang: Lang) -> str:
-    """`village_births` → 村·出生登记 (the upload kind's title), else the code."""
+    """`village_births` → 村 (who sent it; the file name says which report), else the code."""
     text = _text(value)
     template = load_contract().templates.get(text)
     if template is None:
         return text
-    source = SOURCE_LABELS[lang].get(template.source, template.source)
-    title = template.title_zh if lang == "zh" else template.title_en
-    return f"{source}·{title}" if lang == "zh" else f"{source}: {title}"
+    return SOURCE_LABELS[lang].get(template.source, template.source)
+
+
+def _detail(detail: str, reason: str, lang: Lang) -> str:
+    """Error rules by name (`id_checksum,missing` → 身份证号校验位错误、必填项为空); a
+    quarantine's reason in the chosen language (stored as `zh / en`)."""
+    if reason == "error_row":
+        sep = "、" if lang == "zh" else ", "
+        return sep.join(rule_label(rule, lang) for rule in detail.split(",") if rule)
+    zh, _, en = detail.partition(" / ")
+    return zh if lang == "zh" or not en else en
 
 
 def explain_view(rows: pd.DataFrame, included: bool, lang: Lang) -> pd.DataFrame:
@@ -397,6 +407,11 @@ def explain_view(rows: pd.DataFrame, included: bool, lang: Lang) -> pd.DataFrame
             out[column] = numbers.map(lambda n: "" if pd.isna(n) else str(int(n)))
         elif column == "reason":
             out[column] = values.map(lambda r: reason_text(_text(r), lang))
+        elif column == "detail":
+            out[column] = [
+                _detail(_text(d), _text(r), lang)
+                for d, r in zip(values, rows["reason"], strict=True)
+            ]
         elif column == "status":
             out[column] = values.map(lambda v: _record_status(v, lang))
         elif column == "source":
@@ -433,8 +448,9 @@ OFFICER_DECISIONS: tuple[str, ...] = (
     "mother and birth date within 31 days; roster and fee ledger: the same month; exams: "
     "the same date); twins are paired with rows in row order; the village's row is named "
     "first, then the hospital's, then the police's. Left out: error rows (`stg_exclusions`) "
-    "and quarantined files of the frame's upload kinds in the area's units and months, "
-    "and pending births that count nowhere. Changes (`recon_changes`) are not traced to rows.",
+    "and quarantined files of the frame's upload kinds in the area's units and months (for "
+    "a stock: error rows of the snapshot month used, and quarantines of that month or "
+    "later), and pending births that count nowhere. Changes (`recon_changes`) are not traced to rows.",
     "The officer report explains each township's figures of the latest year-to-date period "
     "on a page per township beside it (at most 500 records per figure; `popstat explain "
     "--format csv` gives all).",

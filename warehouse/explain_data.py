@@ -25,11 +25,13 @@ from transforms.explain import (
     counted_records,
     error_rows_left_out,
     indicator_frame,
+    left_out_in_snapshot,
     pending_left_out,
     quarantined_left_out,
     trace_records,
 )
 from transforms.indicators import area_closure
+from transforms.measures import MEASURES
 from transforms.periods import parse_period
 from transforms.templates import load_contract
 from warehouse import schema
@@ -245,6 +247,8 @@ def explain_many(
                 if left
                 else pd.DataFrame(columns=list(LEFT_OUT_COLUMNS))
             )
+            if MEASURES[indicators[n].numerator].kind == "stock":
+                left_out = left_out_in_snapshot(left_out, scoped[n])
             found[indicators[n].code] = Explanation(
                 figures[n],
                 indicators[n],

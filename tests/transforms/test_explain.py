@@ -7,7 +7,12 @@ from datetime import date
 import pandas as pd
 
 from transforms.catalog import load_catalog
-from transforms.explain import counted_records, explanation_frame, trace_records
+from transforms.explain import (
+    counted_records,
+    explanation_frame,
+    left_out_in_snapshot,
+    trace_records,
+)
 from transforms.periods import parse_period
 
 CATALOG = {i.code: i for i in load_catalog()}
@@ -79,3 +84,20 @@ def test_twins_are_traced_to_their_own_rows() -> None:
     assert traced["other_sources"].isna().all()
     both = explanation_frame(traced, pd.DataFrame())
     assert list(both["included"]) == [True, True]
+
+
+def test_a_stock_misses_only_what_its_snapshot_misses() -> None:
+    scoped = pd.DataFrame({"area_code": [V1, V1], "month": ["2026-05", "2026-05"]})
+    left_out = pd.DataFrame(
+        {
+            "area_code": [V1, V1, V1, V2],
+            "month": ["2026-02", "2026-05", "2026-06", "2026-02"],
+            "reason": ["error_row", "error_row", "quarantined", "error_row"],
+        }
+    )
+    kept = left_out_in_snapshot(left_out, scoped)
+    assert list(zip(kept["month"], kept["reason"], strict=True)) == [
+        ("2026-05", "error_row"),  # a row of the snapshot used
+        ("2026-06", "quarantined"),  # why June's roster is not the snapshot
+        ("2026-02", "error_row"),  # V2 has no snapshot: everything stays
+    ]
