@@ -26,6 +26,8 @@ from transforms.officer_views import (
     issue_detail_lines,
     issue_list_view,
     known_words,
+    month_word,
+    rule_code,
     script_view,
 )
 from warehouse import issues
@@ -111,6 +113,18 @@ def _filter_values(args: argparse.Namespace, lang: str) -> dict[str, str | None]
             _say(lang, f"筛选条件 --{name} 为空", f"--{name} is empty", error=True)
             return 2
         code = filter_code(name, word.strip()) if name in FILTER_WORDS else word.strip()
+        if name == "rule":
+            code = rule_code(word.strip())
+        if name == "month":
+            code = month_word(word)
+            if code is None:
+                _say(
+                    lang,
+                    f"月份格式应为 2026-09：--month {word}",
+                    f"--month {word!r} is no month; write it as 2026-09",
+                    error=True,
+                )
+                return 2
         if code is None:
             _say(
                 lang,

@@ -7,6 +7,7 @@ word is refused with the list of the known ones instead of matching nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import pandas as pd
@@ -14,6 +15,7 @@ import pandas as pd
 from transforms.catalog import Indicator
 from transforms.explain import reason_text
 from transforms.officer_report import (
+    RULE_LABELS,
     SEVERITY_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
@@ -90,6 +92,22 @@ def filter_code(name: str, word: str) -> str | None:
             if word in (code, label):
                 return code
     return None
+
+
+def rule_code(word: str) -> str:
+    """A rule's code from its code or its label in either language (`身份证号校验位错误`)."""
+    for code, labels in RULE_LABELS.items():
+        if word in labels:
+            return code
+    return word
+
+
+def month_word(word: str) -> str | None:
+    """`2026-09` (also `202609`, `2026-9`) as `YYYY-MM`; None when it is no month."""
+    found = re.fullmatch(r"(\d{4})-?(\d{1,2})", word.strip())
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        return None
+    return f"{found.group(1)}-{int(found.group(2)):02d}"
 
 
 def known_words(name: str) -> str:
@@ -427,7 +445,8 @@ OFFICER_DECISIONS: tuple[str, ...] = (
     "The review queue (`popstat issues list`) shows errors first, then unit, month, file "
     "and row; it says how many it shows of how many. `--format csv|json` lists every "
     "selected issue unless `--limit` is given.",
-    "Filter words are codes or their Chinese labels (`--status 已确认` = `acknowledged`). "
+    "Filter words are codes or their Chinese labels (`--status 已确认` = `acknowledged`; "
+    "`--rule` also takes a rule's name; `--month` takes 2026-09, 202609 or 2026-9). "
     "An unknown or empty word is refused (exit 2); an unknown issue id exits 1; ack, "
     "resolve, waive or reopen on a selection that holds no issue exits 1 and changes "
     "nothing; a list that matches nothing is an answer (exit 0). resolve and waive need "

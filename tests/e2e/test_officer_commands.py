@@ -178,6 +178,33 @@ def test_unknown_status_word_is_refused(
 def test_empty_filter_is_refused(county_run: County, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, county_run.argv("issues", "list", "--unit", ""))
     assert code == 2 and "--unit 为空" in err
+    code, _, err = _run(capsys, county_run.argv("issues", "list", "--month", "2026-13"))
+    assert code == 2 and "月份格式应为 2026-09" in err
+
+
+def test_rules_and_months_may_be_written_as_an_officer_says_them(
+    county_run: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    by_code = county_run.argv("issues", "list", "--format", "json", "--rule", "id_checksum")
+    _, out, _ = _run(capsys, by_code)
+    expected = pd.DataFrame(json.loads(out))
+    assert len(expected) >= 1
+    month = str(expected["report_month"].iloc[0])
+    by_label = county_run.argv(
+        "issues",
+        "list",
+        "--format",
+        "json",
+        "--rule",
+        "身份证号校验位错误",
+        "--month",
+        month.replace("-", ""),
+    )
+    _, out, _ = _run(capsys, by_label)
+    found = pd.DataFrame(json.loads(out))
+    assert list(found["issue_id"]) == list(
+        expected.loc[expected["report_month"] == month, "issue_id"]
+    )
 
 
 # ------------------------------------------------------------------------ issues show
