@@ -104,7 +104,7 @@ def rule_code(word: str) -> str:
 
 def month_word(word: str) -> str | None:
     """`2026-09` (also `202609`, `2026-9`) as `YYYY-MM`; None when it is no month."""
-    found = re.fullmatch(r"(\d{4})-?(\d{1,2})", word.strip())
+    found = re.fullmatch(r"([0-9]{4})-?([0-9]{1,2})", word.strip())
     if not found or not 1 <= int(found.group(2)) <= 12:
         return None
     return f"{found.group(1)}-{int(found.group(2)):02d}"
