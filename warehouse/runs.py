@@ -50,9 +50,18 @@ def _is_stale(holder: dict[str, Any], now: datetime, stale_after: timedelta) -> 
     return bool(now - holder["heartbeat_at"] > stale_after)
 
 
-def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta(hours=2)) -> None:
-    """Take the warehouse for `run_id`, or raise RunLockedError at once."""
-    now = datetime.now()
+def acquire_lock(
+    engine: Engine,
+    run_id: str,
+    stale_after: timedelta = timedelta(hours=2),
+    now: datetime | None = None,
+) -> None:
+    """Take the warehouse for `run_id`, or raise RunLockedError at once.
+
+    `now`: local wall time in the configured zone (warehouse.clock), as the heartbeats
+    are, so that the time a refusal names is the district's.
+    """
+    now = now or datetime.now()
     row = {
         "lock_name": LOCK_NAME,
         "run_id": run_id,
@@ -80,12 +89,13 @@ def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta
     raise RunLockedError({"run_id": "?", "host": "?", "pid": 0, "acquired_at": now})
 
 
-def heartbeat(engine: Engine, run_id: str) -> None:
+def heartbeat(engine: Engine, run_id: str, now: datetime | None = None) -> None:
+    """The run holding the lock is alive at `now` (the clock `acquire_lock` was given)."""
     with engine.begin() as conn:
         conn.execute(
             update(schema.run_lock)
             .where(schema.run_lock.c.run_id == run_id)
-            .values(heartbeat_at=datetime.now())
+            .values(heartbeat_at=now or datetime.now())
         )
 
 
@@ -129,7 +139,7 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"run-{stamp}-{os.getpid()}"
 
 
-def abandon_running(engine: Engine, run_id: str) -> list[str]:
+def abandon_running(engine: Engine, run_id: str, now: datetime | None = None) -> list[str]:
     """Mark runs left `running` by a process that died as failed; call while holding the lock.
 
     Whoever holds the lock is the only run there is, so any other `running` row
@@ -148,7 +158,7 @@ def abandon_running(engine: Engine, run_id: str) -> list[str]:
                 update(schema.runs)
                 .where(r.run_id.in_(gone))
                 .values(
-                    finished_at=datetime.now(),
+                    finished_at=now or datetime.now(),
                     status="failed",
                     summary=json.dumps(
                         {"error": f"abandoned: the process died; found by {run_id}"}
