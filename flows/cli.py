@@ -111,7 +111,7 @@ def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
     migrate(engine)
     run_id = runs.new_run_id(local_now(settings.time_zone))
     try:
-        runs.acquire_lock(engine, run_id, now=local_now(settings.time_zone))
+        runs.acquire_lock(engine, run_id)
     except runs.RunLockedError as error:
         print(error, file=sys.stderr)
         print("本次运行未开始 / this run did not start.", file=sys.stderr)

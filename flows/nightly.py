@@ -105,7 +105,7 @@ def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str
     logger = get_run_logger()
     progress.emit(name, "start")
     engine = make_engine(settings.effective_warehouse_url)
-    runs.heartbeat(engine, run_id, local_now(settings.time_zone))
+    runs.heartbeat(engine, run_id)
     engine.dispose()
     _pause_if_asked(settings, name)
     started = time.perf_counter()
@@ -383,7 +383,7 @@ def _warehouse_lock(engine: Engine, run_id: str | None, time_zone: str) -> Itera
         return
     migrate(engine)
     own = runs.new_run_id(local_now(time_zone))
-    runs.acquire_lock(engine, own, now=local_now(time_zone))
+    runs.acquire_lock(engine, own)
     try:
         yield own
     finally:

@@ -50,18 +50,9 @@ def _is_stale(holder: dict[str, Any], now: datetime, stale_after: timedelta) -> 
     return bool(now - holder["heartbeat_at"] > stale_after)
 
 
-def acquire_lock(
-    engine: Engine,
-    run_id: str,
-    stale_after: timedelta = timedelta(hours=2),
-    now: datetime | None = None,
-) -> None:
-    """Take the warehouse for `run_id`, or raise RunLockedError at once.
-
-    `now`: local wall time in the configured zone (warehouse.clock), as the heartbeats
-    are, so that the time a refusal names is the district's.
-    """
-    now = now or datetime.now()
+def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta(hours=2)) -> None:
+    """Take the warehouse for `run_id`, or raise RunLockedError at once."""
+    now = datetime.now()
     row = {
         "lock_name": LOCK_NAME,
         "run_id": run_id,
@@ -89,13 +80,12 @@ def acquire_lock(
     raise RunLockedError({"run_id": "?", "host": "?", "pid": 0, "acquired_at": now})
 
 
-def heartbeat(engine: Engine, run_id: str, now: datetime | None = None) -> None:
-    """The run holding the lock is alive at `now` (the clock `acquire_lock` was given)."""
+def heartbeat(engine: Engine, run_id: str) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(schema.run_lock)
             .where(schema.run_lock.c.run_id == run_id)
-            .values(heartbeat_at=now or datetime.now())
+            .values(heartbeat_at=datetime.now())
         )
 
 
