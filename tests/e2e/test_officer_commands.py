@@ -379,6 +379,7 @@ def _explain_csv(
     )
     status, out, err = _run(capsys, argv)
     assert status == 0, err
+    assert not RAW_ID_RE.search(out), "an ID number in clear"
     return pd.read_csv(io.StringIO(out), dtype={"area_code": str, "row_number": "Int64"})
 
 
