@@ -80,11 +80,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_issue_commands(commands, common)
     add_publishing_commands(commands, common)
-    from flows.officer import add_report_command
+    from flows.officer import add_explain_command, add_report_command
 
     add_report_command(commands, common)
     add_signoff_command(commands, common)
     add_templates_command(commands, common)
+    add_explain_command(commands, common)
     return parser
 
 
@@ -107,11 +108,12 @@ def _flow_options(args: argparse.Namespace) -> dict[str, Any]:
 def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
     """Take the warehouse lock before Prefect is imported: (engine, run_id), or exit code 3."""
     from warehouse import runs
+    from warehouse.clock import local_now
     from warehouse.db import make_engine, migrate
 
     engine = make_engine(settings.effective_warehouse_url)
     migrate(engine)
-    run_id = runs.new_run_id()
+    run_id = runs.new_run_id(local_now(settings.time_zone))
     try:
         runs.acquire_lock(engine, run_id)
     except runs.RunLockedError as error:
@@ -278,6 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flows.officer import command_report
 
         return command_report(args, _settings(args))
+    if args.command == "explain":
+        from flows.officer import command_explain
+
+        return command_explain(args, _settings(args))
     handlers = {
         "run": command_run,
         "backfill": command_backfill,

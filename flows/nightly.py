@@ -62,6 +62,7 @@ from transforms.signoff import review_months
 from transforms.templates import load_contract
 from warehouse import publish as publishing
 from warehouse import run_summary, runs, signoffs, staged, workspace
+from warehouse.clock import local_now
 from warehouse.db import make_engine, migrate
 from warehouse.issues import record_findings
 from warehouse.landing import LandingContext, land_inbox
@@ -160,11 +161,18 @@ def land(settings: Settings, run_id: str) -> dict[str, Any]:
         engine = make_engine(settings.effective_warehouse_url)
         summary = land_inbox(engine, _landing_context(settings, run_id), progress=detail)
         with engine.begin() as conn:
-            quarantined = staged.quarantine_findings(conn, run_id)
+            quarantined = staged.quarantine_findings(conn, run_id, settings.inbox)
             # Scope nothing: a quarantine stays an issue until an officer resolves it.
-            record_findings(conn, quarantined, run_id, "landing", scope=quarantined.iloc[0:0])
+            record_findings(
+                conn,
+                quarantined,
+                run_id,
+                "landing",
+                scope=quarantined.iloc[0:0],
+                at=local_now(settings.time_zone),
+            )
             # A village-month with new files must be reviewed again (审核把关).
-            withdrawn = signoffs.withdraw_changed(conn, run_id, signoffs.now_in(settings.time_zone))
+            withdrawn = signoffs.withdraw_changed(conn, run_id, local_now(settings.time_zone))
         if len(withdrawn):
             detail(f"签核已撤销 sign-offs withdrawn by new uploads: {len(withdrawn)}")
         return {
@@ -198,7 +206,13 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
             rows = staged.staged_rows(settings.raw_dir, uploads, template)
             findings = validate_batch(rows, template)
             staged.record_validation(
-                engine, template, uploads, findings, excluded_rows(findings), run_id
+                engine,
+                template,
+                uploads,
+                findings,
+                excluded_rows(findings),
+                run_id,
+                at=local_now(settings.time_zone),
             )
             counts[template.name] = len(findings)
         from expectations.data_docs import build_data_docs  # once per run, not per batch
@@ -260,9 +274,10 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
             settings.deadline_day,
         )
         with engine.begin() as conn:
-            record_findings(conn, result.findings, run_id, "reconciliation")
+            at = local_now(settings.time_zone)
+            record_findings(conn, result.findings, run_id, "reconciliation", at=at)
             for origin, findings in checks.findings.items():
-                record_findings(conn, findings, run_id, origin)
+                record_findings(conn, findings, run_id, origin, at=at)
         frames = {
             name: getattr(result, name)
             for name in publishing.RECON_TABLES
@@ -309,7 +324,9 @@ def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
         failures = list(audit_mart(mart).failures)
         engine = make_engine(settings.effective_warehouse_url)
         with engine.begin() as conn:
-            record_findings(conn, audit_findings(failures), run_id, "audit")
+            record_findings(
+                conn, audit_findings(failures), run_id, "audit", at=local_now(settings.time_zone)
+            )
         return failures
 
 
@@ -378,13 +395,13 @@ class _Tracker:
 
 
 @contextmanager
-def _warehouse_lock(engine: Engine, run_id: str | None) -> Iterator[str]:
+def _warehouse_lock(engine: Engine, run_id: str | None, time_zone: str) -> Iterator[str]:
     """The caller's run id (it holds the lock), or a new one under a lock taken here."""
     if run_id is not None:
         yield run_id
         return
     migrate(engine)
-    own = runs.new_run_id()
+    own = runs.new_run_id(local_now(time_zone))
     runs.acquire_lock(engine, own)
     try:
         yield own
@@ -456,17 +473,17 @@ def _run(
     tracker = _Tracker()
     started = False
     try:
-        with _warehouse_lock(engine, run_id) as rid:
+        with _warehouse_lock(engine, run_id, settings.time_zone) as rid:
             summary["run_id"] = rid
-            abandoned = runs.abandon_running(engine, rid)
+            abandoned = runs.abandon_running(engine, rid, local_now(settings.time_zone))
             if abandoned:
                 summary["abandoned"] = abandoned
                 logger.warning(f"runs left running by a dead process marked failed: {abandoned}")
-            runs.start_run(engine, rid, settings.effective_as_of)
+            runs.start_run(engine, rid, settings.effective_as_of, local_now(settings.time_zone))
             started = True
             stages(settings, rid, summary, tracker)
             summary.update(_facts(engine, rid))
-            runs.finish_run(engine, rid, "completed", summary)
+            runs.finish_run(engine, rid, "completed", summary, local_now(settings.time_zone))
     except BaseException as error:
         if isinstance(error, Exception):
             payload = failure_payload(
@@ -475,6 +492,7 @@ def _run(
                 stage=tracker.stage,
                 kind=kind,
                 flow_run_id=summary["flow_run_id"],
+                at=local_now(settings.time_zone).isoformat(timespec="seconds"),
             )
             notify_failure(settings.webhook_url, payload, log=logger.error)
         if started:
@@ -484,6 +502,7 @@ def _run(
                     str(summary["run_id"]),
                     "failed",
                     {**summary, "error": repr(error), "failed_stage": tracker.stage},
+                    local_now(settings.time_zone),
                 )
             except Exception as bookkeeping:
                 logger.error(f"could not mark the run failed: {bookkeeping!r}")

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, inspect, select
 
 from flows.settings import Settings
 from warehouse import schema, signoffs
+from warehouse.clock import local_now
 from warehouse.db import make_engine, migrate
 
 
@@ -124,7 +125,7 @@ def _sign(args: argparse.Namespace, settings: Settings) -> int:
     if engine is None:
         return 1
     who = args.by or getpass.getuser()
-    at = signoffs.now_in(settings.time_zone)
+    at = local_now(settings.time_zone)
     try:
         with engine.begin() as conn:
             done = signoffs.sign_off(conn, args.unit, args.month, args.note, who, at)

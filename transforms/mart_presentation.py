@@ -24,6 +24,7 @@ import pandas as pd
 
 from transforms.catalog import Catalog
 from transforms.measures import MEASURES, Measure
+from transforms.officer_views import officer_decisions_markdown
 
 
 @dataclass(frozen=True)
@@ -420,5 +421,6 @@ def data_dictionary_markdown(
             )
             + " |"
         )
+    lines += officer_decisions_markdown()
     lines.append("")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from transforms.explain import Explanation
 from transforms.templates import load_contract
 
 Lang = str  # "zh" or "en"
@@ -58,6 +59,17 @@ REPORTING_COLUMNS: tuple[str, ...] = (
     "on_time",
 )
 AREA_COLUMNS: tuple[str, ...] = ("code", "name", "level", "parent_code")
+FIGURE_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "period",
+    "indicator",
+    "indicator_name",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "status",
+)
 INSTITUTION_COLUMNS: tuple[str, ...] = ("code", "name", "township_code")
 
 RATE_GOOD = 99.0
@@ -67,6 +79,14 @@ RATE_FAIR = 90.0
 _NO_UNIT = ""
 _NO_TOWNSHIP = ""
 _SEVERITIES = ("error", "warning")
+NOTICE_RULES = frozenset({"upload_late", "upload_missing"})
+"""Reminders about uploads (late, missing): listed apart from the rows to correct."""
+
+
+def is_notice(issues: pd.DataFrame) -> pd.Series:
+    """Per issue: a late or missing upload notice rather than a record to correct."""
+    return issues["rule"].astype("string").isin(NOTICE_RULES).fillna(False).astype(bool)
+
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -106,6 +126,18 @@ LABELS: dict[str, dict[str, str]] = {
         "rule_code": "规则代码",
         "main_rules": "主要问题",
         "rows_to_fix": "需要更正的记录",
+        "rows_to_fix_note": "先改这些：错误行不计入统计，更正后重新上报。",
+        "notices": "迟报和未报",
+        "figures": "考核数字",
+        "figures_note": "点击数值查看分子、分母背后的每一条记录，以及未计入的记录和原因。",
+        "indicator": "指标",
+        "period": "期间",
+        "numerator": "分子",
+        "denominator": "分母",
+        "value": "数值",
+        "judged": "考核",
+        "notices_note": "上报提醒：报表迟报或未报。已报的数据已计入；未报的请尽快补报。",
+        "n_notices": "迟报/未报",
         "issue_id": "编号",
         "month": "月份",
         "source": "来源",
@@ -165,6 +197,21 @@ LABELS: dict[str, dict[str, str]] = {
         "rule_code": "Rule code",
         "main_rules": "Main problems",
         "rows_to_fix": "Records to correct",
+        "rows_to_fix_note": "Fix these first: error rows are left out of the figures until "
+        "a corrected file is uploaded.",
+        "notices": "Late and missing uploads",
+        "figures": "Published figures",
+        "figures_note": "Click a value for every record behind its numerator and denominator, "
+        "and what was left out and why.",
+        "indicator": "Indicator",
+        "period": "Period",
+        "numerator": "Numerator",
+        "denominator": "Denominator",
+        "value": "Value",
+        "judged": "Status",
+        "notices_note": "Reminders: uploads that came late or not at all. Late data is counted; "
+        "missing uploads should be sent now.",
+        "n_notices": "Late/missing",
         "issue_id": "Id",
         "month": "Month",
         "source": "Source",
@@ -281,6 +328,12 @@ class ReportInput:
     generated_at: datetime | None = None
     data_as_of: date | None = None
     run_id: str | None = None
+    figures: pd.DataFrame = field(default_factory=lambda: _empty(FIGURE_COLUMNS))
+    """Published township figures (mart rows) shown per township, each linked to its
+    explanation: `explain_pages` maps a township code to its page's file name."""
+    explain_pages: Mapping[str, str] = field(default_factory=dict)
+    explanations: Mapping[str, Sequence[Explanation]] = field(default_factory=dict)
+    """Per township code, its figures explained (the pages' content)."""
 
 
 def _e(value: object) -> str:
@@ -442,10 +495,11 @@ def _prepare(data: ReportInput, lang: Lang) -> _Prepared:
     placed = place_units(all_units, data.areas, data.institutions, reporting, lang)
     issues = issues.merge(placed, on="unit", how="left")
 
+    # an empty frame's index is int64: give it the unit's type so the merge below holds
     counts = (
         issues.groupby(["unit", "severity"]).size().unstack(fill_value=0)
         if len(issues)
-        else pd.DataFrame()
+        else pd.DataFrame(index=pd.Index([], dtype="string", name="unit"))
     ).reindex(columns=list(_SEVERITIES), fill_value=0)
     rates = (
         reporting.groupby("unit")
@@ -461,6 +515,8 @@ def _prepare(data: ReportInput, lang: Lang) -> _Prepared:
     for column in (*_SEVERITIES, "expected", "received", "on_time"):
         units[column] = units[column].fillna(0).astype("int64")
     units["issues"] = units["error"] + units["warning"]
+    notices = issues.loc[is_notice(issues)].groupby("unit").size()
+    units["notices"] = units["unit"].map(notices).fillna(0).astype("int64")
     units = units.sort_values(["township_code", "unit_order", "unit"]).reset_index(drop=True)
     # the unplaced group goes last
     units = pd.concat(
@@ -640,10 +696,12 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def issues_table(data: ReportInput, lang: Lang = "zh") -> pd.DataFrame:
-    """The open issues, one row each, with headers in `lang` (the spreadsheet's first sheet)."""
+def issues_table(data: ReportInput, lang: Lang = "zh", notices: bool = False) -> pd.DataFrame:
+    """The open records to correct (or, with `notices`, the late and missing uploads), one
+    row each, with headers in `lang` (the spreadsheet's first and second sheets)."""
     text = _labels(lang)
     issues = _sorted_issues(_prepare(data, lang).issues)
+    issues = issues.loc[is_notice(issues) == notices].reset_index(drop=True)
     titles = _report_titles(lang)
     message = "message_zh" if lang == "zh" else "message_en"
     return pd.DataFrame(
@@ -708,25 +766,30 @@ def rule_table(data: ReportInput, lang: Lang = "zh") -> pd.DataFrame:
 
 
 def workbook_sheets(data: ReportInput, lang: Lang = "zh") -> dict[str, pd.DataFrame]:
-    """The spreadsheet: open issues first, then rules × townships, then reporting rates."""
+    """The spreadsheet: records to correct first, then late and missing uploads, then
+    rules × townships, then reporting rates."""
     text = _labels(lang)
     return {
-        text["open_total"]: issues_table(data, lang),
+        text["rows_to_fix"]: issues_table(data, lang),
+        text["notices"]: issues_table(data, lang, notices=True),
         text["by_rule"]: rule_table(data, lang),
         text["reporting"]: reporting_table(data, lang),
     }
 
 
 def _sorted_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """Township, unit, then errors before warnings, then month, file and row."""
     township_last = (issues["township_code"] == "").astype(int)
+    severity = issues["severity"].map({s: i for i, s in enumerate(_SEVERITIES)}).fillna(9)
     return (
-        issues.assign(_last=township_last)
+        issues.assign(_last=township_last, _sev=severity)
         .sort_values(
             [
                 "_last",
                 "township_code",
                 "unit_order",
                 "unit",
+                "_sev",
                 "report_month",
                 "file_name",
                 "row_number",
@@ -734,7 +797,7 @@ def _sorted_issues(issues: pd.DataFrame) -> pd.DataFrame:
             ],
             na_position="last",
         )
-        .drop(columns="_last")
+        .drop(columns=["_last", "_sev"])
         .reset_index(drop=True)
     )
 
@@ -842,9 +905,12 @@ def _overview(prepared: _Prepared, lang: Lang) -> str:
     n_warn = int((issues["severity"] == "warning").sum())
     n_ack = int((issues["status"] == "acknowledged").sum())
     n_units = int((units["issues"] > 0).sum())
+    n_notices = int(is_notice(issues).sum())
     expected = int(units["expected"].sum())
     cards = [
         ("", text["open_total"], str(len(issues))),
+        ("err", text["rows_to_fix"], str(len(issues) - n_notices)),
+        ("", text["notices"], str(n_notices)),
         ("err", text["errors"], str(n_err)),
         ("warn", text["warnings"], str(n_warn)),
         ("", text["acknowledged"], str(n_ack)),
@@ -1008,14 +1074,120 @@ def _issue_rows(issues: pd.DataFrame, lang: Lang) -> str:
     return f'<div class="scroll">{table}</div>'
 
 
-def _township_sections(prepared: _Prepared, lang: Lang) -> str:
+def _notice_rows(notices: pd.DataFrame, lang: Lang) -> str:
+    """Late and missing uploads of one township: unit, report, month, what, status."""
+    text = _labels(lang)
+    titles = _report_titles(lang)
+    message = "message_zh" if lang == "zh" else "message_en"
+    cols = [
+        text["unit"],
+        text["report"],
+        text["month"],
+        text["rule"],
+        text["status"],
+        text["message"],
+    ]
+    th = "".join(f"<th>{_e(c)}</th>" for c in cols)
+    rows = []
+    for r in notices.itertuples(index=False):
+        report = titles.get((_text(r.source), _text(r.kind)), _text(r.kind))
+        rows.append(
+            f"<tr><td>{_e(r.unit_name)}</td><td class='report'>{_e(report)}</td>"
+            f"<td class='nowrap'>{_e(r.report_month)}</td>"
+            f'<td class="rule sev-warning" title="{_e(r.rule)}">{_e(rule_label(_text(r.rule), lang))}</td>'
+            f"<td class='nowrap'>{_e(STATUS_LABELS[lang].get(_text(r.status), _text(r.status)))}</td>"
+            f'<td class="msg">{_e(getattr(r, message))}</td></tr>'
+        )
+    return (
+        f"<h3 class='notices'>{_e(text['notices'])}</h3><p class='note'>{_e(text['notices_note'])}</p>"
+        f"<div class='scroll'><table class='notices'><thead><tr>{th}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+FIGURE_STATUS = {
+    "zh": {
+        "met": "达标",
+        "not_met": "未达标",
+        "no_target": "无目标",
+        "no_data": "无数据",
+        "too_few": "人数太少",
+    },
+    "en": {
+        "met": "met",
+        "not_met": "not met",
+        "no_target": "no target",
+        "no_data": "no data",
+        "too_few": "too few",
+    },
+}
+
+
+def _figure_number(value: object, digits: int = 0) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    return f"{float(str(value)):,.{digits}f}"
+
+
+def _figures_table(figures: pd.DataFrame, page: str, lang: Lang) -> str:
+    """A township's published figures; each value links to its explanation."""
+    text = _labels(lang)
+    cols = [
+        text["indicator"],
+        text["period"],
+        text["numerator"],
+        text["denominator"],
+        text["value"],
+        text["judged"],
+    ]
+    numeric = {text["numerator"], text["denominator"], text["value"]}
+    th = "".join(f'<th class="{"num" if c in numeric else ""}">{_e(c)}</th>' for c in cols)
+    rows = []
+    for f in figures.itertuples(index=False):
+        value = _figure_number(f.value, 1 if _text(f.unit) != "count" else 0)
+        if _text(f.unit) == "%" and value != "—":
+            value += "%"
+        link = (
+            f'<a class="explain" href="{_e(page)}#{_e(f.indicator)}">{_e(value)}</a>'
+            if page
+            else _e(value)
+        )
+        status = _text(f.status)
+        rows.append(
+            f"<tr><td>{_e(f.indicator_name)} <span class='meta'>{_e(f.indicator)}</span></td>"
+            f"<td class='nowrap'>{_e(f.period)}</td>"
+            f"<td class='num'>{_e(_figure_number(f.numerator))}</td>"
+            f"<td class='num'>{_e(_figure_number(f.denominator))}</td>"
+            f"<td class='num'>{link}</td>"
+            f"<td class='nowrap status-{_e(status)}'>{_e(FIGURE_STATUS[lang].get(status, status))}</td></tr>"
+        )
+    return (
+        f"<h3 class='figures'>{_e(text['figures'])}</h3><p class='note'>{_e(text['figures_note'])}</p>"
+        f"<table class='figures'><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _township_sections(
+    prepared: _Prepared,
+    lang: Lang,
+    figures: pd.DataFrame | None = None,
+    pages: Mapping[str, str] | None = None,
+) -> str:
+    """Per township: its units' counts (warnings apart from late/missing notices; the total
+    counts all), the records to correct per unit (errors first),
+    then the late and missing uploads in their own table, then its figures."""
     text = _labels(lang)
     issues = _sorted_issues(prepared.issues)
-    by_unit = {str(u): g for u, g in issues.groupby("unit", sort=False)}
+    notice = is_notice(issues)
+    by_unit = {str(u): g for u, g in issues.loc[~notice].groupby("unit", sort=False)}
+    notices_by_town = {
+        str(t): g for t, g in issues.loc[notice].groupby("township_code", sort=False)
+    }
     sections = [f'<section id="townships"><h2>{_e(text["townships"])}</h2>']
     for code, group in prepared.units.groupby("township_code", sort=False):
         town = str(group["township_name"].iloc[0])
         n_err, n_warn = int(group["error"].sum()), int(group["warning"].sum())
+        n_notice = int(group["notices"].sum())
         if n_err + n_warn == 0 and code == _NO_TOWNSHIP:
             continue
         sections.append(
@@ -1025,6 +1197,7 @@ def _township_sections(prepared: _Prepared, lang: Lang) -> str:
         head = (
             f"<tr><th>{_e(text['unit'])}</th><th>{_e(text['code'])}</th>"
             f"<th class='num'>{_e(text['errors'])}</th><th class='num'>{_e(text['warnings'])}</th>"
+            f"<th class='num'>{_e(text['n_notices'])}</th>"
             f"<th class='num'>{_e(text['total'])}</th><th>{_e(text['main_rules'])}</th></tr>"
         )
         rows = []
@@ -1039,29 +1212,44 @@ def _township_sections(prepared: _Prepared, lang: Lang) -> str:
                 summary, name = "", _e(unit.unit_name)
             rows.append(
                 f'<tr><td>{name}</td><td class="code">{_e(unit.unit)}</td>'
-                f"{_num(int(unit.error), 'error')}{_num(int(unit.warning), 'warning')}"
+                f"{_num(int(unit.error), 'error')}"
+                f"{_num(int(unit.warning) - int(unit.notices), 'warning')}"
+                f"{_num(int(unit.notices), 'warning')}"
                 f"{_num(int(unit.issues))}<td>{_e(summary)}</td></tr>"
             )
         rows.append(
             f'<tr class="sub"><td>{_e(text["subtotal"])}</td><td></td>'
-            f"{_num(n_err, 'error')}{_num(n_warn, 'warning')}{_num(n_err + n_warn)}<td></td></tr>"
+            f"{_num(n_err, 'error')}{_num(n_warn - n_notice, 'warning')}"
+            f"{_num(n_notice, 'warning')}"
+            f"{_num(n_err + n_warn)}<td></td></tr>"
         )
         sections.append(f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
         for unit in group.itertuples(index=False):
             mine = by_unit.get(str(unit.unit))
             if mine is None:
                 continue
+            n_fix_err = int((mine["severity"] == "error").sum())
+            n_fix_warn = int((mine["severity"] == "warning").sum())
             counts = (
-                f"<span class='sev-error'>{_e(text['errors'])} {int(unit.error)}</span> · "
-                f"<span class='sev-warning'>{_e(text['warnings'])} {int(unit.warning)}</span>"
+                f"<span class='sev-error'>{_e(text['errors'])} {n_fix_err}</span> · "
+                f"<span class='sev-warning'>{_e(text['warnings'])} {n_fix_warn}</span>"
             )
             sections.append(
                 f'<details class="unit" open id="{_e(_anchor("u", str(unit.unit)))}">'
                 f"<summary><h3>{_e(unit.unit_name)}</h3> "
                 f"<span class='meta'>{_e(unit.unit)}</span> — {counts}</summary>"
                 f"{_chips(mine, lang)}"
-                f"<p class='note'>{_e(text['rows_to_fix'])}</p>{_issue_rows(mine, lang)}</details>"
+                f"<p class='note'>{_e(text['rows_to_fix'])}：{_e(text['rows_to_fix_note'])}</p>"
+                f"{_issue_rows(mine, lang)}</details>"
             )
+        town_notices = notices_by_town.get(str(code))
+        if town_notices is not None:
+            sections.append(_notice_rows(town_notices, lang))
+        if figures is not None and len(figures):
+            mine_figures = figures.loc[figures["area_code"].astype("string") == str(code)]
+            if len(mine_figures):
+                page = (pages or {}).get(str(code), "")
+                sections.append(_figures_table(mine_figures, page, lang))
         sections.append("</section>")
     sections.append("</section>")
     return "".join(sections)
@@ -1121,7 +1309,7 @@ def render_html(data: ReportInput, lang: Lang = "zh") -> str:
             f"{month_chart_svg(prepared.issues, lang)}</section>",
             _rules_section(data, lang),
             _reporting_section(prepared, lang),
-            _township_sections(prepared, lang),
+            _township_sections(prepared, lang, data.figures, data.explain_pages),
             f"<footer><p>{_e(text['how_to'])}</p><p>{_e(text['privacy'])}</p>"
             "<p>popstat</p></footer>",
             "</main></body></html>\n",

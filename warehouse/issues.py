@@ -12,13 +12,15 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, case, func, select, update
 from sqlalchemy.sql import ColumnElement
 
 from transforms.rules import FINDING_COLUMNS
 from warehouse import schema
+from warehouse.clock import local_now
 from warehouse.load import bulk_insert, read_frame
 
 STATUSES = ("open", "acknowledged", "resolved", "waived")
@@ -54,11 +56,12 @@ def _event_frame(
     note: str | None,
     by: str,
     run_id: str | None,
+    at: datetime,
 ) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "issue_id": list(issue_ids_),
-            "at": datetime.now(),
+            "at": at,
             "by": by,
             "from_status": list(frm),
             "to_status": to,
@@ -74,14 +77,17 @@ def record_findings(
     run_id: str,
     origin: str,
     scope: pd.DataFrame | None = None,
+    at: datetime | None = None,
 ) -> dict[str, int]:
     """Merge one check's findings into `dq_issues`.
 
     New problems open; known ones get `last_seen_run`; resolved ones found again
     reopen (waived ones stay waived). Active issues of this `origin` inside `scope`
     (source, kind, unit, report_month rows; None = everything) that were not found
-    again are marked inactive: the problem is gone.
+    again are marked inactive: the problem is gone. `at` stamps the events (local wall
+    time in the configured zone, warehouse.clock; default: the default zone's).
     """
+    at = at or local_now()
     findings = findings.reindex(columns=list(FINDING_COLUMNS)).copy()
     findings["issue_id"] = issue_ids(findings) if len(findings) else pd.Series(dtype="string")
     findings = findings.drop_duplicates("issue_id")
@@ -100,7 +106,9 @@ def record_findings(
         bulk_insert(
             conn,
             schema.dq_issue_events,
-            _event_frame(list(new["issue_id"]), [None] * len(new), "open", None, "popstat", run_id),
+            _event_frame(
+                list(new["issue_id"]), [None] * len(new), "open", None, "popstat", run_id, at
+            ),
         )
 
     seen_ids = list(findings.loc[known, "issue_id"])
@@ -121,7 +129,7 @@ def record_findings(
                 status="open",
                 status_note="问题再次出现 found again by a later run",
                 status_by="popstat",
-                status_at=datetime.now(),
+                status_at=at,
             )
         )
     if reopened:
@@ -135,6 +143,7 @@ def record_findings(
                 "问题再次出现 found again",
                 "popstat",
                 run_id,
+                at,
             ),
         )
 
@@ -204,16 +213,61 @@ class IssueFilter:
         return clauses
 
 
-def list_issues(conn: Connection, selection: IssueFilter, limit: int | None = None) -> pd.DataFrame:
+def _queue_order() -> list[ColumnElement[Any]]:
+    """The review queue's order: errors first (a quarantined file must not fall off the
+    end), then unit and month, then where in the file."""
     c = schema.dq_issues.c
+    errors_first = case((c.severity == "error", 0), (c.severity == "warning", 1), else_=2)
+    return [
+        errors_first,
+        c.unit.is_(None),
+        c.unit,
+        c.report_month,
+        c.file_name,
+        c.row_number,
+        c.rule,
+        c.issue_id,
+    ]
+
+
+def list_issues(conn: Connection, selection: IssueFilter, limit: int | None = None) -> pd.DataFrame:
+    """The selected issues in queue order (`_queue_order`), at most `limit` of them."""
     query = (
-        select(schema.dq_issues)
-        .where(and_(True, *selection.clauses()))
-        .order_by(c.unit, c.report_month, c.file_name, c.row_number, c.rule)
+        select(schema.dq_issues).where(and_(True, *selection.clauses())).order_by(*_queue_order())
     )
     if limit:
         query = query.limit(limit)
     return read_frame(conn, query)
+
+
+def count_issues(conn: Connection, selection: IssueFilter) -> int:
+    """How many issues the selection holds (for "shows N of M")."""
+    query = (
+        select(func.count()).select_from(schema.dq_issues).where(and_(True, *selection.clauses()))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def count_by_severity(conn: Connection, selection: IssueFilter) -> dict[str, int]:
+    """Selected issues per severity."""
+    c = schema.dq_issues.c
+    query = (
+        select(c.severity, func.count())
+        .where(and_(True, *selection.clauses()))
+        .group_by(c.severity)
+    )
+    return {str(severity): int(n) for severity, n in conn.execute(query)}
+
+
+def unknown_issue_ids(conn: Connection, ids: Sequence[str]) -> list[str]:
+    """The ids in `ids` that name no issue at all (active or not)."""
+    c = schema.dq_issues.c
+    known: set[str] = set()
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        known.update(
+            str(i) for (i,) in conn.execute(select(c.issue_id).where(c.issue_id.in_(chunk)))
+        )
+    return [i for i in dict.fromkeys(ids) if i not in known]
 
 
 def issue_events(conn: Connection, issue_id: str) -> pd.DataFrame:
@@ -224,16 +278,24 @@ def issue_events(conn: Connection, issue_id: str) -> pd.DataFrame:
 
 
 def set_status(
-    conn: Connection, selection: IssueFilter, status: str, note: str | None, by: str | None = None
+    conn: Connection,
+    selection: IssueFilter,
+    status: str,
+    note: str | None,
+    by: str | None = None,
+    at: datetime | None = None,
 ) -> int:
-    """Set the review status of every selected issue, keeping an event for each change."""
+    """Set the review status of every selected issue, keeping an event for each change.
+
+    `at`: when (local wall time in the configured zone, warehouse.clock).
+    """
     if status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}")
     who = by or getpass.getuser()
     c = schema.dq_issues.c
     current = read_frame(conn, select(c.issue_id, c.status).where(and_(True, *selection.clauses())))
     changing = current.loc[current["status"] != status]
-    now = datetime.now()
+    now = at or local_now()
     for chunk in _chunks(list(changing["issue_id"])):
         conn.execute(
             update(schema.dq_issues)
@@ -245,7 +307,13 @@ def set_status(
             conn,
             schema.dq_issue_events,
             _event_frame(
-                list(changing["issue_id"]), list(changing["status"]), status, note, who, None
+                list(changing["issue_id"]),
+                list(changing["status"]),
+                status,
+                note,
+                who,
+                None,
+                now,
             ),
         )
     return len(changing)

@@ -16,14 +16,19 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from transforms.catalog import load_catalog
+from transforms.explain import Explanation
+from transforms.explain_page import explain_page_name, render_explain_page
 from transforms.officer_report import (
     AREA_COLUMNS,
+    FIGURE_COLUMNS,
     INSTITUTION_COLUMNS,
     ReportInput,
     render_html,
     workbook_sheets,
 )
 from warehouse import schema
+from warehouse.explain_data import explain_many
 from warehouse.load import read_frame
 from warehouse.reference import read_reference
 from warehouse.tabular import write_xlsx
@@ -68,12 +73,45 @@ def latest_run(conn: Connection) -> tuple[str, date] | None:
     return str(row[0]), as_of
 
 
+def report_period(conn: Connection) -> str | None:
+    """The period whose figures the report explains: the latest year-to-date period
+    published (`2026-01..2026-09`), or None before the first publication."""
+    m = schema.mart_target_achievement.c
+    periods = [str(p) for (p,) in conn.execute(select(m.period).distinct())]
+    year_to_date = [p for p in periods if ".." in p]
+    return max(year_to_date, key=lambda p: p.split("..")[1]) if year_to_date else None
+
+
+def report_figures(conn: Connection, period: str) -> pd.DataFrame:
+    """Township figures of `period` (mart rows, FIGURE_COLUMNS), in catalog order."""
+    m = schema.mart_target_achievement.c
+    rows = read_frame(
+        conn,
+        select(*[m[c] for c in FIGURE_COLUMNS]).where(
+            m.period == period, m.area_level == "township"
+        ),
+    )
+    order = {code: i for i, code in enumerate(i.code for i in load_catalog())}
+    rows["_order"] = rows["indicator"].map(order).fillna(len(order))
+    return rows.sort_values(["area_code", "_order"]).drop(columns="_order").reset_index(drop=True)
+
+
+def township_explanations(conn: Connection, figures: pd.DataFrame) -> dict[str, list[Explanation]]:
+    """Every township figure explained (transforms.explain), per township code."""
+    out: dict[str, list[Explanation]] = {}
+    for (area, period), rows in figures.groupby(["area_code", "period"], sort=False):
+        codes = [str(c) for c in rows["indicator"]]
+        out[str(area)] = explain_many(conn, str(area), str(period), codes)
+    return out
+
+
 def load_report_input(
     conn: Connection,
     areas: pd.DataFrame | None = None,
     institutions: pd.DataFrame | None = None,
     reference: Path | None = None,
     generated_at: datetime | None = None,
+    explain_day: date | None = None,
 ) -> ReportInput:
     """Everything the report shows.
 
@@ -86,6 +124,11 @@ def load_report_input(
         areas = ref.areas if areas is None else areas
         institutions = ref.institutions if institutions is None else institutions
     run = latest_run(conn)
+    period = report_period(conn)
+    figures = report_figures(conn, period) if period else None
+    explanations = township_explanations(conn, figures) if figures is not None else {}
+    day = explain_day or (generated_at or datetime.now()).date()
+    pages = {code: explain_page_name(day, code) for code in explanations}
     return ReportInput(
         issues=report_issues(conn),
         reporting=report_reporting(conn),
@@ -94,6 +137,9 @@ def load_report_input(
         generated_at=generated_at or datetime.now(),
         data_as_of=run[1] if run else None,
         run_id=run[0] if run else None,
+        figures=figures if figures is not None else _or_empty(None, FIGURE_COLUMNS),
+        explain_pages=pages,
+        explanations=explanations,
     )
 
 
@@ -109,6 +155,7 @@ class ReportFiles:
 
     html: Path
     xlsx: Path
+    explain_pages: tuple[Path, ...] = ()
 
 
 def report_file_names(day: date) -> tuple[str, str]:
@@ -129,4 +176,18 @@ def write_report(data: ReportInput, folder: Path, day: date, lang: str = "zh") -
     tmp.write_text(render_html(data, lang), encoding="utf-8")
     tmp.replace(html_path)
     xlsx_path = write_xlsx(folder / xlsx_name, workbook_sheets(data, lang))
-    return ReportFiles(html=html_path, xlsx=xlsx_path)
+    pages = []
+    names = _township_names(data)
+    for code, explained in data.explanations.items():
+        page = folder / data.explain_pages[code]
+        text = render_explain_page(code, names.get(code, code), explained, lang, html_name)
+        page.write_text(text, encoding="utf-8")
+        pages.append(page)
+    return ReportFiles(html=html_path, xlsx=xlsx_path, explain_pages=tuple(pages))
+
+
+def _township_names(data: ReportInput) -> dict[str, str]:
+    areas = data.areas.reindex(columns=list(AREA_COLUMNS)).astype("string")
+    return {
+        str(c): str(n) for c, n in zip(areas["code"], areas["name"], strict=True) if pd.notna(n)
+    }

@@ -94,22 +94,29 @@ def release_lock(engine: Engine, run_id: str) -> None:
         conn.execute(delete(schema.run_lock).where(schema.run_lock.c.run_id == run_id))
 
 
-def start_run(engine: Engine, run_id: str, as_of: date) -> None:
+def start_run(engine: Engine, run_id: str, as_of: date, now: datetime | None = None) -> None:
+    """Record a run as started `now` (local wall time in the configured zone; warehouse.clock)."""
     with engine.begin() as conn:
         conn.execute(
             insert(schema.runs).values(
-                run_id=run_id, started_at=datetime.now(), as_of=as_of, status="running"
+                run_id=run_id, started_at=now or datetime.now(), as_of=as_of, status="running"
             )
         )
 
 
-def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]) -> None:
+def finish_run(
+    engine: Engine,
+    run_id: str,
+    status: str,
+    summary: dict[str, Any],
+    now: datetime | None = None,
+) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(schema.runs)
             .where(schema.runs.c.run_id == run_id)
             .values(
-                finished_at=datetime.now(),
+                finished_at=now or datetime.now(),
                 status=status,
                 summary=json.dumps(summary, ensure_ascii=False, default=str),
             )
@@ -117,11 +124,12 @@ def finish_run(engine: Engine, run_id: str, status: str, summary: dict[str, Any]
 
 
 def new_run_id(now: datetime | None = None) -> str:
+    """`run-<local time>-<pid>`; callers pass the configured zone's time (warehouse.clock)."""
     stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
     return f"run-{stamp}-{os.getpid()}"
 
 
-def abandon_running(engine: Engine, run_id: str) -> list[str]:
+def abandon_running(engine: Engine, run_id: str, now: datetime | None = None) -> list[str]:
     """Mark runs left `running` by a process that died as failed; call while holding the lock.
 
     Whoever holds the lock is the only run there is, so any other `running` row
@@ -140,7 +148,7 @@ def abandon_running(engine: Engine, run_id: str) -> list[str]:
                 update(schema.runs)
                 .where(r.run_id.in_(gone))
                 .values(
-                    finished_at=datetime.now(),
+                    finished_at=now or datetime.now(),
                     status="failed",
                     summary=json.dumps(
                         {"error": f"abandoned: the process died; found by {run_id}"}

@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, and_, delete, select, update
@@ -59,11 +58,6 @@ class SignOff:
     unresolved_errors: int
     replaced: str | None
     """The status of the row it replaced (`signed_off`, `withdrawn`), None if the first."""
-
-
-def now_in(time_zone: str) -> datetime:
-    """The wall-clock time of the configured zone, as stored (naive): what an officer reads."""
-    return datetime.now(ZoneInfo(time_zone)).replace(tzinfo=None)
 
 
 def files_digest(sha256s: Iterable[str]) -> str:

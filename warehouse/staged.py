@@ -10,6 +10,7 @@ error-severity rule keeps out of reconciliation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -71,6 +72,7 @@ def record_validation(
     findings: pd.DataFrame,
     excluded: pd.DataFrame,
     run_id: str,
+    at: datetime | None = None,
 ) -> dict[str, int]:
     """Store one template's validation: issues, excluded rows, uploads marked validated.
 
@@ -81,7 +83,7 @@ def record_validation(
     scope = uploads[["source", "kind", "unit", "report_month"]]
     ids = [int(i) for i in uploads["upload_id"]]
     with engine.begin() as conn:
-        counts = record_findings(conn, findings, run_id, "validation", scope)
+        counts = record_findings(conn, findings, run_id, "validation", scope, at=at)
         if not excluded.empty:
             rows = excluded.assign(template=template.name)
             bulk_insert(conn, schema.stg_exclusions, rows)
@@ -122,12 +124,27 @@ def current_staged(
     )
 
 
-def quarantine_findings(conn: Connection, run_id: str) -> pd.DataFrame:
-    """This run's quarantined files as file-level findings (dimension validity)."""
+def quarantine_findings(conn: Connection, run_id: str, inbox: Path | None = None) -> pd.DataFrame:
+    """The quarantined files this run sees, as file-level findings (dimension validity).
+
+    Seen: landed by this run, or (with `inbox`) still in the inbox at the same path
+    and followed by no later upload of the same identity or path. A file problem an
+    officer marked resolved without a corrected upload is then found again, and
+    reopens like a row issue does (issue ids do not depend on the upload id).
+    """
     u = schema.uploads.c
-    files = read_frame(
-        conn, select(schema.uploads).where(u.run_id == run_id, u.status == "quarantined")
-    )
+    files = read_frame(conn, select(schema.uploads).where(u.status == "quarantined"))
+    seen = files["run_id"] == run_id
+    if inbox is not None and len(files):
+        later = read_frame(
+            conn,
+            select(u.upload_id, u.path, u.source, u.kind, u.unit, u.report_month).where(
+                u.status != "quarantined"
+            ),
+        )
+        present = files["path"].map(lambda p: (inbox / str(p)).is_file()).astype(bool)
+        seen = seen | (present & ~_followed_by(files, later))
+    files = files.loc[seen].reset_index(drop=True)
     return pd.DataFrame(
         {
             "rule": "file_" + files["reason_code"].fillna("quarantined").astype(str),
@@ -153,6 +170,18 @@ def quarantine_findings(conn: Connection, run_id: str) -> pd.DataFrame:
             + ")",
         }
     )
+
+
+def _followed_by(files: pd.DataFrame, later: pd.DataFrame) -> pd.Series:
+    """Per file: a later upload has its identity (source, kind, unit, month) or its path."""
+    identity = ["source", "kind", "unit", "report_month"]
+    left = files[["upload_id", "path", *identity]].astype({"upload_id": "int64"})
+    right = later.astype({"upload_id": "int64"}).rename(columns={"upload_id": "later_id"})
+    by_identity = left.dropna(subset=identity).merge(right.drop(columns="path"), on=identity)
+    by_path = left.merge(right[["later_id", "path"]], on="path")
+    hits = pd.concat([by_identity, by_path], ignore_index=True)
+    hits = hits.loc[hits["later_id"] > hits["upload_id"], "upload_id"]
+    return left["upload_id"].isin(set(hits))
 
 
 def load_recon_inputs(

@@ -38,3 +38,24 @@ def test_run_refuses_at_once_without_its_inputs(
     with make_engine(f"sqlite:///{tmp_path / 'home' / 'warehouse.db'}").connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.run_lock)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(schema.runs)).scalar() == 0
+
+
+def test_run_ids_use_the_configured_time_zone(tmp_path: Path) -> None:
+    """The machine clock is UTC; a run id an officer reads is the district's wall time."""
+    from datetime import datetime, timedelta
+
+    from flows.cli import _locked_engine
+    from flows.settings import load_settings
+    from warehouse import runs
+    from warehouse.clock import local_now
+
+    settings = load_settings({"home": tmp_path, "time_zone": "Asia/Shanghai"})
+    locked = _locked_engine(settings)
+    assert not isinstance(locked, int)
+    engine, run_id = locked
+    runs.release_lock(engine, run_id)
+    stamp = datetime.strptime(run_id.split("-")[1], "%Y%m%dT%H%M%S")
+    assert abs(stamp - local_now("Asia/Shanghai")) < timedelta(minutes=5)
+    assert abs(local_now("Asia/Shanghai") - local_now("UTC") - timedelta(hours=8)) < timedelta(
+        seconds=5
+    )

@@ -224,15 +224,37 @@ def test_reporting_rates_per_unit() -> None:
 
 def test_spreadsheet_frames_have_chinese_headers_and_no_raw_values() -> None:
     sheets = workbook_sheets(DATA)
-    assert list(sheets) == ["待处理问题", "按规则和级别汇总", "上报情况"]
+    assert list(sheets) == ["需要更正的记录", "迟报和未报", "按规则和级别汇总", "上报情况"]
     issues = issues_table(DATA)
-    assert len(issues) == 4
+    assert len(issues) == 3  # the late upload is a notice, on its own sheet
+    notices = issues_table(DATA, notices=True)
+    assert list(notices["规则代码"]) == ["upload_late"]
     assert list(issues.columns[:4]) == ["乡镇", "村/单位", "代码", "月份"]
     assert {"文件", "行", "人员（已脱敏）", "说明", "编号"} <= set(issues.columns)
     assert "value" not in issues.columns and "值" not in issues.columns
     assert issues["编号"].iloc[-1] == "DQ0000000000000004"  # the unit-less file comes last
     rules = rule_table(DATA).set_index("规则代码")
     assert rules.loc["id_checksum", "和什托洛盖镇"] == 1 and rules.loc["upload_late", "合计"] == 1
+
+
+def test_corrections_come_before_notices_errors_first() -> None:
+    """Per township: rows to fix per unit (errors first), then late/missing uploads apart."""
+    page = render_html(DATA)
+    town = page[page.index('id="t-') :]
+    fix, notices = town.index("需要更正的记录"), town.index("迟报和未报")
+    assert fix < notices
+    late = town.index("报表迟报", notices)
+    assert "报表迟报" not in town[:notices].split("<table", 2)[-1]  # not among rows to fix
+    assert late > notices
+
+
+def test_report_without_areas_on_an_empty_warehouse_renders() -> None:
+    """The empty issue frame from the warehouse merged badly on `unit` (int64 index)."""
+    empty = ReportInput(
+        issues=pd.DataFrame(columns=list(ISSUES.columns)),
+        reporting=pd.DataFrame(columns=list(REPORTING.columns)),
+    )
+    assert "没有待处理的问题" in render_html(empty)
 
 
 def test_empty_warehouse_renders() -> None:
