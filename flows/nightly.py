@@ -274,7 +274,14 @@ def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str
             | set(frames["recon_births"]["birth_month"].dropna())
         )
         mart = compute_indicators(
-            frames, load_catalog(), reference.areas, reference.targets, periods_for(months), run_id
+            frames,
+            load_catalog(),
+            reference.areas,
+            reference.targets,
+            periods_for(months),
+            run_id,
+            as_of=settings.effective_as_of,
+            deadline_day=settings.deadline_day,
         )
         folder = workspace.run_folder(settings.home, run_id)
         return workspace.save_frames(folder, {"mart": mart})["mart"]

@@ -100,6 +100,7 @@ def sample_mart(periods: tuple[str, ...] = ("2026-Q2", "2026-Q3")) -> pd.DataFra
                         "target_hi": None,
                         "status": status,
                         "rank": None,
+                        "period_complete": True,
                         "run_id": "r1",
                     }
                 )

@@ -144,8 +144,9 @@ def _ones(frame: pd.DataFrame) -> pd.Series:
 # A reconciled birth is every row of recon_births, whatever its match status:
 # village_only births were reported by the village (the primary register);
 # missing_in_village and pending births were seen by the hospital or police.
-# Births without a known policy status / order / sex (not in the village's
-# report) count in the denominator but in no numerator that needs the field.
+# Policy status and birth order are known only from a valid village row
+# (indicators.md "Known status"): the denominators of the policy and multi-child
+# rates are the births whose field is known, not every birth.
 
 
 @measure("births", kind="flow", frame="recon_births", month_column="birth_month")
@@ -204,15 +205,40 @@ def births_female(frame: pd.DataFrame) -> pd.Series:
 
 
 @measure(
-    "births_missing_in_village",
+    "births_policy_known",
     kind="flow",
     frame="recon_births",
     month_column="birth_month",
-    columns=("status",),
+    columns=("policy_status",),
 )
-def births_missing_in_village(frame: pd.DataFrame) -> pd.Series:
-    """Reconciled births with status missing_in_village (漏报), by birth month."""
-    return _is(frame["status"], "missing_in_village")
+def births_policy_known(frame: pd.DataFrame) -> pd.Series:
+    """Reconciled births whose policy status is known (a valid village row), by birth month."""
+    return frame["policy_status"].notna().astype(bool)
+
+
+@measure(
+    "births_order_known",
+    kind="flow",
+    frame="recon_births",
+    month_column="birth_month",
+    columns=("birth_order",),
+)
+def births_order_known(frame: pd.DataFrame) -> pd.Series:
+    """Reconciled births whose birth order is known (a valid village row), by birth month."""
+    return pd.to_numeric(frame["birth_order"], errors="coerce").notna().astype(bool)
+
+
+@measure(
+    "births_not_reported_on_time",
+    kind="flow",
+    frame="recon_births",
+    month_column="birth_month",
+    columns=("reported_on_time",),
+)
+def births_not_reported_on_time(frame: pd.DataFrame) -> pd.Series:
+    """Births the village did not report by the upload of the month after the birth
+    (漏报, reported_on_time false), by birth month — for good, even when reported later."""
+    return (frame["reported_on_time"].astype("boolean") == False).fillna(False).astype(bool)  # noqa: E712
 
 
 # --------------------------------------------------------------------- roster

@@ -13,7 +13,14 @@ Five kinds, all inside one calendar year:
 A period always spans its whole calendar range (`2026-Q3` ends on 30
 September even when only July's data are in); which months actually hold
 data is the indicator computation's business (flows count what is there,
-stocks take the last snapshot that is there).
+stocks take the last snapshot that is there). Whether a period is complete
+(every month of it due) is `Period.complete_at`.
+
+This module also owns month and deadline arithmetic (uploads.md: the upload of
+month M is due by day `deadline_day` of M+1, and *due* — late when missing —
+once that day has passed): `month_number`, `month_label`, `deadline_for`,
+`month_due`, `month_range`. Vectorised column versions are in
+transforms.reconcile_common and use the same rule.
 """
 
 from __future__ import annotations
@@ -58,13 +65,50 @@ class Period:
         """The period's last month, `YYYY-MM`."""
         return self.months[-1]
 
+    def complete_at(self, as_of: date, deadline_day: int = 5) -> bool:
+        """Every month of the period is due at `as_of` (indicators.md "Incomplete periods")."""
+        return month_due(self.last_month, as_of, deadline_day)
+
 
 def parse_month(month: str) -> tuple[int, int]:
     """`'2026-09'` -> `(2026, 9)`; anything else is a ValueError."""
-    found = _MONTH.match(str(month))
+    found = _MONTH.match(str(month).strip())
     if found is None or not 1 <= int(found.group(2)) <= 12:
-        raise ValueError(f"not a month (YYYY-MM): {month!r}")
+        raise ValueError(f"not a month (YYYY-MM), e.g. 2026-06: {month!r}")
     return int(found.group(1)), int(found.group(2))
+
+
+def month_number(month: str) -> int:
+    """`'2026-09'` -> `2026 * 12 + 8`: "the month after" is `+ 1`."""
+    year, number = parse_month(month)
+    return year * 12 + number - 1
+
+
+def month_label(number: int) -> str:
+    """The inverse of `month_number`."""
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def deadline_for(month: str, deadline_day: int = 5) -> date:
+    """The last day on which the upload of `month` is on time: day `deadline_day` of M+1."""
+    year, number = divmod(month_number(month) + 1, 12)
+    return date(year, number + 1, deadline_day)
+
+
+def month_due(month: str, as_of: date, deadline_day: int = 5) -> bool:
+    """Whether the upload of `month` is due at `as_of` (its deadline has passed)."""
+    return as_of > deadline_for(month, deadline_day)
+
+
+def month_range(first: str, last: str) -> tuple[date, date]:
+    """First day of `first` .. last day of `last`; ValueError when reversed or malformed."""
+    y1, m1 = parse_month(first)
+    y2, m2 = parse_month(last)
+    start = date(y1, m1, 1)
+    end = date(y2, m2, calendar.monthrange(y2, m2)[1])
+    if end < start:
+        raise ValueError(f"--from {first} is after --to {last}")
+    return start, end
 
 
 def _span(year: int, first: int, last: int, kind: PeriodKind, label: str) -> Period:

@@ -18,11 +18,9 @@ returns the reconciled frames of design.md plus quality findings:
 Pure: no I/O, no environment. Only person keys (`<id>_key`) identify people; the
 outputs hold keys and, in findings, masked IDs — never raw ID numbers or names.
 
-Village birth rows whose mother ID is invalid (null `mother_id_key`, `err_mother_id`
-set; staging excludes them as errors) may be passed in `village_births_unkeyed`
-(rows with a null key inside `village_births` are treated the same way): they are
-used only to find the mother by name (see reconcile_births) and never create a
-birth on their own.
+Error rows never reconcile (indicators.md): every input holds only the rows staging
+kept. Village birth rows whose mother ID is invalid (null `mother_id_key`) are
+dropped here as well, should a caller pass them: they do not report the birth.
 """
 
 from __future__ import annotations
@@ -64,7 +62,6 @@ class ReconInputs:
     hospital_prepregnancy: pd.DataFrame
     uploads: pd.DataFrame
     areas: pd.DataFrame
-    village_births_unkeyed: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,14 +108,16 @@ def recon_fees(village_fees: pd.DataFrame) -> pd.DataFrame:
     """
     f = conform(village_fees, "village_fees")
     f = f[f["case_no"].notna() & f["unit"].notna()]
-    out = pd.DataFrame({
-        "report_month": f["report_month"].astype("string"),
-        "area_code": f["unit"].astype("string"),
-        "case_key": sha256_hex(f["unit"], f["case_no"]),
-        "decision_date": f["decision_date"].astype("datetime64[s]"),
-        "assessed": f["assessed"].astype("Float64"),
-        "paid_to_date": f["paid_to_date"].astype("Float64"),
-    })
+    out = pd.DataFrame(
+        {
+            "report_month": f["report_month"].astype("string"),
+            "area_code": f["unit"].astype("string"),
+            "case_key": sha256_hex(f["unit"], f["case_no"]),
+            "decision_date": f["decision_date"].astype("datetime64[s]"),
+            "assessed": f["assessed"].astype("Float64"),
+            "paid_to_date": f["paid_to_date"].astype("Float64"),
+        }
+    )
     # Staging keeps case_no unique within a file; guard the (report_month, case_key) key.
     return out.drop_duplicates(["report_month", "case_key"]).reset_index(drop=True)
 
@@ -130,12 +129,14 @@ def recon_exams(hospital_prepregnancy: pd.DataFrame) -> pd.DataFrame:
     """
     e = conform(hospital_prepregnancy, "hospital_prepregnancy")
     e = e[e["wife_id_key"].notna() & e["husband_id_key"].notna() & e["exam_date"].notna()]
-    return pd.DataFrame({
-        "area_code": e["village_code"].astype("string"),
-        "exam_date": e["exam_date"].astype("datetime64[s]"),
-        "exam_month": month_label(date_month_index(e["exam_date"])),
-        "couple_key": sha256_hex(e["wife_id_key"], e["husband_id_key"]),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "area_code": e["village_code"].astype("string"),
+            "exam_date": e["exam_date"].astype("datetime64[s]"),
+            "exam_month": month_label(date_month_index(e["exam_date"])),
+            "couple_key": sha256_hex(e["wife_id_key"], e["husband_id_key"]),
+        }
+    ).reset_index(drop=True)
 
 
 def reconcile(inputs: ReconInputs, as_of: date, deadline_day: int = 5) -> ReconResult:
@@ -147,17 +148,21 @@ def reconcile(inputs: ReconInputs, as_of: date, deadline_day: int = 5) -> ReconR
         _current(inputs.police_hukou, "police_hukou", skip),
         _current(inputs.hospital_procedures, "hospital_procedures", skip),
         _current(inputs.hospital_checkups, "hospital_checkups", skip),
-        as_of, deadline_day,
+        as_of,
+        deadline_day,
     )
     women_months = women.recon_women[["woman_key", "area_code"]].assign(
-        m=month_index(women.recon_women["snapshot_month"]))
-    unkeyed = inputs.village_births_unkeyed
+        m=month_index(women.recon_women["snapshot_month"])
+    )
     births = reconcile_births(
         _current(inputs.village_births, "village_births", skip),
-        None if unkeyed is None else _current(unkeyed, "village_births", skip),
         _current(inputs.police_hukou, "police_hukou", skip),
         _current(inputs.hospital_births, "hospital_births", skip),
-        women.roster, women_months, _villages(inputs.areas), as_of, deadline_day,
+        women.roster,
+        women_months,
+        _villages(inputs.areas),
+        as_of,
+        deadline_day,
     )
     changes = pd.concat([births.changes, women.changes], ignore_index=True)
     accuracy = pd.concat([births.accuracy, women.accuracy], ignore_index=True)
@@ -166,7 +171,8 @@ def reconcile(inputs: ReconInputs, as_of: date, deadline_day: int = 5) -> ReconR
         recon_women=women.recon_women,
         recon_fees=recon_fees(_current(inputs.village_fees, "village_fees", skip)),
         recon_exams=recon_exams(
-            _current(inputs.hospital_prepregnancy, "hospital_prepregnancy", skip)),
+            _current(inputs.hospital_prepregnancy, "hospital_prepregnancy", skip)
+        ),
         recon_changes=changes,
         recon_accuracy=accuracy,
         findings=concat_findings([births.findings, women.findings]),

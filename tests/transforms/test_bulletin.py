@@ -180,3 +180,16 @@ def test_targets_that_differ_between_areas_are_drawn_per_area() -> None:
     card = card[: card.index("</article>")]
     assert "目标 ≥ 85% / ≥ 87%" in card and "目标因区划而异" in card
     assert "<th>目标</th>" in card and card.count('stroke-width="2"/>') == 2  # one mark per bar
+
+
+def test_a_period_still_running_says_through_which_month() -> None:
+    from transforms.bulletin import render_bulletin_html
+
+    mart = sample_mart(("2026-Q3",))
+    running = mart.assign(period_complete=False)
+    page = render_bulletin_html(
+        running, mart.iloc[0:0], "2026-Q3", load_catalog(), None, None, "2026-08"
+    )
+    assert "截至8月" in page and "2026-09-30" not in page
+    done = render_bulletin_html(mart, mart.iloc[0:0], "2026-Q3", load_catalog())
+    assert "2026-07-01 至 2026-09-30" in done and "截至" not in done

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Date, Float, Integer, Numeric, Text
+from sqlalchemy import Boolean, Date, Float, Integer, Numeric, Text
 
 from tests.mart_samples import sample_mart
 from transforms.catalog import load_catalog
@@ -29,7 +29,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_mart_columns_match_the_warehouse_table_in_order_and_type() -> None:
     table = schema.mart_target_achievement
     assert [c.name for c in MART_COLUMNS] == [c.name for c in table.columns]
-    kinds = {Text: "text", Date: "date", Numeric: "numeric", Float: "double", Integer: "integer"}
+    kinds = {
+        Text: "text",
+        Date: "date",
+        Numeric: "numeric",
+        Float: "double",
+        Integer: "integer",
+        Boolean: "boolean",
+    }
     for column in MART_COLUMNS:
         sql_type = type(table.c[column.name].type)
         assert kinds[sql_type] == column.type, column.name
