@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from transforms.identity import mask_id
-from transforms.manifest_rules import deadline_for, is_late, month_is_due
+from transforms.manifest_rules import is_late
+from transforms.periods import deadline_for, month_due, month_label, month_number
 from transforms.rules import empty_findings, findings_frame, make_finding
 from transforms.templates import Contract
 
@@ -54,22 +55,16 @@ def _month_number(months: pd.Series) -> pd.Series:
     return (year * 12 + month - 1).astype("Int64")
 
 
-def _month_label(number: int) -> str:
-    return f"{number // 12:04d}-{number % 12 + 1:02d}"
-
-
 def months_due(first_month: str, as_of: date, deadline_day: int = 5) -> list[str]:
     """Report months from `first_month` whose upload deadline has passed as of `as_of`.
 
     Month M is due by day `deadline_day` of M+1 and *due* from the day after
-    (`transforms.manifest_rules.month_is_due`).
+    (`transforms.periods.month_due`).
     """
-    start = _month_number(pd.Series([first_month])).iloc[0]
-    if pd.isna(start):
-        raise ValueError(f"not a month: {first_month!r}")
+    start = month_number(first_month)
     last = as_of.year * 12 + as_of.month - 1  # no month at or after as_of's month is due
-    labels = [_month_label(m) for m in range(int(start), last)]
-    return [m for m in labels if month_is_due(m, as_of, deadline_day)]
+    labels = [month_label(m) for m in range(start, last)]
+    return [m for m in labels if month_due(m, as_of, deadline_day)]
 
 
 # --------------------------------------------------- completeness, timeliness
