@@ -180,7 +180,7 @@ def _masked(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
-def fee_ledger_checks(fees: pd.DataFrame) -> pd.DataFrame:
+def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fee ledger continuity between consecutive monthly ledgers of the same unit.
 
     `fees`: staged `village_fees` rows (`upload_id`, `row_number`, `unit`,
@@ -193,6 +193,8 @@ def fee_ledger_checks(fees: pd.DataFrame) -> pd.DataFrame:
     - `fee_case_vanished`: a case in last month's ledger missing from this month's.
       A case paid in full stays until the end of the year, so in January only a case
       that still had an amount outstanding (`paid_to_date` < `assessed`) must stay.
+      A case whose row this month was excluded as an error (`excluded`: the ledger's
+      error rows) has not vanished: the error is already its issue.
     """
     if fees.empty:
         return empty_findings()
@@ -248,7 +250,17 @@ def fee_ledger_checks(fees: pd.DataFrame) -> pd.DataFrame:
     followed = prev.merge(
         ledgers, on=["unit", "qc_month"], how="inner"
     )  # M-1 case, M ledger exists
-    present = f[["unit", "qc_month", "qc_case"]].assign(qc_here=True)
+    present = f[["unit", "qc_month", "qc_case"]]
+    if excluded is not None and not excluded.empty:
+        errors = pd.DataFrame(
+            {
+                "unit": excluded["unit"],
+                "qc_month": _month_number(excluded["report_month"]),
+                "qc_case": excluded["case_no"].astype("string"),
+            }
+        ).dropna()
+        present = pd.concat([present, errors], ignore_index=True)
+    present = present.drop_duplicates().assign(qc_here=True)
     gone = followed.merge(present, on=["unit", "qc_month", "qc_case"], how="left")
     gone = gone[gone["qc_here"].isna()]
     january = (gone["qc_month"] % 12) == 0

@@ -25,8 +25,8 @@ dropped here as well, should a caller pass them: they do not report the birth.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -50,6 +50,8 @@ class ReconInputs:
     `uploads` is the design.md uploads frame: rows of uploads whose status is not
     `loaded` are dropped defensively. `areas` (`code,name,level,parent_code`) says
     which codes are villages when a birth's area must be chosen among candidates.
+    `excluded`: error rows by template — never reconciled, only for checks that must
+    know a row was there (a fee case whose row is an error has not vanished).
     """
 
     village_births: pd.DataFrame
@@ -62,6 +64,7 @@ class ReconInputs:
     hospital_prepregnancy: pd.DataFrame
     uploads: pd.DataFrame
     areas: pd.DataFrame
+    excluded: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)

@@ -165,9 +165,9 @@ def load_recon_inputs(
     birth, which stays 漏报 until the corrected upload arrives.
     """
     frames: dict[str, pd.DataFrame] = {}
+    excluded: dict[str, pd.DataFrame] = {}
     for name, template in contract.templates.items():
-        kept, _excluded = current_staged(engine, raw_dir, template)
-        frames[name] = kept
+        frames[name], excluded[name] = current_staged(engine, raw_dir, template)
     with engine.connect() as conn:
         uploads = uploads_frame(conn)
-    return ReconInputs(**frames, uploads=uploads, areas=areas)
+    return ReconInputs(**frames, uploads=uploads, areas=areas, excluded=excluded)
