@@ -465,7 +465,8 @@ def fee_paid_prior(frame: pd.DataFrame) -> pd.Series:
 
 @measure("prepregnancy_exams", kind="flow", frame="recon_exams", month_column="exam_month")
 def prepregnancy_exams(frame: pd.DataFrame) -> pd.Series:
-    """Pre-pregnancy exams (one recon_exams row = one couple examined), by exam month."""
+    """Distinct couples examined (one recon_exams row per couple and year, at the month
+    of their first exam of the year), by exam month."""
     return _ones(frame)
 
 

@@ -7,7 +7,7 @@ returns the reconciled frames of design.md plus quality findings:
 - `recon_women` — one row per woman per monthly roster snapshot
   (transforms/reconcile_women.py).
 - `recon_fees` — one row per fee case per monthly ledger.
-- `recon_exams` — one row per pre-pregnancy exam (one hospital row).
+- `recon_exams` — one row per couple examined per year (their first exam of the year).
 - `recon_changes` — one row per change (birth, or 放环/取环/结扎/皮埋 of a roster
   woman) whose timeliness is decided as of `as_of`: a change the village has not
   recorded yet while the upload of the month after the event is not yet due is left
@@ -126,20 +126,27 @@ def recon_fees(village_fees: pd.DataFrame) -> pd.DataFrame:
 
 
 def recon_exams(hospital_prepregnancy: pd.DataFrame) -> pd.DataFrame:
-    """recon_exams — grain: one row per pre-pregnancy exam (hospital row).
+    """recon_exams — grain: one row per couple and calendar year, at the couple's first
+    exam of the year (`prepregnancy_exams` counts distinct couples examined: a couple
+    examined twice, or by two institutions, counts once, in the month and village of
+    that first exam).
 
     `couple_key` = SHA-256 (hex) of `wife_id_key|husband_id_key`; area = `village_code`.
     """
     e = conform(hospital_prepregnancy, "hospital_prepregnancy")
     e = e[e["wife_id_key"].notna() & e["husband_id_key"].notna() & e["exam_date"].notna()]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "area_code": e["village_code"].astype("string"),
             "exam_date": e["exam_date"].astype("datetime64[s]"),
             "exam_month": month_label(date_month_index(e["exam_date"])),
             "couple_key": sha256_hex(e["wife_id_key"], e["husband_id_key"]),
         }
-    ).reset_index(drop=True)
+    )
+    year = out["exam_month"].str.slice(0, 4)
+    first = out.assign(_year=year).sort_values(["exam_date", "area_code"], kind="stable")
+    first = first.drop_duplicates(["couple_key", "_year"]).drop(columns="_year")
+    return first.sort_index().reset_index(drop=True)
 
 
 def reconcile(inputs: ReconInputs, as_of: date, deadline_day: int = 5) -> ReconResult:

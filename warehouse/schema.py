@@ -262,7 +262,7 @@ recon_exams = Table(
     Column("exam_date", Date),
     Column("exam_month", String(7)),
     Column("couple_key", String(64)),
-    comment="One row per pre-pregnancy exam of a couple.",
+    comment="One row per couple and year: the couple's first pre-pregnancy exam of the year.",
 )
 
 recon_changes = Table(

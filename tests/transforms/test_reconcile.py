@@ -740,6 +740,25 @@ def test_fees_and_exams_are_keyed_by_hashes() -> None:
     assert (exam["area_code"], exam["exam_month"]) == (V2, "2026-09")
 
 
+def test_a_couple_examined_twice_in_a_year_counts_once() -> None:
+    exam = {"wife_id_key": "W1", "husband_id_key": "H1", "village_code": V2, "unit": "H001"}
+    exams = staged(
+        "hospital_prepregnancy",
+        [
+            exam | {"exam_date": "2026-09-03"},
+            exam | {"exam_date": "2026-05-20", "village_code": V1, "report_month": "2026-05"},
+            exam | {"exam_date": "2025-11-02", "report_month": "2025-11"},
+            exam | {"exam_date": "2026-09-04", "husband_id_key": "H2"},
+        ],
+    )
+    got = run(hospital_prepregnancy=exams).recon_exams.sort_values("exam_date")
+    assert got[["area_code", "exam_month"]].values.tolist() == [
+        [V2, "2025-11"],
+        [V1, "2026-05"],  # the first exam of 2026; September's repeat is not a new couple
+        [V2, "2026-09"],  # another couple
+    ]
+
+
 def test_rows_of_superseded_uploads_are_ignored() -> None:
     births = staged("village_births", [vbirth("M1", "2026-09-10", "F", upload_id=7)])
     uploads = pd.DataFrame({"upload_id": [7], "status": ["superseded"]})

@@ -1,7 +1,8 @@
 """figures a township can be judged on (issue 9)
 
 recon_births gains village_report_month and reported_on_time (漏报 that stays
-counted); both mart tables gain period_complete and the status `too_few`.
+counted); both mart tables gain period_complete and the status `too_few`;
+recon_exams holds a couple once per year (distinct couples).
 
 Revision ID: 0002_figures
 Revises: 0001
@@ -23,7 +24,13 @@ _STATUS_BEFORE = "met, not_met, no_target or no_data"
 _STATUS_AFTER = "met, not_met, no_target, no_data or too_few"
 
 
+_EXAMS_BEFORE = "One row per pre-pregnancy exam of a couple."
+_EXAMS_AFTER = "One row per couple and year: the couple's first pre-pregnancy exam of the year."
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":  # SQLite keeps no comments
+        op.create_table_comment("recon_exams", _EXAMS_AFTER, existing_comment=_EXAMS_BEFORE)
     with op.batch_alter_table("recon_births", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -63,6 +70,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.create_table_comment("recon_exams", _EXAMS_BEFORE, existing_comment=_EXAMS_AFTER)
     for table in _MARTS:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column(
