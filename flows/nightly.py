@@ -55,7 +55,7 @@ from flows.settings import Settings, load_settings
 from flows.summaries import files_digest, fingerprint, markdown_summary, report_links
 from transforms.after_reconcile import cross_checks
 from transforms.catalog import load_catalog
-from transforms.indicators import compute_indicators
+from transforms.indicators import compute_indicators, target_findings
 from transforms.periods import periods_for
 from transforms.reconcile import reconcile
 from transforms.templates import load_contract
@@ -250,10 +250,12 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
             settings.effective_as_of,
             settings.deadline_day,
         )
+        targets = target_findings(reference.targets, load_catalog(), reference.areas)
         with engine.begin() as conn:
             record_findings(conn, result.findings, run_id, "reconciliation")
             for origin, findings in checks.findings.items():
                 record_findings(conn, findings, run_id, origin)
+            record_findings(conn, targets, run_id, "reference")
         frames = {
             name: getattr(result, name)
             for name in publishing.RECON_TABLES

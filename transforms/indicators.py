@@ -47,6 +47,7 @@ import pandas as pd
 from transforms.catalog import Catalog
 from transforms.measures import MEASURES, empty_measure
 from transforms.periods import PERIOD_KINDS, Period
+from transforms.reconcile_common import empty_findings, findings_frame
 from transforms.targets import RANKED_STATUSES, TARGET_OPS, judge, score
 
 __all__ = ["TARGET_OPS", "compute_indicators", "judge"]
@@ -248,9 +249,28 @@ def normalise_targets(targets: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> list[str]:
-    """Human-readable reasons why rows of targets.csv will not apply as written (for the
-    run's log or a quality issue). Row numbers count from 1 = first row under the header."""
+TARGETS_FILE = "targets.csv"
+# Why a targets.csv row does not apply as written: (English, Chinese) per check.
+_TARGET_CHECKS = {
+    "year": ("year is not a year", "年份不是年份"),
+    "area": ("area_code is not in areas.csv", "区划代码不在 areas.csv 中"),
+    "indicator": ("indicator is not in the catalog", "指标代码不在指标目录中"),
+    "op": ("op is not one of >=, <=, between", "比较方式不是 >=、<=、between 之一"),
+    "target": ("target is missing or not a number", "目标值缺失或不是数字"),
+    "hi": ("`between` needs target_hi", "区间目标（between）缺少上限 target_hi"),
+    "order": ("target_hi is below target", "目标上限低于目标值"),
+    "repeat": (
+        "a later row sets the same year, area and indicator (the later row wins)",
+        "后面的行设定了同一年份、区划和指标（以后面的行为准）",
+    ),
+}
+
+
+def _target_row_checks(
+    targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per (targets.csv row, failed check): row_number (1 = first row under the
+    header), check, area_code, indicator."""
     known_areas = normalise_areas(areas)["area_code"].dropna()
     year = pd.to_numeric(targets["year"], errors="coerce")
     area = targets["area_code"].astype("string").str.strip()
@@ -264,23 +284,79 @@ def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame
     )
     between = (op == "between").fillna(False)
     repeated = pd.DataFrame({"y": year, "a": area, "i": indicator}).duplicated(keep="last")
-    checks = [
-        (year.isna(), "year is not a year"),
-        (~area.isin(known_areas).fillna(False), "area_code is not in areas.csv"),
-        (~indicator.isin(catalog.codes).fillna(False), "indicator is not in the catalog"),
-        (~op.isin(TARGET_OPS).fillna(False), "op is not one of >=, <=, between"),
-        (target.isna(), "target is missing or not a number"),
-        (between & hi.isna(), "`between` needs target_hi"),
-        (between & (hi < target).fillna(False), "target_hi is below target"),
-        (repeated, "a later row sets the same year, area and indicator (the later row wins)"),
-    ]
+    masks = {
+        "year": year.isna() | (year != year.round(0)).fillna(False),
+        "area": ~area.isin(known_areas).fillna(False),
+        "indicator": ~indicator.isin(catalog.codes).fillna(False),
+        "op": ~op.isin(TARGET_OPS).fillna(False),
+        "target": target.isna(),
+        "hi": between & hi.isna(),
+        "order": between & (hi < target).fillna(False),
+        "repeat": repeated,
+    }
     numbers = np.arange(1, len(targets) + 1)
-    found = [
-        (int(n), f"targets.csv row {n}: {message}")
-        for mask, message in checks
-        for n in numbers[np.asarray(mask, dtype=bool)]
+    rows = [
+        (int(numbers[i]), check, area.iloc[i], indicator.iloc[i])
+        for check, mask in masks.items()
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool))
     ]
-    return [message for _, message in sorted(found, key=lambda item: item[0])]
+    frame = pd.DataFrame(rows, columns=["row_number", "check", "area_code", "indicator"])
+    return frame.sort_values("row_number", kind="stable").reset_index(drop=True)
+
+
+def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> list[str]:
+    """Human-readable reasons why rows of targets.csv will not apply as written (for the
+    run's log or a quality issue). Row numbers count from 1 = first row under the header."""
+    found = _target_row_checks(targets, catalog, areas)
+    return [
+        f"targets.csv row {r.row_number}: {_TARGET_CHECKS[r.check][0]}"
+        for r in found.itertuples(index=False)
+    ]
+
+
+def target_findings(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> pd.DataFrame:
+    """targets.csv rows that do not apply as written, as quality findings (design.md
+    "Findings"): rule `target_row_invalid`, the file and row in the message, the row number
+    in `row_number`. A row that sets no target (`error`) is kept out of every figure;
+    a repeated row (`warning`) is overridden by the later one."""
+    found = _target_row_checks(targets, catalog, areas)
+    if found.empty:
+        return empty_findings()
+    english = found["check"].map(lambda c: _TARGET_CHECKS[c][0])
+    chinese = found["check"].map(lambda c: _TARGET_CHECKS[c][1])
+    number = found["row_number"].astype("string")
+    repeat = (found["check"] == "repeat").to_numpy()
+    out = findings_frame(
+        found.index,
+        {
+            "rule": "target_row_invalid",
+            "severity": pd.Series(
+                np.where(repeat, "warning", "error"), index=found.index, dtype="string"
+            ),
+            "dimension": "validity",
+            "source": "reference",
+            "kind": "targets",
+            "unit": found["area_code"],
+            "row_number": found["row_number"].astype("Int64"),
+            "value": found["check"],
+            "message_zh": "目标文件 targets.csv 第"
+            + number
+            + "行："
+            + chinese
+            + pd.Series(
+                np.where(repeat, "。", "。该行不设定目标；请更正目标文件。"), index=found.index
+            ),
+            "message_en": "targets.csv row "
+            + number
+            + ": "
+            + english
+            + pd.Series(
+                np.where(repeat, ".", ". The row sets no target; correct the targets file."),
+                index=found.index,
+            ),
+        },
+    )
+    return out.assign(file_name=TARGETS_FILE)
 
 
 def inherited_targets(

@@ -82,6 +82,8 @@ def record_findings(
     (source, kind, unit, report_month rows; None = everything) that were not found
     again are marked inactive: the problem is gone.
     """
+    # A reference file's row (targets.csv) has no upload: its findings name the file.
+    given_names = findings["file_name"] if "file_name" in findings.columns else None
     findings = findings.reindex(columns=list(FINDING_COLUMNS)).copy()
     findings["issue_id"] = issue_ids(findings) if len(findings) else pd.Series(dtype="string")
     findings = findings.drop_duplicates("issue_id")
@@ -92,6 +94,8 @@ def record_findings(
     new = findings.loc[~known].copy()
     names = _file_names(conn, new["upload_id"].dropna())
     new["file_name"] = new["upload_id"].map(lambda i: names.get(int(i)) if pd.notna(i) else None)
+    if given_names is not None:
+        new["file_name"] = new["file_name"].fillna(given_names.reindex(new.index))
     new = new.rename(columns={"column": "column_name"}).assign(
         status="open", first_seen_run=run_id, last_seen_run=run_id, active=True, origin=origin
     )

@@ -18,6 +18,7 @@ from transforms.indicators import (
     OUTPUT_COLUMNS,
     compute_indicators,
     normalise_targets,
+    target_findings,
     target_problems,
 )
 from transforms.measures import MEASURES
@@ -854,3 +855,30 @@ def test_period_complete_says_whether_every_month_is_due() -> None:
         as_of=date(2026, 10, 5),
     )
     assert not on_deadline["period_complete"].any()
+
+
+def test_bad_target_rows_are_quality_findings_with_file_and_row() -> None:
+    targets = pd.DataFrame(
+        {
+            "year": ["2026", "二〇二六", "2026", "2026"],
+            "area_code": [COUNTY, COUNTY, COUNTY, TOWN_A],
+            "indicator": ["births", "multi_child_rate", "no_such", "policy_compliance_rate"],
+            "op": [">=", "<=", ">=", "=>"],
+            "target": ["abc", "1.0", "3", "87"],
+            "target_hi": [None, None, None, None],
+        },
+        dtype="string",
+    )
+    found = target_findings(targets, load_catalog(), areas_frame())
+    assert found[["row_number", "value"]].values.tolist() == [
+        [1, "target"],
+        [2, "year"],
+        [3, "indicator"],
+        [4, "op"],
+    ]
+    assert set(found["rule"]) == {"target_row_invalid"} and set(found["severity"]) == {"error"}
+    assert (found["file_name"] == "targets.csv").all()
+    assert "targets.csv 第2行" in found.iloc[1]["message_zh"]
+    assert "row 4" in found.iloc[3]["message_en"]
+    # none of them sets a target, and the run does not crash on them
+    assert normalise_targets(targets, load_catalog()).empty
