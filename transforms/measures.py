@@ -28,14 +28,16 @@ from typing import Literal
 
 import pandas as pd
 
+from transforms.templates import enum_value
+
 MeasureKind = Literal["flow", "stock"]
 MEASURE_COLUMNS = ("area_code", "month", "value")
 
-POLICY_IN = "政策内"
-NO_METHOD = "无"
-STERILISATION = "结扎"
-LONG_ACTING = ("上环", "结扎", "皮埋")
-IN_MIGRANT = "流入"
+# Meanings of enumeration values (templates.toml), checked against it when it loads.
+(POLICY_IN,) = enum_value("policy_status", "政策内")
+(NO_METHOD, STERILISATION) = enum_value("method", "无", "结扎")
+LONG_ACTING = enum_value("method", "上环", "结扎", "皮埋")
+(IN_MIGRANT,) = enum_value("residence", "流入")
 
 
 @dataclass(frozen=True)

@@ -71,11 +71,12 @@ from transforms.reconcile_common import (
     timeliness,
 )
 from transforms.reconcile_women import empty_changes
+from transforms.templates import enum_value
 
 H, P, V = 0, 1, 2
 MATCH_DAYS = 3
 DELIVERY_WINDOW_DAYS = 180
-BIRTH_EVENT = "出生登记"
+(BIRTH_EVENT,) = enum_value("event_type", "出生登记")  # checked against templates.toml
 
 RECON_BIRTHS_COLUMNS = (
     "birth_key", "area_code", "birth_date", "birth_month", "child_sex", "birth_order",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -858,3 +859,16 @@ def test_reconciliation_does_not_depend_on_row_order() -> None:
         hospital_births=staged("hospital_births", certs[::-1]),
     ).recon_births
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_enum_values_the_code_relies_on_are_checked_against_the_contract() -> None:
+    from transforms.templates import ContractError, check_enum_meanings, parse_contract
+
+    text = resources.files("transforms").joinpath("contracts/templates.toml").read_text("utf-8")
+    check_enum_meanings(parse_contract(text))  # the packaged contract agrees
+    renamed = text.replace('"政策内" = [', '"符合" = [', 1)
+    with pytest.raises(ContractError, match="政策内"):
+        check_enum_meanings(parse_contract(renamed))
+    dropped = text.replace('"皮埋" = ["皮埋", "皮下埋植"]\n"药具"', '"药具"', 1)
+    with pytest.raises(ContractError, match="皮埋"):
+        check_enum_meanings(parse_contract(dropped))
