@@ -95,7 +95,8 @@ def record_findings(
     names = _file_names(conn, new["upload_id"].dropna())
     new["file_name"] = new["upload_id"].map(lambda i: names.get(int(i)) if pd.notna(i) else None)
     if given_names is not None:
-        new["file_name"] = new["file_name"].fillna(given_names.reindex(new.index))
+        given = given_names.reindex(new.index).astype("string")
+        new["file_name"] = new["file_name"].astype("string").fillna(given)
     new = new.rename(columns={"column": "column_name"}).assign(
         status="open", first_seen_run=run_id, last_seen_run=run_id, active=True, origin=origin
     )
