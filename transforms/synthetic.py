@@ -894,8 +894,10 @@ class _Sim:
         w2 = int(self._append(clone)[0])
         self.roster_tags[(w, F + 2)] = "two_villages"
         self.roster_tags[(w2, F + 2)] = "two_villages"
-        self._key("two_villages", w, F + 2, "moved; both villages list her that month",
-                  other=vb)
+        # The village she left lists her as 流出 that month: she counts once, where she lives.
+        self.script.append((F + 2, w, "residence", RESIDENCES.index("流出")))
+        self._key("two_villages", w, F + 2, "moved; both villages list her that month, the "
+                  "first as 流出: she counts once, in the other village", other=vb)
         # Births.
         self._plan_birth(pv(9), F + 1, "birth_missing_in_village", village=None)
         self._plan_birth(pv(10), L - 1, "birth_missing_in_village", village=None)

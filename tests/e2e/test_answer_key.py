@@ -825,6 +825,21 @@ def test_recon_women_drops_the_dead_and_the_moved_out(world: World) -> None:
     assert not problems, _problems(problems, "roster women who should be gone")
 
 
+def test_a_woman_on_two_rosters_counts_once_where_she_lives(world: World) -> None:
+    world.first.require(*NIGHTLY)
+    w = world.key.women.loc[world.key.women["case"] == "two_villages"].iloc[0]
+    wkey = _mother_keys(pd.Series([w.id_number])).iloc[0]
+    rw = world.state["recon_women"]
+    mine = rw.loc[(rw["woman_key"] == wkey) & (rw["snapshot_month"] == w.report_month)]
+    assert mine["area_code"].tolist() == [w.other_village_code]
+    found = world.state["dq_issues"]
+    found = found.loc[
+        (found["rule"] == "roster_duplicate_person") & (found["report_month"] == w.report_month)
+    ]
+    assert {w.village_code, w.other_village_code} <= set(found["unit"])
+    assert set(found["dimension"]) == {"uniqueness"}
+
+
 def test_recon_women_takes_the_hospital_check_and_procedure(world: World) -> None:
     world.first.require(*NIGHTLY)
     women = world.key.women
