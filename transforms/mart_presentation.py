@@ -424,8 +424,8 @@ DECISIONS: tuple[str, ...] = (
     "counted on the `births` measure.",
     "状态优先顺序 Status precedence: `no_data` (denominator 0), then `too_few`, then "
     "`no_target`, then `met` / `not_met` on the unrounded value.",
-    "孕前检查按对 Pre-pregnancy exams count distinct couples per area and period: a couple "
-    "examined twice counts once.",
+    "孕前检查按对 Pre-pregnancy exams count distinct couples: a couple counts once a year, in "
+    "the month and village of its first exam of the year (a repeat exam is not a new couple).",
     "一人两村 One woman on two villages' rosters in one month counts once, where she lives "
     "(`常住` or `流入` over `流出`); both rows get a `uniqueness` warning.",
     "目标表错误行 A bad row of targets.csv (unknown indicator or area, bad operator, "
