@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 
 from transforms.periods import deadline_for as deadline_for  # re-exported: callers and tests
-from transforms.periods import month_due
+from transforms.periods import deadline_moments, month_due
 
 IDENTITY = ["source", "kind", "unit", "report_month"]
 
@@ -70,10 +70,10 @@ def current_statuses(uploads: pd.DataFrame) -> pd.Series:
 
 def is_late(report_months: pd.Series, arrived_at: pd.Series, deadline_day: int) -> pd.Series:
     """True where a file arrived after its month's deadline day (NA when the month is unknown)."""
-    periods = pd.PeriodIndex(report_months.fillna("1970-01"), freq="M")
-    deadlines = (periods + 1).to_timestamp() + pd.Timedelta(days=deadline_day)
-    late = pd.Series(arrived_at.to_numpy() >= deadlines.to_numpy(), index=report_months.index)
-    return late.astype("boolean").where(report_months.notna())
+    deadlines = deadline_moments(report_months, deadline_day)
+    arrived = pd.to_datetime(arrived_at).to_numpy(dtype="datetime64[s]")
+    late = pd.Series(arrived >= deadlines.to_numpy(), index=report_months.index)
+    return late.astype("boolean").where(deadlines.notna())
 
 
 def month_is_due(report_month: str, as_of: date, deadline_day: int) -> bool:

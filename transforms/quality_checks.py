@@ -30,7 +30,7 @@ import pandas as pd
 
 from transforms.identity import mask_id
 from transforms.manifest_rules import is_late
-from transforms.periods import deadline_for, month_due, month_label, month_number
+from transforms.periods import deadline_for, month_due, month_index, month_name, month_number
 from transforms.rules import empty_findings, findings_frame, make_finding
 from transforms.templates import Contract
 
@@ -46,15 +46,6 @@ MAD_FACTOR = 0.6745  # Iglewicz & Hoaglin: E(MAD) = 0.6745 sigma for normal data
 # ----------------------------------------------------------------- months
 
 
-def _month_number(months: pd.Series) -> pd.Series:
-    """`YYYY-MM` → `year * 12 + month - 1` (Int64; null or unreadable → null)."""
-    text = months.astype("string")
-    text = text.where(text.str.fullmatch("[0-9]{4}-(0[1-9]|1[0-2])").fillna(False).astype(bool))
-    year = pd.to_numeric(text.str.slice(0, 4), errors="coerce")
-    month = pd.to_numeric(text.str.slice(5, 7), errors="coerce")
-    return (year * 12 + month - 1).astype("Int64")
-
-
 def months_due(first_month: str, as_of: date, deadline_day: int = 5) -> list[str]:
     """Report months from `first_month` whose upload deadline has passed as of `as_of`.
 
@@ -63,7 +54,7 @@ def months_due(first_month: str, as_of: date, deadline_day: int = 5) -> list[str
     """
     start = month_number(first_month)
     last = as_of.year * 12 + as_of.month - 1  # no month at or after as_of's month is due
-    labels = [month_label(m) for m in range(start, last)]
+    labels = [month_name(m) for m in range(start, last)]
     return [m for m in labels if month_due(m, as_of, deadline_day)]
 
 
@@ -199,7 +190,7 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
     if fees.empty:
         return empty_findings()
     f = fees.assign(
-        qc_month=_month_number(fees["report_month"]),
+        qc_month=month_index(fees["report_month"]),
         qc_case=fees["case_no"].astype("string"),
         qc_key=_masked(fees, "party_id"),
     )
@@ -255,7 +246,7 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
         errors = pd.DataFrame(
             {
                 "unit": excluded["unit"],
-                "qc_month": _month_number(excluded["report_month"]),
+                "qc_month": month_index(excluded["report_month"]),
                 "qc_case": excluded["case_no"].astype("string"),
             }
         ).dropna()
@@ -306,7 +297,7 @@ def roster_checks(
         return empty_findings()
     person_col = "id_number_key" if "id_number_key" in women.columns else "id_number"
     w = women.assign(
-        qc_month=_month_number(women["report_month"]),
+        qc_month=month_index(women["report_month"]),
         qc_person=women[person_col].astype("string"),
         qc_key=_masked(women, "id_number"),
     )
