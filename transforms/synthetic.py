@@ -48,12 +48,21 @@ The answer key (`AnswerKey`, pandas frames):
   in_police (as the reconciliation can see them within the generated months),
   status (`matched`, `missing_in_village`, `pending`, `village_only`, `conflict`; null
   when no generated file holds the birth), matched_by (`id`, `name`, null),
-  reported_on_time (the village's report arrived by the deadline of the month after
-  the birth; null unless the report is decided), village_path/village_row,
+  village_report_month (the earliest upload month of a valid village row for it, null
+  if none; the mistyped mother ID is an error row and reports nothing),
+  reported_on_time (that month is the birth month or the next, whenever the upload
+  arrived; false when no valid row is there and that upload is due; null while
+  pending), village_path/village_row,
   hospital_path/hospital_row, police_path/police_row, case (the planted fault, or
   `missing_upload` for a birth lost with the missing upload, or null).
 - `women`: one row per planted woman and case — case, id_number, name, village_code,
   other_village_code, report_month, event_date, note.
+- `birth_figures`: the generator's own birth counts per (area_code, area_level, month)
+  for every village, township and county with a birth: births, policy_known,
+  policy_in, order_known, order_3plus, not_on_time (漏报), male, female
+  (`birth_figures()`; the end-to-end test compares the mart with it).
+- `target_faults`: the planted bad rows of targets.csv (row_number, indicator, check,
+  rule `target_row_invalid`, severity).
 - `faults`: one row per place a planted fault (and every natural late upload) shows —
   fault, path, row_number (1 = first row under the header; null for file-level),
   source, kind, unit, report_month, expect_in (`dq_issues`, `uploads`,
