@@ -28,8 +28,8 @@ How a row is made (indicators.md):
    the denominator) is below its catalog `min_denominator`, else `no_target`
    without a target, else `met` / `not_met` on the unrounded value.
 7. Rank within (parent_code, period, indicator), among rows with status
-   met/not_met (a too_few row is not ranked), best first in the indicator's better direction (its target's op
-   when the catalog gives none): higher → larger value; lower → smaller value;
+   met/not_met (a too_few row is not ranked), best first in the indicator's
+   better direction (its target's op when the catalog gives none): higher → larger value; lower → smaller value;
    range → smaller distance to the target range (0 inside). Ties share the
    smallest rank (method "min"). The county is ranked alone (rank 1).
 8. period_complete: every month of the period is due at the run's as-of date
@@ -316,44 +316,50 @@ def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame
 
 def target_findings(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> pd.DataFrame:
     """targets.csv rows that do not apply as written, as quality findings (design.md
-    "Findings"): rule `target_row_invalid`, the file and row in the message, the row number
-    in `row_number`. A row that sets no target (`error`) is kept out of every figure;
-    a repeated row (`warning`) is overridden by the later one."""
+    "Findings"), one per row: rule `target_row_invalid`, the file and row in the message,
+    the row number in `row_number`, the failed checks in `value`. A row that sets no
+    target (`error`) is kept out of every figure; a row only repeated (`warning`) is
+    overridden by the later one."""
     found = _target_row_checks(targets, catalog, areas)
     if found.empty:
         return empty_findings()
-    english = found["check"].map(lambda c: _TARGET_CHECKS[c][0])
-    chinese = found["check"].map(lambda c: _TARGET_CHECKS[c][1])
-    number = found["row_number"].astype("string")
-    repeat = (found["check"] == "repeat").to_numpy()
+    found = found.assign(
+        en=found["check"].map(lambda c: _TARGET_CHECKS[c][0]),
+        zh=found["check"].map(lambda c: _TARGET_CHECKS[c][1]),
+        sets_none=found["check"] != "repeat",
+    )
+    rows = found.groupby("row_number", sort=True).agg(
+        area_code=("area_code", "first"),
+        checks=("check", ",".join),
+        en=("en", "; ".join),
+        zh=("zh", "；".join),
+        sets_none=("sets_none", "any"),
+    )
+    rows = rows.reset_index()
+    sets_none = rows["sets_none"].to_numpy(dtype=bool)
+    number = rows["row_number"].astype("string")
+    then_zh = pd.Series(
+        np.where(sets_none, "。该行不设定目标；请更正目标文件。", "。"), index=rows.index
+    )
+    then_en = pd.Series(
+        np.where(sets_none, ". The row sets no target; correct the targets file.", "."),
+        index=rows.index,
+    )
     out = findings_frame(
-        found.index,
+        rows.index,
         {
             "rule": "target_row_invalid",
             "severity": pd.Series(
-                np.where(repeat, "warning", "error"), index=found.index, dtype="string"
+                np.where(sets_none, "error", "warning"), index=rows.index, dtype="string"
             ),
             "dimension": "validity",
             "source": "reference",
             "kind": "targets",
-            "unit": found["area_code"],
-            "row_number": found["row_number"].astype("Int64"),
-            "value": found["check"],
-            "message_zh": "目标文件 targets.csv 第"
-            + number
-            + "行："
-            + chinese
-            + pd.Series(
-                np.where(repeat, "。", "。该行不设定目标；请更正目标文件。"), index=found.index
-            ),
-            "message_en": "targets.csv row "
-            + number
-            + ": "
-            + english
-            + pd.Series(
-                np.where(repeat, ".", ". The row sets no target; correct the targets file."),
-                index=found.index,
-            ),
+            "unit": rows["area_code"].astype("string"),
+            "row_number": rows["row_number"].astype("Int64"),
+            "value": rows["checks"],
+            "message_zh": "目标文件 targets.csv 第" + number + "行：" + rows["zh"] + then_zh,
+            "message_en": "targets.csv row " + number + ": " + rows["en"] + then_en,
         },
     )
     return out.assign(file_name=TARGETS_FILE)

@@ -880,5 +880,10 @@ def test_bad_target_rows_are_quality_findings_with_file_and_row() -> None:
     assert (found["file_name"] == "targets.csv").all()
     assert "targets.csv 第2行" in found.iloc[1]["message_zh"]
     assert "row 4" in found.iloc[3]["message_en"]
+    # a row with two faults is one issue naming both
+    both = targets.assign(year=["x", "2026", "2026", "2026"], target=["abc", "1", "3", "87"])
+    first = target_findings(both, load_catalog(), areas_frame()).iloc[0]
+    assert (first["row_number"], first["value"]) == (1, "year,target")
+    assert "年份不是年份；目标值缺失或不是数字" in first["message_zh"]
     # none of them sets a target, and the run does not crash on them
     assert normalise_targets(targets, load_catalog()).empty
