@@ -55,7 +55,7 @@ from flows.settings import Settings, load_settings
 from flows.summaries import files_digest, fingerprint, markdown_summary, report_links
 from transforms.after_reconcile import cross_checks
 from transforms.catalog import load_catalog
-from transforms.indicators import compute_indicators
+from transforms.indicators import compute_indicators, target_findings
 from transforms.periods import periods_for
 from transforms.reconcile import reconcile
 from transforms.signoff import review_months
@@ -273,11 +273,13 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
             settings.effective_as_of,
             settings.deadline_day,
         )
+        targets = target_findings(reference.targets, load_catalog(), reference.areas)
         with engine.begin() as conn:
             at = local_now(settings.time_zone)
             record_findings(conn, result.findings, run_id, "reconciliation", at=at)
             for origin, findings in checks.findings.items():
                 record_findings(conn, findings, run_id, origin, at=at)
+            record_findings(conn, targets, run_id, "reference", at=at)
         frames = {
             name: getattr(result, name)
             for name in publishing.RECON_TABLES
@@ -308,6 +310,8 @@ def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str
             reference.targets,
             periods_for(months),
             run_id,
+            as_of=settings.effective_as_of,
+            deadline_day=settings.deadline_day,
             review=review,
         )
         folder = workspace.run_folder(settings.home, run_id)

@@ -7,32 +7,14 @@ and `2026-01..2026-03` lie within 2026-01..2026-06, `2026-H1` too, but not `2026
 
 from __future__ import annotations
 
-import calendar
-import re
 from datetime import date
 
 import pandas as pd
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# Month arithmetic has one owner (transforms.periods); the CLI's names stay importable here.
+from transforms.periods import month_range, parse_month
 
-
-def parse_month(text: str) -> tuple[int, int]:
-    """`2026-06` → (2026, 6); ValueError with the expected form otherwise."""
-    match = _MONTH.match(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValueError(f"month must look like 2026-06, got {text!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def month_range(first: str, last: str) -> tuple[date, date]:
-    """First day of `first` .. last day of `last`; ValueError when reversed or malformed."""
-    y1, m1 = parse_month(first)
-    y2, m2 = parse_month(last)
-    start = date(y1, m1, 1)
-    end = date(y2, m2, calendar.monthrange(y2, m2)[1])
-    if end < start:
-        raise ValueError(f"--from {first} is after --to {last}")
-    return start, end
+__all__ = ["merge_range", "month_range", "parse_month", "within"]
 
 
 def within(mart: pd.DataFrame, start: date, end: date) -> pd.Series:

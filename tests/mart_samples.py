@@ -107,6 +107,7 @@ def sample_mart(periods: tuple[str, ...] = ("2026-Q2", "2026-Q3")) -> pd.DataFra
                         "target_hi": None,
                         "status": status,
                         "rank": None,
+                        "period_complete": True,
                         "signed_off_share": _SIGNED_OFF[label].get(code, 1.0),
                         "run_id": "r1",
                     }

@@ -54,7 +54,9 @@ def cross_checks(
     )
     consistency = pd.concat(
         [
-            quality_checks.fee_ledger_checks(inputs.village_fees),
+            quality_checks.fee_ledger_checks(
+                inputs.village_fees, inputs.excluded.get("village_fees")
+            ),
             quality_checks.roster_checks(inputs.village_women),
         ],
         ignore_index=True,

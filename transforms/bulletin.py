@@ -32,12 +32,14 @@ from transforms.mart_presentation import (
     round_half_up,
 )
 from transforms.periods import (
+    Period,
     half_period,
     month_period,
     parse_period,
     quarter_period,
     year_period,
 )
+from transforms.targets import score_one
 
 JUDGED = ("met", "not_met", "no_data")
 _ZH_DIGITS = "一二三四"
@@ -117,18 +119,6 @@ def _marked(text: str, provisional: object) -> str:
 def _share_text(share: object) -> str:
     value = _float(share)
     return "" if math.isnan(value) else f"审核把关 {round_half_up(100 * value, 0):.0f}%"
-
-
-def _score(value: float, better: str | None, op: str | None, lo: float, hi: float) -> float:
-    """Smaller is better: -value (higher), value (lower), distance to the target (range)."""
-    direction = better or {">=": "higher", "<=": "lower"}.get(op or "", "range")
-    if direction == "higher":
-        return -value
-    if direction == "lower":
-        return value
-    below = max(lo - value, 0.0) if not math.isnan(lo) else 0.0
-    above = max(value - hi, 0.0) if not math.isnan(hi) else 0.0
-    return below + above
 
 
 def _float(value: object) -> float:
@@ -235,7 +225,7 @@ def bulletin_table(current: pd.DataFrame, previous: pd.DataFrame, catalog: Catal
             op = _text(record["target_op"])
             lo, hi = _float(record["target"]), _float(record["target_hi"])
             better = better_of.get(indicator)
-            change = _score(value, better, op, lo, hi) - _score(old_value, better, op, lo, hi)
+            change = score_one(value, better, op, lo, hi) - score_one(old_value, better, op, lo, hi)
             trend = (
                 "same"
                 if shown == 0 or abs(change) < _TOLERANCE
@@ -765,6 +755,26 @@ def _change_items(table: pd.DataFrame, code: str) -> str:
     return f'<ul class="changes">{"".join(items)}</ul>' if items else '<p class="note">无。</p>'
 
 
+def _is_complete(current: pd.DataFrame) -> bool:
+    """The rows' period_complete (a mart without the column counts as complete)."""
+    if "period_complete" not in current.columns or current.empty:
+        return True
+    return bool(current["period_complete"].astype("boolean").fillna(True).all())
+
+
+def period_span_text(period: Period, complete: bool, through_month: str | None) -> str:
+    """`统计期间 2026-07-01 至 2026-12-31`, or for a period still running
+    `统计期间 2026-07-01 起，截至9月（期间未完）` (indicators.md "Incomplete periods")."""
+    if complete:
+        return f"统计期间 {period.start:%Y-%m-%d} 至 {period.end:%Y-%m-%d}"
+    if through_month is None or through_month < period.months[0]:
+        return f"统计期间 {period.start:%Y-%m-%d} 起（期间未完，数据不完整）"
+    return (
+        f"统计期间 {period.start:%Y-%m-%d} 起，截至{int(through_month[5:])}月"
+        "（期间未完，数据不完整）"
+    )
+
+
 def render_bulletin_html(
     current: pd.DataFrame,
     previous: pd.DataFrame,
@@ -772,11 +782,13 @@ def render_bulletin_html(
     catalog: Catalog,
     previous_label: str | None = None,
     generated_at: str | None = None,
+    through_month: str | None = None,
 ) -> str:
     """The bulletin for `period` as one self-contained HTML document.
 
     `current` and `previous` are mart rows (every column of mart_target_achievement)
     of the period and of the period before it (`previous_label`; may be empty).
+    `through_month` (`YYYY-MM`): the last due month, said for a period still running.
     """
     label = parse_period(period).label
     table = bulletin_table(current, previous, catalog)
@@ -785,7 +797,7 @@ def render_bulletin_html(
     title = f"{county_name}{period_title(label)}人口计生考核指标{bulletin_kind(label)}"
     period_row = parse_period(label)
     runs = sorted({_text(r) for r in current.get("run_id", pd.Series(dtype="string")) if _text(r)})
-    meta = [f"统计期间 {period_row.start:%Y-%m-%d} 至 {period_row.end:%Y-%m-%d}"]
+    meta = [period_span_text(period_row, _is_complete(current), through_month)]
     if previous_label:
         shown = period_title(previous_label)
         meta.append(f"对比上期 {shown}" + ("" if len(previous) else "（上期无数据）"))
@@ -805,6 +817,7 @@ def render_bulletin_html(
         _chip("met") + " 指标值满足目标",
         _chip("not_met") + " 未满足目标",
         _chip("no_data") + " 分母为0，不参与排名",
+        "<span>基数过少（如出生性别比不足100例）的单位不参与排名</span>",
         '<span>较上期 ▲升 ▼降：<span class="better">绿色为变好</span>，'
         '<span class="worse">红色为变差</span></span>',
         "</div></header>",

@@ -35,6 +35,8 @@ _KEYS = {
     "flow",
     "periods",
     "target_periods",
+    "min_denominator",
+    "min_measure",
 }
 
 
@@ -58,13 +60,22 @@ class Indicator:
     periods: tuple[PeriodKind, ...] = PERIOD_KINDS
     target_periods: tuple[PeriodKind, ...] = PERIOD_KINDS
     aka_zh: tuple[str, ...] = ()
+    min_denominator: float | None = None
+    min_measure: str | None = None
+
+    @property
+    def minimum_of(self) -> str | None:
+        """The measure `min_denominator` is counted on (`min_measure`, else the
+        denominator); None without a minimum."""
+        if self.min_denominator is None:
+            return None
+        return self.min_measure or self.denominator
 
     @property
     def measures(self) -> tuple[str, ...]:
         """The measure names it uses (numerator first)."""
-        if self.denominator is None:
-            return (self.numerator,)
-        return (self.numerator, self.denominator)
+        used = [self.numerator, self.denominator, self.minimum_of]
+        return tuple(dict.fromkeys(m for m in used if m is not None))
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ def _indicator(code: str, body: Mapping[str, Any], measures: Mapping[str, Measur
             f"indicator {code!r}: numerator and denominator come from different frames "
             f"({measures[numerator].frame}, {measures[denominator].frame})"
         )
+    minimum, min_measure = _minimum(code, body, measures, wanted, denominator)
     periods = _kinds(code, "periods", body.get("periods", list(PERIOD_KINDS)))
     target_periods = _kinds(code, "target_periods", body.get("target_periods", list(periods)))
     if not set(target_periods) <= set(periods):
@@ -167,7 +179,39 @@ def _indicator(code: str, body: Mapping[str, Any], measures: Mapping[str, Measur
         periods=periods,
         target_periods=target_periods,
         aka_zh=tuple(str(a) for a in body.get("aka_zh", ())),
+        min_denominator=minimum,
+        min_measure=min_measure,
     )
+
+
+def _minimum(
+    code: str,
+    body: Mapping[str, Any],
+    measures: Mapping[str, Measure],
+    kind: str,
+    denominator: object,
+) -> tuple[float | None, str | None]:
+    """`min_denominator` (a positive number) and `min_measure` (a measure of the same kind;
+    only with a minimum). A rate's minimum defaults to its denominator."""
+    minimum = body.get("min_denominator")
+    min_measure = body.get("min_measure")
+    if minimum is None:
+        if min_measure is not None:
+            raise CatalogError(f"indicator {code!r}: min_measure needs min_denominator")
+        return None, None
+    if isinstance(minimum, bool) or not isinstance(minimum, int | float) or minimum <= 0:
+        raise CatalogError(f"indicator {code!r}: min_denominator must be a positive number")
+    if min_measure is None and denominator is None:
+        raise CatalogError(f"indicator {code!r}: a count's min_denominator needs min_measure")
+    if min_measure is not None:
+        if min_measure not in measures:
+            raise CatalogError(f"indicator {code!r}: unknown min_measure {min_measure!r}")
+        if measures[min_measure].kind != kind:
+            raise CatalogError(
+                f"indicator {code!r} is a {kind} but min_measure {min_measure!r} is a "
+                f"{measures[min_measure].kind}"
+            )
+    return float(minimum), None if min_measure is None else str(min_measure)
 
 
 def parse_catalog(text: str, measures: Mapping[str, Measure] | None = None) -> Catalog:

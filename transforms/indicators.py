@@ -21,18 +21,25 @@ How a row is made (indicators.md):
    indicator, else the nearest ancestor's (village → township → county);
    only on period kinds in indicator.target_periods. Targets are in the
    published unit (87 = 87 %).
-6. Status: `no_data` when the denominator is 0 (takes precedence), else
-   `no_target` without a target, else `met` / `not_met` on the unrounded value.
+   A count target (births, prepregnancy_exams) is the annual task of the area it
+   names and is never handed down.
+6. Status (transforms.targets.judge): `no_data` when the denominator is 0 (takes
+   precedence), else `too_few` when the indicator's base (`minimum_of`, by default
+   the denominator) is below its catalog `min_denominator`, else `no_target`
+   without a target, else `met` / `not_met` on the unrounded value.
 7. Rank within (parent_code, period, indicator), among rows with status
-   met/not_met, best first in the indicator's better direction (its target's op
-   when the catalog gives none): higher → larger value; lower → smaller value;
+   met/not_met (a too_few row is not ranked), best first in the indicator's
+   better direction (its target's op when the catalog gives none): higher → larger value; lower → smaller value;
    range → smaller distance to the target range (0 inside). Ties share the
    smallest rank (method "min"). The county is ranked alone (rank 1).
+8. period_complete: every month of the period is due at the run's as-of date
+   (a half-year or year still running is published with the months so far).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -40,7 +47,11 @@ import pandas as pd
 from transforms.catalog import Catalog
 from transforms.measures import MEASURES, empty_measure
 from transforms.periods import PERIOD_KINDS, Period
+from transforms.reconcile_common import empty_findings, findings_frame
 from transforms.signoff import signed_off_shares
+from transforms.targets import RANKED_STATUSES, TARGET_OPS, judge, score
+
+__all__ = ["TARGET_OPS", "compute_indicators", "judge"]
 
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "area_code",
@@ -61,12 +72,12 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "target_hi",
     "status",
     "rank",
+    "period_complete",
     "signed_off_share",
     "run_id",
 )
 AREA_LEVELS = ("county", "township", "village")
 _LEVEL_BY_LENGTH = {6: "county", 9: "township", 12: "village"}
-TARGET_OPS = (">=", "<=", "between")
 
 
 # ---------------------------------------------------------------------- areas
@@ -137,9 +148,13 @@ def area_closure(areas: pd.DataFrame) -> pd.DataFrame:
 # -------------------------------------------------------------------- periods
 
 
-def _period_frame(periods: Sequence[Period]) -> pd.DataFrame:
-    """One row per period: period, period_kind, period_start, period_end, year, order."""
+def _period_frame(
+    periods: Sequence[Period], as_of: date | None = None, deadline_day: int = 5
+) -> pd.DataFrame:
+    """One row per period: period, period_kind, period_start, period_end, year, order,
+    period_complete (every month of the period is due at `as_of`; null without it)."""
     unique = list(dict.fromkeys(periods))
+    complete = [None if as_of is None else p.complete_at(as_of, deadline_day) for p in unique]
     return pd.DataFrame(
         {
             "period": pd.Series([p.label for p in unique], dtype="string"),
@@ -148,6 +163,7 @@ def _period_frame(periods: Sequence[Period]) -> pd.DataFrame:
             "period_end": pd.to_datetime([p.end for p in unique]).astype("datetime64[s]"),
             "year": pd.Series([p.year for p in unique], dtype="int64"),
             "period_order": np.arange(len(unique), dtype="int64"),
+            "period_complete": pd.array(complete, dtype="boolean"),
         }
     )
 
@@ -235,9 +251,28 @@ def normalise_targets(targets: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> list[str]:
-    """Human-readable reasons why rows of targets.csv will not apply as written (for the
-    run's log or a quality issue). Row numbers count from 1 = first row under the header."""
+TARGETS_FILE = "targets.csv"
+# Why a targets.csv row does not apply as written: (English, Chinese) per check.
+_TARGET_CHECKS = {
+    "year": ("year is not a year", "年份不是年份"),
+    "area": ("area_code is not in areas.csv", "区划代码不在 areas.csv 中"),
+    "indicator": ("indicator is not in the catalog", "指标代码不在指标目录中"),
+    "op": ("op is not one of >=, <=, between", "比较方式不是 >=、<=、between 之一"),
+    "target": ("target is missing or not a number", "目标值缺失或不是数字"),
+    "hi": ("`between` needs target_hi", "区间目标（between）缺少上限 target_hi"),
+    "order": ("target_hi is below target", "目标上限低于目标值"),
+    "repeat": (
+        "a later row sets the same year, area and indicator (the later row wins)",
+        "后面的行设定了同一年份、区划和指标（以后面的行为准）",
+    ),
+}
+
+
+def _target_row_checks(
+    targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per (targets.csv row, failed check): row_number (1 = first row under the
+    header), check, area_code, indicator."""
     known_areas = normalise_areas(areas)["area_code"].dropna()
     year = pd.to_numeric(targets["year"], errors="coerce")
     area = targets["area_code"].astype("string").str.strip()
@@ -251,89 +286,113 @@ def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame
     )
     between = (op == "between").fillna(False)
     repeated = pd.DataFrame({"y": year, "a": area, "i": indicator}).duplicated(keep="last")
-    checks = [
-        (year.isna(), "year is not a year"),
-        (~area.isin(known_areas).fillna(False), "area_code is not in areas.csv"),
-        (~indicator.isin(catalog.codes).fillna(False), "indicator is not in the catalog"),
-        (~op.isin(TARGET_OPS).fillna(False), "op is not one of >=, <=, between"),
-        (target.isna(), "target is missing or not a number"),
-        (between & hi.isna(), "`between` needs target_hi"),
-        (between & (hi < target).fillna(False), "target_hi is below target"),
-        (repeated, "a later row sets the same year, area and indicator (the later row wins)"),
-    ]
+    masks = {
+        "year": year.isna() | (year != year.round(0)).fillna(False),
+        "area": ~area.isin(known_areas).fillna(False),
+        "indicator": ~indicator.isin(catalog.codes).fillna(False),
+        "op": ~op.isin(TARGET_OPS).fillna(False),
+        "target": target.isna(),
+        "hi": between & hi.isna(),
+        "order": between & (hi < target).fillna(False),
+        "repeat": repeated,
+    }
     numbers = np.arange(1, len(targets) + 1)
-    found = [
-        (int(n), f"targets.csv row {n}: {message}")
-        for mask, message in checks
-        for n in numbers[np.asarray(mask, dtype=bool)]
+    rows = [
+        (int(numbers[i]), check, area.iloc[i], indicator.iloc[i])
+        for check, mask in masks.items()
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool))
     ]
-    return [message for _, message in sorted(found, key=lambda item: item[0])]
+    frame = pd.DataFrame(rows, columns=["row_number", "check", "area_code", "indicator"])
+    return frame.sort_values("row_number", kind="stable").reset_index(drop=True)
 
 
-def inherited_targets(targets: pd.DataFrame, closure: pd.DataFrame) -> pd.DataFrame:
+def target_problems(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> list[str]:
+    """Human-readable reasons why rows of targets.csv will not apply as written (for the
+    run's log or a quality issue). Row numbers count from 1 = first row under the header."""
+    found = _target_row_checks(targets, catalog, areas)
+    return [
+        f"targets.csv row {r.row_number}: {_TARGET_CHECKS[r.check][0]}"
+        for r in found.itertuples(index=False)
+    ]
+
+
+def target_findings(targets: pd.DataFrame, catalog: Catalog, areas: pd.DataFrame) -> pd.DataFrame:
+    """targets.csv rows that do not apply as written, as quality findings (design.md
+    "Findings"), one per row: rule `target_row_invalid`, the file and row in the message,
+    the row number in `row_number`, the failed checks in `value`. A row that sets no
+    target (`error`) is kept out of every figure; a row only repeated (`warning`) is
+    overridden by the later one."""
+    found = _target_row_checks(targets, catalog, areas)
+    if found.empty:
+        return empty_findings()
+    found = found.assign(
+        en=found["check"].map(lambda c: _TARGET_CHECKS[c][0]),
+        zh=found["check"].map(lambda c: _TARGET_CHECKS[c][1]),
+        sets_none=found["check"] != "repeat",
+    )
+    rows = found.groupby("row_number", sort=True).agg(
+        area_code=("area_code", "first"),
+        checks=("check", ",".join),
+        en=("en", "; ".join),
+        zh=("zh", "；".join),
+        sets_none=("sets_none", "any"),
+    )
+    rows = rows.reset_index()
+    sets_none = rows["sets_none"].to_numpy(dtype=bool)
+    number = rows["row_number"].astype("string")
+    then_zh = pd.Series(
+        np.where(sets_none, "。该行不设定目标；请更正目标文件。", "。"), index=rows.index
+    )
+    then_en = pd.Series(
+        np.where(sets_none, ". The row sets no target; correct the targets file.", "."),
+        index=rows.index,
+    )
+    out = findings_frame(
+        rows.index,
+        {
+            "rule": "target_row_invalid",
+            "severity": pd.Series(
+                np.where(sets_none, "error", "warning"), index=rows.index, dtype="string"
+            ),
+            "dimension": "validity",
+            "source": "reference",
+            "kind": "targets",
+            "unit": rows["area_code"].astype("string"),
+            "row_number": rows["row_number"].astype("Int64"),
+            "value": rows["checks"],
+            "message_zh": "目标文件 targets.csv 第" + number + "行：" + rows["zh"] + then_zh,
+            "message_en": "targets.csv row " + number + ": " + rows["en"] + then_en,
+        },
+    )
+    return out.assign(file_name=TARGETS_FILE)
+
+
+def inherited_targets(
+    targets: pd.DataFrame, closure: pd.DataFrame, own_only: Sequence[str] = ()
+) -> pd.DataFrame:
     """The target each area gets: its own, else the nearest ancestor's.
 
-    Input: normalise_targets() output and area_closure(). Grain: one row per
-    (area_code, year, indicator) that has a target anywhere up its chain.
+    Input: normalise_targets() output and area_closure(). Indicators in `own_only`
+    (the counts: an annual task of the area it names, indicators.md "Targets and
+    status") are never handed down: only the area named gets them. Grain: one row
+    per (area_code, year, indicator) that has a target.
     """
+    handed_down = closure["distance"] > 0
+    closure_own = closure[~handed_down]
+    targets_own = targets[targets["indicator"].isin(list(own_only))]
+    targets = targets[~targets["indicator"].isin(list(own_only))]
+    own = closure_own.merge(
+        targets_own.rename(columns={"area_code": "ancestor_code"}), on="ancestor_code"
+    )
     hits = closure.merge(
         targets.rename(columns={"area_code": "ancestor_code"}), on="ancestor_code", how="inner"
     )
+    hits = pd.concat([hits, own], ignore_index=True)
     hits = hits.sort_values(["area_code", "year", "indicator", "distance"], kind="stable")
     hits = hits.drop_duplicates(["area_code", "year", "indicator"], keep="first")
     return hits[["area_code", "year", "indicator", "op", "target", "target_hi"]].reset_index(
         drop=True
     )
-
-
-# ---------------------------------------------------------------------- status
-
-
-def judge(
-    value: pd.Series, denominator: pd.Series, op: pd.Series, target: pd.Series, hi: pd.Series
-) -> pd.Series:
-    """Status per row on the unrounded value: no_data (denominator 0) > no_target > met/not_met.
-
-    `denominator` is null for counts (never no_data).
-    """
-    v = value.astype("float64").to_numpy(na_value=np.nan)
-    lo = target.astype("float64").to_numpy(na_value=np.nan)
-    up = hi.astype("float64").to_numpy(na_value=np.nan)
-    ops = op.astype("string").fillna("").to_numpy(dtype=object)
-    den = denominator.astype("float64").to_numpy(na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        met = np.select(
-            [ops == ">=", ops == "<=", ops == "between"],
-            [v >= lo, v <= lo, (v >= lo) & (v <= up)],
-            default=False,
-        )
-    status = np.where(met, "met", "not_met").astype(object)
-    status[~np.isin(ops, TARGET_OPS)] = "no_target"
-    status[(den == 0) | np.isnan(v)] = "no_data"
-    return pd.Series(status, index=value.index, dtype="string")
-
-
-def _score(
-    value: pd.Series, better: pd.Series, op: pd.Series, target: pd.Series, hi: pd.Series
-) -> pd.Series:
-    """Smaller is better: -value (higher), value (lower), distance to the range (range)."""
-    v = value.astype("float64").to_numpy(na_value=np.nan)
-    lo = target.astype("float64").to_numpy(na_value=np.nan)
-    up = hi.astype("float64").to_numpy(na_value=np.nan)
-    ops = op.astype("string").fillna("").to_numpy(dtype=object)
-    direction = better.astype("string").fillna("").to_numpy(dtype=object)
-    fallback = np.select([ops == ">=", ops == "<="], ["higher", "lower"], default="range")
-    direction = np.where(direction == "", fallback, direction)
-    with np.errstate(invalid="ignore"):
-        below = np.where(np.isnan(lo), 0.0, np.maximum(lo - v, 0.0))
-        above_cap = np.where(ops == "between", up, np.where(ops == "<=", lo, np.nan))
-        above = np.where(np.isnan(above_cap), 0.0, np.maximum(v - above_cap, 0.0))
-        below = np.where(ops == "<=", 0.0, below)
-        distance = below + above
-    score = np.select(
-        [direction == "higher", direction == "lower"], [-v, v], default=distance
-    ).astype("float64")
-    return pd.Series(score, index=value.index)
 
 
 # ----------------------------------------------------------------------- main
@@ -346,6 +405,8 @@ def compute_indicators(
     targets: pd.DataFrame,
     periods: Sequence[Period],
     run_id: str,
+    as_of: date | None = None,
+    deadline_day: int = 5,
     review: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The rows of mart_target_achievement (docs/data-dictionary.md), columns OUTPUT_COLUMNS.
@@ -355,11 +416,12 @@ def compute_indicators(
     (year, area_code, indicator, op, target, target_hi). periods: e.g.
     periods_for(months). review: the village-months to review and whether each is
     signed off (transforms.signoff.review_months); None leaves signed_off_share
-    null. Grain: area × period × indicator (see module doc).
+    null. as_of / deadline_day: the run's date, for period_complete (null without an
+    as-of date). Grain: area × period × indicator (see module doc).
     """
     area_table = normalise_areas(areas)
     closure = area_closure(area_table)
-    period_table = _period_frame(periods)
+    period_table = _period_frame(periods, as_of, deadline_day)
 
     spec = pd.DataFrame(
         {
@@ -370,6 +432,8 @@ def compute_indicators(
             "better": pd.Series([i.better for i in catalog], dtype="string"),
             "num_measure": [i.numerator for i in catalog],
             "den_measure": pd.Series([i.denominator for i in catalog], dtype="string"),
+            "base_measure": pd.Series([i.minimum_of for i in catalog], dtype="string"),
+            "minimum": pd.Series([i.min_denominator for i in catalog], dtype="float64"),
             "indicator_order": np.arange(len(catalog), dtype="int64"),
         }
     ).astype({"indicator": "string", "num_measure": "string"})
@@ -394,6 +458,8 @@ def compute_indicators(
     den = values.rename(columns={"measure": "den_measure", "value": "denominator"})
     grid = grid.merge(num, on=["num_measure", "area_code", "period"], how="left")
     grid = grid.merge(den, on=["den_measure", "area_code", "period"], how="left")
+    base = values.rename(columns={"measure": "base_measure", "value": "base"})
+    grid = grid.merge(base, on=["base_measure", "area_code", "period"], how="left")
     # Measures are counts or money in yuan and cents: sums of binary floats drift
     # (1,041,427.9999999998), so they are taken to the cent, as the mart stores them.
     grid["numerator"] = grid["numerator"].astype("float64").fillna(0.0).round(2)
@@ -407,19 +473,21 @@ def compute_indicators(
         ratio = np.where(den_values > 0, scaled / den_values, np.nan)
     grid["value"] = np.where(has_den, ratio, scaled)
 
-    inherited = inherited_targets(normalise_targets(targets, catalog), closure)
+    counts = [i.code for i in catalog if i.unit == "count"]
+    inherited = inherited_targets(normalise_targets(targets, catalog), closure, counts)
     grid = grid.merge(inherited, on=["area_code", "year", "indicator"], how="left")
     not_judged = ~grid["judged"].to_numpy(dtype=bool)
     grid.loc[not_judged, ["target", "target_hi"]] = np.nan
     grid.loc[not_judged, "op"] = pd.NA
+    too_few = grid["base"].astype("float64").fillna(0.0) < grid["minimum"]  # NaN minimum: False
     grid["status"] = judge(
-        grid["value"], grid["denominator"], grid["op"], grid["target"], grid["target_hi"]
+        grid["value"], grid["denominator"], grid["op"], grid["target"], grid["target_hi"], too_few
     )
 
-    grid["score"] = _score(
+    grid["score"] = score(
         grid["value"], grid["better"], grid["op"], grid["target"], grid["target_hi"]
     )
-    ranked = grid["status"].isin(["met", "not_met"]).to_numpy(dtype=bool)
+    ranked = grid["status"].isin(list(RANKED_STATUSES)).to_numpy(dtype=bool)
     grid["parent_key"] = grid["parent_code"].fillna("")
     ranks = (
         grid.loc[ranked].groupby(["parent_key", "period", "indicator"])["score"].rank(method="min")
@@ -460,6 +528,7 @@ def compute_indicators(
             "target_hi": grid["target_hi"].astype("Float64"),
             "status": grid["status"].astype("string"),
             "rank": grid["rank"].astype("Int64"),
+            "period_complete": grid["period_complete"].astype("boolean"),
             "signed_off_share": grid["signed_off_share"].astype("Float64"),
             "run_id": pd.Series(run_id, index=grid.index, dtype="string"),
         }

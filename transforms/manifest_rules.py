@@ -9,6 +9,9 @@ from datetime import date
 
 import pandas as pd
 
+from transforms.periods import deadline_for as deadline_for  # re-exported: callers and tests
+from transforms.periods import deadline_moments, month_due
+
 IDENTITY = ["source", "kind", "unit", "report_month"]
 
 
@@ -65,21 +68,14 @@ def current_statuses(uploads: pd.DataFrame) -> pd.Series:
     return status
 
 
-def deadline_for(report_month: str, deadline_day: int) -> date:
-    """Uploads for month M are due by day `deadline_day` of month M+1."""
-    year, month = (int(p) for p in report_month.split("-"))
-    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return date(year, month, deadline_day)
-
-
 def is_late(report_months: pd.Series, arrived_at: pd.Series, deadline_day: int) -> pd.Series:
     """True where a file arrived after its month's deadline day (NA when the month is unknown)."""
-    periods = pd.PeriodIndex(report_months.fillna("1970-01"), freq="M")
-    deadlines = (periods + 1).to_timestamp() + pd.Timedelta(days=deadline_day)
-    late = pd.Series(arrived_at.to_numpy() >= deadlines.to_numpy(), index=report_months.index)
-    return late.astype("boolean").where(report_months.notna())
+    deadlines = deadline_moments(report_months, deadline_day)
+    arrived = pd.to_datetime(arrived_at).to_numpy(dtype="datetime64[s]")
+    late = pd.Series(arrived >= deadlines.to_numpy(), index=report_months.index)
+    return late.astype("boolean").where(deadlines.notna())
 
 
 def month_is_due(report_month: str, as_of: date, deadline_day: int) -> bool:
-    """A month is due once its deadline has passed as of `as_of`."""
-    return as_of > deadline_for(report_month, deadline_day)
+    """A month is due once its deadline has passed as of `as_of` (transforms.periods)."""
+    return month_due(report_month, as_of, deadline_day)

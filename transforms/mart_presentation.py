@@ -111,8 +111,10 @@ MART_COLUMNS: tuple[MartColumn, ...] = (
         "status",
         "text",
         "达标情况",
-        "达标情况：`met` 达标、`not_met` 未达标、`no_target` 无目标、`no_data` 无数据（分母为0）；按未经四舍五入的值判定",
-        "`met`, `not_met`, `no_target`, `no_data` (denominator 0); judged on the unrounded value",
+        "达标情况：`met` 达标、`not_met` 未达标、`no_target` 无目标、`no_data` 无数据（分母为0）、"
+        "`too_few` 基数过少（低于指标的最小基数，不参与排名）；按未经四舍五入的值判定",
+        "`met`, `not_met`, `no_target`, `no_data` (denominator 0), `too_few` (base below the "
+        "indicator's minimum; not ranked); judged on the unrounded value",
     ),
     MartColumn(
         "rank",
@@ -120,6 +122,13 @@ MART_COLUMNS: tuple[MartColumn, ...] = (
         "排名",
         "在同一上级区划、同一期间内的排名，1为最好；无目标时为空",
         "rank within the parent area and period, 1 = best; null without a target",
+    ),
+    MartColumn(
+        "period_complete",
+        "boolean",
+        "期间已完整",
+        "期间内每个月的报表截至运行日期均已到期；否则为截至某月的数据（如“截至9月”）",
+        "every month of the period is due at the run's as-of date; else the months so far",
     ),
     MartColumn(
         "signed_off_share",
@@ -148,6 +157,7 @@ STATUS_LABELS: dict[str, str] = {
     "not_met": "未达标",
     "no_target": "无目标",
     "no_data": "无数据",
+    "too_few": "基数过少",
 }
 LEVEL_LABELS: dict[str, str] = {"village": "村", "township": "乡镇", "county": "县"}
 UNIT_LABELS: dict[str, str] = {"%": "%", "count": "计数", "ratio": "比值"}
@@ -311,6 +321,8 @@ def presentation_frame(mart: pd.DataFrame) -> pd.DataFrame:
             out[name] = pd.array([_rounded_value(r) for r in records], dtype="Float64")
         elif name == "rank":
             out[name] = series.astype("Int64")
+        elif name == "period_complete":
+            out[name] = series.astype("boolean").map({True: "是", False: "否"}).astype("string")
         elif name in ("numerator", "denominator", "target", "target_hi"):
             out[name] = _whole_if_integral(series)
         else:
@@ -396,8 +408,9 @@ def data_dictionary_markdown(
         "value = numerator × factor ÷ denominator (counts: value = numerator). "
         "Rates aggregate up the hierarchy by summing numerators and denominators.",
         "",
-        "| code | 名称 | name | numerator | denominator | unit | factor | better | 考核期间 judged on |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| code | 名称 | name | numerator | denominator | unit | factor | better "
+        "| 发布期间 published for | 考核期间 judged on | 最小基数 minimum |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for i in catalog:
         name_zh = i.name_zh + (f"（{'、'.join(i.aka_zh)}）" if i.aka_zh else "")
@@ -416,11 +429,55 @@ def data_dictionary_markdown(
                     i.unit,
                     factor,
                     better,
+                    ", ".join(i.periods),
                     ", ".join(i.target_periods),
+                    _minimum_text(i.min_denominator, i.minimum_of),
                 )
             )
             + " |"
         )
+    lines += ["", "## 口径 Decisions", ""]
+    lines += [f"- {line}" for line in DECISIONS]
     lines += officer_decisions_markdown()
     lines.append("")
     return "\n".join(lines)
+
+
+def _minimum_text(minimum: float | None, measure: str | None) -> str:
+    return "—" if minimum is None else f"{minimum:g} (`{measure}`)"
+
+
+# One line per judgement the figures rest on (indicators.md "Decisions that the
+# catalog's short cells rest on"). The README repeats them.
+DECISIONS: tuple[str, ...] = (
+    "错误行不参与核对 Error rows never reconcile: a row excluded as an `error` (e.g. an "
+    "invalid mother ID) takes no part in reconciliation or any figure; the birth the "
+    "hospital or police saw stays `missing_in_village` (漏报) until the corrected upload.",
+    "漏报不因迟报而消失 A late report does not erase 漏报: a birth of month M is reported on "
+    "time when a valid village row for it is in the upload for M or M+1 "
+    "(`recon_births.reported_on_time`); otherwise it counts in `birth_underreport_rate` "
+    "for M for good, even after the village reports it (`village_report_month`).",
+    "待定 Pending: a birth whose upload for M+1 is not yet due is `pending`, not 漏报 "
+    "(`reported_on_time` null), but counts in `births` and the 漏报 denominator.",
+    "已知属性为分母 Known-status denominators: `policy_compliance_rate` and "
+    "`multi_child_rate` count only births whose policy status / birth order is known from "
+    "a valid village row; births only the hospital or police saw are left out.",
+    "三查按半年 三查 is a half-year campaign: `three_checks_rate` and "
+    "`three_checks_rate_2plus` are published for half-years only.",
+    "计数目标不下放 Count targets stay with their area: a `births` or `prepregnancy_exams` "
+    "target is the annual task of the area it names, judged on its year period only, never "
+    "handed to the villages below; rate targets are inherited by areas without their own.",
+    "期间完整 Incomplete periods: `period_complete` is false while a month of the period is "
+    "not yet due; exports and the bulletin say “截至N月”.",
+    "基数过少 Too few: below an indicator's `min_denominator` (catalog data) the status is "
+    "`too_few` and the row is not ranked; 出生性别比 needs 100 births (boys and girls), "
+    "counted on the `births` measure.",
+    "状态优先顺序 Status precedence: `no_data` (denominator 0), then `too_few`, then "
+    "`no_target`, then `met` / `not_met` on the unrounded value.",
+    "孕前检查按对 Pre-pregnancy exams count distinct couples: a couple counts once a year, in "
+    "the month and village of its first exam of the year (a repeat exam is not a new couple).",
+    "一人两村 One woman on two villages' rosters in one month counts once, where she lives "
+    "(`常住` or `流入` over `流出`); both rows get a `uniqueness` warning.",
+    "目标表错误行 A bad row of targets.csv (unknown indicator or area, bad operator, "
+    "non-numeric year or target) is a quality issue with the file and row; it sets no target.",
+)

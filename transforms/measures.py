@@ -28,14 +28,16 @@ from typing import Literal
 
 import pandas as pd
 
+from transforms.templates import enum_value
+
 MeasureKind = Literal["flow", "stock"]
 MEASURE_COLUMNS = ("area_code", "month", "value")
 
-POLICY_IN = "政策内"
-NO_METHOD = "无"
-STERILISATION = "结扎"
-LONG_ACTING = ("上环", "结扎", "皮埋")
-IN_MIGRANT = "流入"
+# Meanings of enumeration values (templates.toml), checked against it when it loads.
+(POLICY_IN,) = enum_value("policy_status", "政策内")
+(NO_METHOD, STERILISATION) = enum_value("method", "无", "结扎")
+LONG_ACTING = enum_value("method", "上环", "结扎", "皮埋")
+(IN_MIGRANT,) = enum_value("residence", "流入")
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,9 @@ def _ones(frame: pd.DataFrame) -> pd.Series:
 # A reconciled birth is every row of recon_births, whatever its match status:
 # village_only births were reported by the village (the primary register);
 # missing_in_village and pending births were seen by the hospital or police.
-# Births without a known policy status / order / sex (not in the village's
-# report) count in the denominator but in no numerator that needs the field.
+# Policy status and birth order are known only from a valid village row
+# (indicators.md "Known status"): the denominators of the policy and multi-child
+# rates are the births whose field is known, not every birth.
 
 
 @measure("births", kind="flow", frame="recon_births", month_column="birth_month")
@@ -204,15 +207,40 @@ def births_female(frame: pd.DataFrame) -> pd.Series:
 
 
 @measure(
-    "births_missing_in_village",
+    "births_policy_known",
     kind="flow",
     frame="recon_births",
     month_column="birth_month",
-    columns=("status",),
+    columns=("policy_status",),
 )
-def births_missing_in_village(frame: pd.DataFrame) -> pd.Series:
-    """Reconciled births with status missing_in_village (漏报), by birth month."""
-    return _is(frame["status"], "missing_in_village")
+def births_policy_known(frame: pd.DataFrame) -> pd.Series:
+    """Reconciled births whose policy status is known (a valid village row), by birth month."""
+    return frame["policy_status"].notna().astype(bool)
+
+
+@measure(
+    "births_order_known",
+    kind="flow",
+    frame="recon_births",
+    month_column="birth_month",
+    columns=("birth_order",),
+)
+def births_order_known(frame: pd.DataFrame) -> pd.Series:
+    """Reconciled births whose birth order is known (a valid village row), by birth month."""
+    return pd.to_numeric(frame["birth_order"], errors="coerce").notna().astype(bool)
+
+
+@measure(
+    "births_not_reported_on_time",
+    kind="flow",
+    frame="recon_births",
+    month_column="birth_month",
+    columns=("reported_on_time",),
+)
+def births_not_reported_on_time(frame: pd.DataFrame) -> pd.Series:
+    """Births the village did not report by the upload of the month after the birth
+    (漏报, reported_on_time false), by birth month — for good, even when reported later."""
+    return (frame["reported_on_time"].astype("boolean") == False).fillna(False).astype(bool)  # noqa: E712
 
 
 # --------------------------------------------------------------------- roster
@@ -439,7 +467,8 @@ def fee_paid_prior(frame: pd.DataFrame) -> pd.Series:
 
 @measure("prepregnancy_exams", kind="flow", frame="recon_exams", month_column="exam_month")
 def prepregnancy_exams(frame: pd.DataFrame) -> pd.Series:
-    """Pre-pregnancy exams (one recon_exams row = one couple examined), by exam month."""
+    """Distinct couples examined (one recon_exams row per couple and year, at the month
+    of their first exam of the year), by exam month."""
     return _ones(frame)
 
 

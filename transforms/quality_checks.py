@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from transforms.identity import mask_id
-from transforms.manifest_rules import deadline_for, is_late, month_is_due
+from transforms.manifest_rules import is_late
+from transforms.periods import deadline_for, month_due, month_index, month_name, month_number
 from transforms.rules import empty_findings, findings_frame, make_finding
 from transforms.templates import Contract
 
@@ -45,31 +46,16 @@ MAD_FACTOR = 0.6745  # Iglewicz & Hoaglin: E(MAD) = 0.6745 sigma for normal data
 # ----------------------------------------------------------------- months
 
 
-def _month_number(months: pd.Series) -> pd.Series:
-    """`YYYY-MM` → `year * 12 + month - 1` (Int64; null or unreadable → null)."""
-    text = months.astype("string")
-    text = text.where(text.str.fullmatch("[0-9]{4}-(0[1-9]|1[0-2])").fillna(False).astype(bool))
-    year = pd.to_numeric(text.str.slice(0, 4), errors="coerce")
-    month = pd.to_numeric(text.str.slice(5, 7), errors="coerce")
-    return (year * 12 + month - 1).astype("Int64")
-
-
-def _month_label(number: int) -> str:
-    return f"{number // 12:04d}-{number % 12 + 1:02d}"
-
-
 def months_due(first_month: str, as_of: date, deadline_day: int = 5) -> list[str]:
     """Report months from `first_month` whose upload deadline has passed as of `as_of`.
 
     Month M is due by day `deadline_day` of M+1 and *due* from the day after
-    (`transforms.manifest_rules.month_is_due`).
+    (`transforms.periods.month_due`).
     """
-    start = _month_number(pd.Series([first_month])).iloc[0]
-    if pd.isna(start):
-        raise ValueError(f"not a month: {first_month!r}")
+    start = month_number(first_month)
     last = as_of.year * 12 + as_of.month - 1  # no month at or after as_of's month is due
-    labels = [_month_label(m) for m in range(int(start), last)]
-    return [m for m in labels if month_is_due(m, as_of, deadline_day)]
+    labels = [month_name(m) for m in range(start, last)]
+    return [m for m in labels if month_due(m, as_of, deadline_day)]
 
 
 # --------------------------------------------------- completeness, timeliness
@@ -185,7 +171,7 @@ def _masked(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
-def fee_ledger_checks(fees: pd.DataFrame) -> pd.DataFrame:
+def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fee ledger continuity between consecutive monthly ledgers of the same unit.
 
     `fees`: staged `village_fees` rows (`upload_id`, `row_number`, `unit`,
@@ -198,11 +184,13 @@ def fee_ledger_checks(fees: pd.DataFrame) -> pd.DataFrame:
     - `fee_case_vanished`: a case in last month's ledger missing from this month's.
       A case paid in full stays until the end of the year, so in January only a case
       that still had an amount outstanding (`paid_to_date` < `assessed`) must stay.
+      A case whose row this month was excluded as an error (`excluded`: the ledger's
+      error rows) has not vanished: the error is already its issue.
     """
     if fees.empty:
         return empty_findings()
     f = fees.assign(
-        qc_month=_month_number(fees["report_month"]),
+        qc_month=month_index(fees["report_month"]),
         qc_case=fees["case_no"].astype("string"),
         qc_key=_masked(fees, "party_id"),
     )
@@ -253,7 +241,17 @@ def fee_ledger_checks(fees: pd.DataFrame) -> pd.DataFrame:
     followed = prev.merge(
         ledgers, on=["unit", "qc_month"], how="inner"
     )  # M-1 case, M ledger exists
-    present = f[["unit", "qc_month", "qc_case"]].assign(qc_here=True)
+    present = f[["unit", "qc_month", "qc_case"]]
+    if excluded is not None and not excluded.empty:
+        errors = pd.DataFrame(
+            {
+                "unit": excluded["unit"],
+                "qc_month": month_index(excluded["report_month"]),
+                "qc_case": excluded["case_no"].astype("string"),
+            }
+        ).dropna()
+        present = pd.concat([present, errors], ignore_index=True)
+    present = present.drop_duplicates().assign(qc_here=True)
     gone = followed.merge(present, on=["unit", "qc_month", "qc_case"], how="left")
     gone = gone[gone["qc_here"].isna()]
     january = (gone["qc_month"] % 12) == 0
@@ -299,7 +297,7 @@ def roster_checks(
         return empty_findings()
     person_col = "id_number_key" if "id_number_key" in women.columns else "id_number"
     w = women.assign(
-        qc_month=_month_number(women["report_month"]),
+        qc_month=month_index(women["report_month"]),
         qc_person=women[person_col].astype("string"),
         qc_key=_masked(women, "id_number"),
     )

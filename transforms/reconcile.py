@@ -7,7 +7,7 @@ returns the reconciled frames of design.md plus quality findings:
 - `recon_women` — one row per woman per monthly roster snapshot
   (transforms/reconcile_women.py).
 - `recon_fees` — one row per fee case per monthly ledger.
-- `recon_exams` — one row per pre-pregnancy exam (one hospital row).
+- `recon_exams` — one row per couple examined per year (their first exam of the year).
 - `recon_changes` — one row per change (birth, or 放环/取环/结扎/皮埋 of a roster
   woman) whose timeliness is decided as of `as_of`: a change the village has not
   recorded yet while the upload of the month after the event is not yet due is left
@@ -18,17 +18,15 @@ returns the reconciled frames of design.md plus quality findings:
 Pure: no I/O, no environment. Only person keys (`<id>_key`) identify people; the
 outputs hold keys and, in findings, masked IDs — never raw ID numbers or names.
 
-Village birth rows whose mother ID is invalid (null `mother_id_key`, `err_mother_id`
-set; staging excludes them as errors) may be passed in `village_births_unkeyed`
-(rows with a null key inside `village_births` are treated the same way): they are
-used only to find the mother by name (see reconcile_births) and never create a
-birth on their own.
+Error rows never reconcile (indicators.md): every input holds only the rows staging
+kept. Village birth rows whose mother ID is invalid (null `mother_id_key`) are
+dropped here as well, should a caller pass them: they do not report the birth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -52,6 +50,8 @@ class ReconInputs:
     `uploads` is the design.md uploads frame: rows of uploads whose status is not
     `loaded` are dropped defensively. `areas` (`code,name,level,parent_code`) says
     which codes are villages when a birth's area must be chosen among candidates.
+    `excluded`: error rows by template — never reconciled, only for checks that must
+    know a row was there (a fee case whose row is an error has not vanished).
     """
 
     village_births: pd.DataFrame
@@ -64,7 +64,7 @@ class ReconInputs:
     hospital_prepregnancy: pd.DataFrame
     uploads: pd.DataFrame
     areas: pd.DataFrame
-    village_births_unkeyed: pd.DataFrame | None = None
+    excluded: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,20 +126,27 @@ def recon_fees(village_fees: pd.DataFrame) -> pd.DataFrame:
 
 
 def recon_exams(hospital_prepregnancy: pd.DataFrame) -> pd.DataFrame:
-    """recon_exams — grain: one row per pre-pregnancy exam (hospital row).
+    """recon_exams — grain: one row per couple and calendar year, at the couple's first
+    exam of the year (`prepregnancy_exams` counts distinct couples examined: a couple
+    examined twice, or by two institutions, counts once, in the month and village of
+    that first exam).
 
     `couple_key` = SHA-256 (hex) of `wife_id_key|husband_id_key`; area = `village_code`.
     """
     e = conform(hospital_prepregnancy, "hospital_prepregnancy")
     e = e[e["wife_id_key"].notna() & e["husband_id_key"].notna() & e["exam_date"].notna()]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "area_code": e["village_code"].astype("string"),
             "exam_date": e["exam_date"].astype("datetime64[s]"),
             "exam_month": month_label(date_month_index(e["exam_date"])),
             "couple_key": sha256_hex(e["wife_id_key"], e["husband_id_key"]),
         }
-    ).reset_index(drop=True)
+    )
+    year = out["exam_month"].str.slice(0, 4)
+    first = out.assign(_year=year).sort_values(["exam_date", "area_code"], kind="stable")
+    first = first.drop_duplicates(["couple_key", "_year"]).drop(columns="_year")
+    return first.sort_index().reset_index(drop=True)
 
 
 def reconcile(inputs: ReconInputs, as_of: date, deadline_day: int = 5) -> ReconResult:
@@ -157,10 +164,8 @@ def reconcile(inputs: ReconInputs, as_of: date, deadline_day: int = 5) -> ReconR
     women_months = women.recon_women[["woman_key", "area_code"]].assign(
         m=month_index(women.recon_women["snapshot_month"])
     )
-    unkeyed = inputs.village_births_unkeyed
     births = reconcile_births(
         _current(inputs.village_births, "village_births", skip),
-        None if unkeyed is None else _current(unkeyed, "village_births", skip),
         _current(inputs.police_hukou, "police_hukou", skip),
         _current(inputs.hospital_births, "hospital_births", skip),
         women.roster,

@@ -15,14 +15,15 @@ loops; cost grows like n log n for the sorts and linearly otherwise):
 
 1. Records: hospital certificates (mother = `mother_id_key`), police 出生登记 events
    (mother = `guardian_id_key`) and village rows (mother = `mother_id_key`).
-2. Name fallback: a village row whose mother key is null (invalid ID) or matches no
+2. Name fallback: a village row whose (valid) mother key matches no
    hospital/police record of that key within ±3 days takes the mother key of the
    hospital/police birth whose mother has the same name in the same village
    (hospital `mother_name` + `village_code`, or her roster name + roster village) and
    a birth date within ±3 days — when exactly one mother fits. Such a row is
    `matched_by = 'name'` and gets the accuracy finding `birth_mother_id_mismatch`.
-   A row without a key that the fallback cannot place stays excluded (it is an
-   error row: uploads.md keeps it out of published figures).
+   A row without a key (invalid mother ID) is an error row: it takes no part at all
+   (indicators.md "Error rows never reconcile"), so the birth the hospital or the
+   police saw stays `missing_in_village` (漏报) until the corrected upload arrives.
 3. Deliveries: a mother's records whose birth dates chain with gaps of at most
    `DELIVERY_WINDOW_DAYS` are one delivery (two real deliveries of one mother are
    far more than 180 days apart). This is what lets a matched birth *conflict* on the
@@ -38,6 +39,11 @@ loops; cost grows like n log n for the sorts and linearly otherwise):
 5. Winners: hospital, then police, then village for date and sex; village for birth
    order and policy status. A record disagreeing with the winner on sex, or on the
    date by more than `MATCH_DAYS`, is a conflict.
+6. 漏报: `village_report_month` is the upload month of the earliest valid village row
+   of the birth; `reported_on_time` is True when that month is the birth month or the
+   next, False when it is later or when no village row holds the birth and the upload
+   of the month after the birth is due, null (pending) otherwise. Reporting late
+   never makes it True again (indicators.md "漏报").
 """
 
 from __future__ import annotations
@@ -65,11 +71,12 @@ from transforms.reconcile_common import (
     timeliness,
 )
 from transforms.reconcile_women import empty_changes
+from transforms.templates import enum_value
 
 H, P, V = 0, 1, 2
 MATCH_DAYS = 3
 DELIVERY_WINDOW_DAYS = 180
-BIRTH_EVENT = "出生登记"
+(BIRTH_EVENT,) = enum_value("event_type", "出生登记")  # checked against templates.toml
 
 RECON_BIRTHS_COLUMNS = (
     "birth_key",
@@ -85,6 +92,8 @@ RECON_BIRTHS_COLUMNS = (
     "status",
     "mother_key",
     "matched_by",
+    "village_report_month",
+    "reported_on_time",
 )
 _SEX_ZH = {"M": "男", "F": "女"}
 _SEX_EN = {"M": "male", "F": "female"}
@@ -153,13 +162,14 @@ def police_records(police_hukou: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return out.reset_index(drop=True), _orphan_findings(orphan)
 
 
-def village_records(village_births: pd.DataFrame, unkeyed: pd.DataFrame | None) -> pd.DataFrame:
-    """Village birth rows (keyed or not) as birth records (grain: one per staged row)."""
-    frames = [conform(village_births, "village_births")]
-    if unkeyed is not None and len(unkeyed):
-        frames.append(conform(unkeyed, "village_births"))
-    v = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    v = v[v["birth_date"].notna()]
+def village_records(village_births: pd.DataFrame) -> pd.DataFrame:
+    """Valid village birth rows as birth records (grain: one per staged row).
+
+    A row without a mother key (invalid ID: an error row that staging excludes) is left
+    out here too: it never reports a birth.
+    """
+    v = conform(village_births, "village_births")
+    v = v[v["birth_date"].notna() & v["mother_id_key"].notna()]
     out = _records(v, V, "mother_id_key", "child_sex", v["unit"], "mother_id")
     out["name"] = _norm_name(v["mother_name"])
     out["own_key"] = out["mother_key"]
@@ -338,7 +348,6 @@ def _roster_area(births: pd.DataFrame, women: pd.DataFrame) -> pd.Series:
 
 def reconcile_births(
     village_births: pd.DataFrame,
-    village_births_unkeyed: pd.DataFrame | None,
     police_hukou: pd.DataFrame,
     hospital_births: pd.DataFrame,
     roster: pd.DataFrame,
@@ -355,7 +364,7 @@ def reconcile_births(
     hosp = hospital_records(hospital_births)
     pol, orphan_findings = police_records(police_hukou)
     seen = pd.concat([hosp, pol], ignore_index=True)
-    vil = resolve_by_name(village_records(village_births, village_births_unkeyed), seen, roster)
+    vil = resolve_by_name(village_records(village_births), seen, roster)
     records = pd.concat([hosp, pol, vil], ignore_index=True)
     if records.empty:
         return BirthsResult(_empty_births(), _empty_accuracy(), empty_changes(), orphan_findings)
@@ -426,7 +435,7 @@ def reconcile_births(
         births["mother_key"], iso_date(births["date_w"]), (births["slot"] + 1).astype("string")
     )
 
-    recon = _recon_births(births)
+    recon = _recon_births(births, as_of, deadline_day)
     accuracy = _accuracy(vrows)
     changes = _birth_changes(births, as_of, deadline_day)
     findings = concat_findings(
@@ -498,7 +507,8 @@ def _disagreements(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _recon_births(b: pd.DataFrame) -> pd.DataFrame:
+def _recon_births(b: pd.DataFrame, as_of: date, deadline_day: int) -> pd.DataFrame:
+    reported = b["m_rep_v"].astype("Int64")
     out = pd.DataFrame(
         {
             "birth_key": b["birth_key"],
@@ -514,6 +524,10 @@ def _recon_births(b: pd.DataFrame) -> pd.DataFrame:
             "status": b["status"].astype("string"),
             "mother_key": b["mother_key"],
             "matched_by": b["matched_by_v"].where(b["in_v"] & b["has_hp"]).astype("string"),
+            "village_report_month": month_label(reported),
+            # The same rule as the change timeliness of a birth: reported by the upload of
+            # the month after the birth; decided once that upload is due.
+            "reported_on_time": timeliness(b["birth_m"], reported, as_of, deadline_day),
         }
     )
     return out.sort_values(["birth_date", "birth_key"]).reset_index(drop=True)
@@ -566,6 +580,7 @@ def _empty_births() -> pd.DataFrame:
         "in_village": bool,
         "in_hospital": bool,
         "in_police": bool,
+        "reported_on_time": "boolean",
     }
     return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
 

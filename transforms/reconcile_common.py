@@ -2,7 +2,8 @@
 
 Months are handled as integer *month indexes* (`year * 12 + month - 1`), so that
 "the month after" is `+ 1` and comparisons are integer comparisons on whole
-columns; labels (`YYYY-MM`) are produced only for the output frames.
+columns; labels (`YYYY-MM`) are produced only for the output frames. The month
+functions live in transforms.periods (their one owner) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,11 +16,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from transforms.periods import (
+    as_of_month,
+    date_month_index,
+    deadline_passed,
+    month_end,
+    month_index,
+    month_label,
+)
 from transforms.rules import FINDING_COLUMNS
 from transforms.templates import STAGED_DTYPES, load_contract
 
-# numpy's datetime64[M] counts months from 1970-01: index = that count + 1970 * 12.
-_EPOCH_MONTH = 1970 * 12
+# The month functions are re-exported for the reconciliation modules.
+__all__ = [
+    "as_of_month",
+    "date_month_index",
+    "deadline_passed",
+    "month_end",
+    "month_index",
+    "month_label",
+]
 
 _FINDING_DTYPES = {c: "string" for c in FINDING_COLUMNS} | {
     "upload_id": "Int64",
@@ -86,67 +102,8 @@ def masked(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 # ------------------------------------------------------------------ months
-
-
-def month_index(months: pd.Series) -> pd.Series:
-    """`YYYY-MM` labels → month index (`year * 12 + month - 1`, Int64; null stays null)."""
-    codes, uniques = pd.factorize(months.astype("string"), use_na_sentinel=True)
-    lookup = np.array(
-        [int(str(u)[:4]) * 12 + int(str(u)[5:7]) - 1 for u in uniques], dtype=np.int64
-    )
-    values = (
-        lookup[np.where(codes >= 0, codes, 0)] if len(lookup) else np.zeros(len(codes), np.int64)
-    )
-    return pd.Series(pd.arrays.IntegerArray(values, codes < 0), index=months.index)
-
-
-def date_month_index(dates: pd.Series) -> pd.Series:
-    """Dates → month index of the date (Int64; NaT → null)."""
-    raw = dates.to_numpy(dtype="datetime64[s]")
-    missing = np.isnat(raw)
-    values = raw.astype("datetime64[M]").astype(np.int64) + _EPOCH_MONTH
-    return pd.Series(
-        pd.arrays.IntegerArray(np.where(missing, 0, values), missing), index=dates.index
-    )
-
-
-def month_label(index: pd.Series) -> pd.Series:
-    """Month index → `YYYY-MM` (string dtype; null stays null)."""
-    values = index.astype("Int64")
-    missing = values.isna().to_numpy()
-    months = (values.fillna(_EPOCH_MONTH).to_numpy(np.int64) - _EPOCH_MONTH).astype("datetime64[M]")
-    labels = np.datetime_as_string(months, unit="M").astype(object)
-    labels[missing] = pd.NA
-    return pd.Series(labels, index=index.index, dtype="string")
-
-
-def month_end(index: pd.Series) -> pd.Series:
-    """Month index → the last day of that month, at midnight (`datetime64[s]`)."""
-    values = index.astype("Int64")
-    missing = values.isna().to_numpy()
-    nxt = (values.fillna(_EPOCH_MONTH).to_numpy(np.int64) - _EPOCH_MONTH + 1).astype(
-        "datetime64[M]"
-    )
-    ends = (nxt.astype("datetime64[D]") - np.timedelta64(1, "D")).astype("datetime64[s]")
-    ends[missing] = np.datetime64("NaT")
-    return pd.Series(ends, index=index.index)
-
-
-def as_of_month(as_of: date) -> int:
-    """The month index of a date."""
-    return as_of.year * 12 + as_of.month - 1
-
-
-def deadline_passed(upload_month: pd.Series, as_of: date, deadline_day: int) -> pd.Series:
-    """Whether the upload of each month index is due as of `as_of` (plain bool).
-
-    The upload of month M is due by day `deadline_day` of month M+1 (uploads.md); it
-    is *due* once that deadline has passed, i.e. from the next day on.
-    """
-    current = as_of_month(as_of)
-    nxt = upload_month.astype("Int64") + 1
-    passed = (nxt < current) | ((nxt == current) & (as_of.day > deadline_day))
-    return passed.fillna(False).astype(bool)
+# Month and deadline arithmetic has one owner, transforms.periods; these names are the
+# column forms the reconciliation imports from here.
 
 
 def timeliness(

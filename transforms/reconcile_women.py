@@ -41,12 +41,22 @@ from transforms.reconcile_common import (
     text,
     timeliness,
 )
+from transforms.templates import enum_value
 
 # Hospital procedure -> the roster method it establishes (人流 changes no method).
-PROCEDURE_METHOD = {"放环": "上环", "取环": "无", "结扎": "结扎", "皮埋": "皮埋"}
-DEATH, MOVE_OUT, MOVE_IN = "死亡注销", "迁出", "迁入"
+# Meanings of enumeration values (templates.toml), checked against it when it loads.
+PROCEDURE_METHOD = dict(
+    zip(
+        enum_value("procedure", "放环", "取环", "结扎", "皮埋"),
+        enum_value("method", "上环", "无", "结扎", "皮埋"),
+        strict=True,
+    )
+)
+DEATH, MOVE_OUT, MOVE_IN = enum_value("event_type", "死亡注销", "迁出", "迁入")
 # Which village keeps a woman listed by several in one month: where she lives.
-RESIDENCE_PRIORITY = {"常住": 0, "流入": 1, "流出": 2}
+RESIDENCE_PRIORITY = {
+    value: rank for rank, value in enumerate(enum_value("residence", "常住", "流入", "流出"))
+}
 
 RECON_WOMEN_COLUMNS = (
     "snapshot_month",

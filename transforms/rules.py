@@ -324,6 +324,13 @@ RULES: tuple[Rule, ...] = (
         "plus this month's {paid_this_month} (expected {expected}); {consequence}. "
         "Check the ledger and correct it.",
     ),
+    Rule(  # {row} {reason_zh} / {reason_en}: built by transforms.indicators.target_findings
+        "target_row_invalid",
+        "validity",
+        "error",
+        "目标文件 targets.csv 第{row}行：{reason_zh}。该行不设定目标；请更正目标文件。",
+        "targets.csv row {row}: {reason_en}. The row sets no target; correct the targets file.",
+    ),
     Rule(  # {case_no} {prev_month}
         "fee_case_vanished",
         "completeness",

@@ -48,12 +48,21 @@ The answer key (`AnswerKey`, pandas frames):
   in_police (as the reconciliation can see them within the generated months),
   status (`matched`, `missing_in_village`, `pending`, `village_only`, `conflict`; null
   when no generated file holds the birth), matched_by (`id`, `name`, null),
-  reported_on_time (the village's report arrived by the deadline of the month after
-  the birth; null unless the report is decided), village_path/village_row,
+  village_report_month (the earliest upload month of a valid village row for it, null
+  if none; the mistyped mother ID is an error row and reports nothing),
+  reported_on_time (that month is the birth month or the next, whenever the upload
+  arrived; false when no valid row is there and that upload is due; null while
+  pending), village_path/village_row,
   hospital_path/hospital_row, police_path/police_row, case (the planted fault, or
   `missing_upload` for a birth lost with the missing upload, or null).
 - `women`: one row per planted woman and case — case, id_number, name, village_code,
   other_village_code, report_month, event_date, note.
+- `birth_figures`: the generator's own birth counts per (area_code, area_level, month)
+  for every village, township and county with a birth: births, policy_known,
+  policy_in, order_known, order_3plus, not_on_time (漏报), male, female
+  (`birth_figures()`; the end-to-end test compares the mart with it).
+- `target_faults`: the planted bad rows of targets.csv (row_number, indicator, check,
+  rule `target_row_invalid`, severity).
 - `faults`: one row per place a planted fault (and every natural late upload) shows —
   fault, path, row_number (1 = first row under the header; null for file-level),
   source, kind, unit, report_month, expect_in (`dq_issues`, `uploads`,
@@ -290,7 +299,6 @@ FAULT_RULES: Final[dict[str, tuple[str, str | None, str | None, str | None]]] = 
     ),
     "twins": ("recon_births", None, None, None),
     "mistyped_mother_id": ("dq_issues", "id_checksum", "validity", "error"),
-    "mistyped_mother_id_by_name": ("dq_issues", "birth_mother_id_mismatch", "accuracy", "warning"),
     "sex_conflict": ("dq_issues", "birth_sex_conflict", "consistency", "warning"),
     "dead_on_roster": ("dq_issues", "roster_dead_or_moved_out", "accuracy", "warning"),
     "moved_out": ("recon_women", None, None, None),
@@ -301,6 +309,7 @@ FAULT_RULES: Final[dict[str, tuple[str, str | None, str | None, str | None]]] = 
     "fee_overpaid": ("dq_issues", "exceeds_column", "consistency", "error"),
     "pending_birth": ("recon_births", None, None, None),
     "village_only_birth": ("recon_births", None, None, None),
+    "late_report": ("recon_births", None, None, None),
 }
 
 
@@ -371,6 +380,8 @@ class AnswerKey:
     births: pd.DataFrame
     women: pd.DataFrame
     faults: pd.DataFrame
+    birth_figures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    target_faults: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True, eq=False)
@@ -631,10 +642,93 @@ def targets_csv(spec: CountySpec) -> bytes:
             "",
         )
     )
+    if spec.faults:
+        rows += [tuple(r[:6]) for r in _bad_target_rows(spec)]
     frame = pd.DataFrame(
         rows, columns=["year", "area_code", "indicator", "op", "target", "target_hi"]
     )
     return _csv_bytes(frame)
+
+
+def _bad_target_rows(spec: CountySpec) -> list[tuple[Any, ...]]:
+    """Planted bad rows of targets.csv: (year, area_code, indicator, op, target, target_hi,
+    what is wrong). Each is a `target_row_invalid` issue and sets no target."""
+    g = build_geography(spec)
+    return [
+        (spec.year, g.county_code, "births", "=>", "100", "", "op"),
+        (spec.year, g.township_codes[0], "migrant_file_rate", ">=", "九十", "", "target"),
+        ("二〇二六", g.county_code, "data_accuracy_rate", ">=", "99", "", "year"),
+        (spec.year, g.county_code, "birth_rate", ">=", "1", "", "indicator"),
+    ]
+
+
+def target_faults_key(spec: CountySpec) -> pd.DataFrame:
+    """Where the planted bad rows sit in targets.csv (row 1 = first row under the header)."""
+    if not spec.faults:
+        return pd.DataFrame(columns=["row_number", "indicator", "check", "rule", "severity"])
+    first = len(COUNTY_TARGETS) + len(build_geography(spec).township_codes) + 2
+    bad = _bad_target_rows(spec)
+    return pd.DataFrame(
+        {
+            "row_number": pd.array(range(first, first + len(bad)), dtype="Int64"),
+            "indicator": pd.array([r[2] for r in bad], dtype="string"),
+            "check": pd.array([r[6] for r in bad], dtype="string"),
+            "rule": pd.array(["target_row_invalid"] * len(bad), dtype="string"),
+            "severity": pd.array(["error"] * len(bad), dtype="string"),
+        }
+    )
+
+
+BIRTH_FIGURE_COLUMNS: Final = (
+    "births",
+    "policy_known",
+    "policy_in",
+    "order_known",
+    "order_3plus",
+    "not_on_time",
+    "male",
+    "female",
+)
+
+
+def birth_figures(births_key: pd.DataFrame, spec: CountySpec) -> pd.DataFrame:
+    """The generator's own birth counts per (area_code, month), for every village, township
+    and county (codes follow the 统计用区划代码 layout: the township is the village code's
+    first 9 digits, the county its first 6), from what it planted — not from popstat.
+
+    births: every birth some generated file holds; policy_known / order_known: births a
+    valid village row reported; policy_in: of those, 政策内; order_3plus: of those, birth
+    order ≥ 3; not_on_time: reported_on_time false (漏报 for good); male / female: the
+    true sex. Rows only where the area has a birth in the month.
+    """
+    b = births_key[births_key["status"].notna()]
+    known = b["in_village"].to_numpy(bool)
+    base = pd.DataFrame(
+        {
+            "village": b["village_code"].astype(str).to_numpy(),
+            "month": b["birth_date"].dt.strftime("%Y-%m").to_numpy(),
+            "births": 1,
+            "policy_known": known.astype(int),
+            "policy_in": (known & (b["policy_status"] == "政策内").to_numpy(bool)).astype(int),
+            "order_known": known.astype(int),
+            "order_3plus": (known & (b["birth_order"] >= 3).fillna(False).to_numpy(bool)).astype(
+                int
+            ),
+            "not_on_time": b["reported_on_time"].eq(False).fillna(False).to_numpy(bool).astype(int),
+            "male": (b["child_sex"] == "M").to_numpy(bool).astype(int),
+            "female": (b["child_sex"] == "F").to_numpy(bool).astype(int),
+        }
+    )
+    parts = []
+    for level, width in (("village", 12), ("township", 9), ("county", 6)):
+        part = base.assign(area_code=base["village"].str.slice(0, width), area_level=level)
+        parts.append(
+            part.groupby(["area_code", "area_level", "month"], as_index=False)[
+                list(BIRTH_FIGURE_COLUMNS)
+            ].sum()
+        )
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["area_code", "month"]).reset_index(drop=True)
 
 
 def reference_files(spec: CountySpec) -> dict[str, bytes]:
@@ -1069,7 +1163,16 @@ class _Sim:
         w2 = int(self._append(clone)[0])
         self.roster_tags[(w, F + 2)] = "two_villages"
         self.roster_tags[(w2, F + 2)] = "two_villages"
-        self._key("two_villages", w, F + 2, "moved; both villages list her that month", other=vb)
+        # The village she left lists her as 流出 that month: she counts once, where she lives.
+        self.script.append((F + 2, w, "residence", RESIDENCES.index("流出")))
+        self._key(
+            "two_villages",
+            w,
+            F + 2,
+            "moved; both villages list her that month, the "
+            "first as 流出: she counts once, in the other village",
+            other=vb,
+        )
         # Births.
         self._plan_birth(pv(9), F + 1, "birth_missing_in_village", village=None)
         self._plan_birth(pv(10), L - 1, "birth_missing_in_village", village=None)
@@ -1078,6 +1181,7 @@ class _Sim:
         self._plan_birth(pv(2), F + 1, "sex_conflict", sex="F", village_sex="M")
         self._plan_birth(pv(3), L, "pending_birth", village=L + 1, day_=6, police_day=20)
         self._plan_birth(pv(4), F + 1, "village_only_birth", hospital=False, police=False)
+        self._plan_birth(pv(5), F, "late_report", village=F + 3)
         # Fee ledger.
         self.fee_plants.append({"village": pv(8), "case": "fee_jump", "month": F + 2})
         self.fee_plants.append({"village": pv(9), "case": "fee_overpaid", "month": L})
@@ -2753,9 +2857,10 @@ _NOTES: Final = {
     "fee_jump": "paid_to_date is 1000 元 above last month's plus this month's",
     "fee_overpaid": "paid_to_date above assessed",
     "twins": "twins: one delivery, two children, in all three sources",
-    "mistyped_mother_id": "mother ID with two digits swapped (bad checksum); name, village "
-    "and date match the hospital's",
-    "mistyped_mother_id_by_name": "matched to the hospital birth by name (matched_by = name)",
+    "mistyped_mother_id": "mother ID with two digits swapped (bad checksum): an error row, so "
+    "the birth the hospital saw stays 漏报 (missing_in_village)",
+    "late_report": "a birth the village reports three months late: matched, but 漏报 for its "
+    "month for good (reported_on_time false)",
     "sex_conflict": "the village says 男, the hospital and the police say 女",
     "village_only_birth": "home birth, not registered: only the village reports it",
     "missing_upload": "no file for this village month",
@@ -2843,6 +2948,10 @@ def _births_key(
             (R["_birth"].to_numpy() >= 0)
             & np.array([F[int(fi)]["status"] == "loaded" for fi in R["_file"]], bool)
         ]
+        if short == "village":
+            # The earliest upload that holds the birth is the one that reported it.
+            R = R.assign(_month=[F[int(fi)]["month"] for fi in R["_file"]])
+            R = R.sort_values(["_month", "_file", "_row"], kind="stable")
         first = R.drop_duplicates("_birth").set_index("_birth")
         B[f"{short}_path"] = (
             B["birth_id"].map(first["_file"].map(lambda fi: F[int(fi)]["path"])).astype("string")
@@ -2850,8 +2959,9 @@ def _births_key(
         B[f"{short}_row"] = B["birth_id"].map(first["_row"]).astype("Int64")
         B[f"in_{short}"] = B[f"{short}_path"].notna().to_numpy()
         if short == "village":
-            arrived = first["_file"].map(lambda fi: F[int(fi)]["arrived_at"])
-            B["_arrived"] = B["birth_id"].map(arrived)
+            B["_report_m"] = B["birth_id"].map(first["_month"])
+    # An error row (the mistyped mother ID) never reports a birth (indicators.md).
+    B["in_village"] = B["in_village"] & ~B["mistyped"].to_numpy(bool)
     seen = (B["in_hospital"] | B["in_police"]).to_numpy()
     inv = B["in_village"].to_numpy()
     as_of = spec.effective_as_of
@@ -2863,12 +2973,17 @@ def _births_key(
         ["conflict", "matched", "village_only", "missing_in_village", "pending"],
         "",
     )
+    # 漏报: reported on time when the village's upload of the birth month or the next holds
+    # it, whenever that upload arrived; decided once that upload is due.
     on_time: list[bool | None] = []
-    for v, arrived, m, st, d in zip(inv, B["_arrived"], months, status, due, strict=True):
+    report_month: list[str | None] = []
+    for v, rm, m, st, d in zip(inv, B["_report_m"], months, status, due, strict=True):
         if v:
-            on_time.append(bool(arrived <= _deadline(spec, int(m) + 1)))
+            on_time.append(bool(int(rm) <= int(m) + 1))
+            report_month.append(_ym(int(rm)))
         else:
             on_time.append(False if st and d else None)
+            report_month.append(None)
     w = B["woman"].to_numpy()
     key = pd.DataFrame(
         {
@@ -2895,6 +3010,7 @@ def _births_key(
                 ],
                 dtype="string",
             ),
+            "village_report_month": pd.array(report_month, dtype="string"),
             "reported_on_time": pd.array(on_time, dtype="boolean"),
             "village_path": B["village_path"],
             "village_row": B["village_row"],
@@ -2948,8 +3064,6 @@ def _faults_key(
             if tag not in FAULT_RULES or f["status"] != "loaded":
                 continue
             add(tag, f, int(row), _NOTES.get(tag, ""))
-            if tag == "mistyped_mother_id":
-                add("mistyped_mother_id_by_name", f, int(row), _NOTES["mistyped_mother_id_by_name"])
     # Births the village never reported although its upload is due.
     missing = births_key[births_key["status"] == "missing_in_village"]
     for b in missing.itertuples():
@@ -3038,6 +3152,8 @@ def _answer_key(
         births=births_key,
         women=women,
         faults=_faults_key(sim, files, births_key, numbered),
+        birth_figures=birth_figures(births_key, sim.spec),
+        target_faults=target_faults_key(sim.spec),
     )
 
 

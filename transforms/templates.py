@@ -181,6 +181,43 @@ def parse_contract(text: str) -> Contract:
 
 @cache
 def load_contract() -> Contract:
-    """The packaged contract (transforms/contracts/templates.toml)."""
+    """The packaged contract (transforms/contracts/templates.toml), checked against the
+    enumeration values the code gives a meaning to (`enum_value`)."""
     text = resources.files("transforms").joinpath("contracts/templates.toml").read_text("utf-8")
-    return parse_contract(text)
+    contract = parse_contract(text)
+    check_enum_meanings(contract)
+    return contract
+
+
+# Canonical enumeration values that Python code gives a meaning to (政策内 counts as
+# compliant, 上环/结扎/皮埋 are long-acting, ...): registered by `enum_value`, checked
+# against every contract loaded, so renaming a value in templates.toml fails at once
+# instead of silently zeroing an indicator.
+_MEANINGS: dict[str, set[str]] = {}
+
+
+class ContractError(ValueError):
+    """The contract and the code disagree on an enumeration value."""
+
+
+def check_enum_meanings(contract: Contract, meanings: dict[str, set[str]] | None = None) -> None:
+    """Raise ContractError when a value the code relies on is not a canonical value of
+    its enumeration in `contract`."""
+    wanted = _MEANINGS if meanings is None else meanings
+    for enum, values in sorted(wanted.items()):
+        known = contract.enums.get(enum)
+        if known is None:
+            raise ContractError(f"templates.toml has no enumeration {enum!r}; the code uses it")
+        missing = sorted(values - set(known))
+        if missing:
+            raise ContractError(
+                f"templates.toml enumeration {enum!r} lacks {missing}, which the code gives a "
+                f"meaning to; canonical values: {sorted(known)}"
+            )
+
+
+def enum_value(enum: str, *values: str) -> tuple[str, ...]:
+    """Register canonical `values` of `enum` that code relies on, and check them now."""
+    _MEANINGS.setdefault(enum, set()).update(values)
+    check_enum_meanings(load_contract(), {enum: set(values)})
+    return values

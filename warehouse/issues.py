@@ -88,6 +88,8 @@ def record_findings(
     time in the configured zone, warehouse.clock; default: the default zone's).
     """
     at = at or local_now()
+    # A reference file's row (targets.csv) has no upload: its findings name the file.
+    given_names = findings["file_name"] if "file_name" in findings.columns else None
     findings = findings.reindex(columns=list(FINDING_COLUMNS)).copy()
     findings["issue_id"] = issue_ids(findings) if len(findings) else pd.Series(dtype="string")
     findings = findings.drop_duplicates("issue_id")
@@ -98,6 +100,9 @@ def record_findings(
     new = findings.loc[~known].copy()
     names = _file_names(conn, new["upload_id"].dropna())
     new["file_name"] = new["upload_id"].map(lambda i: names.get(int(i)) if pd.notna(i) else None)
+    if given_names is not None:
+        given = given_names.reindex(new.index).astype("string")
+        new["file_name"] = new["file_name"].astype("string").fillna(given)
     new = new.rename(columns={"column": "column_name"}).assign(
         status="open", first_seen_run=run_id, last_seen_run=run_id, active=True, origin=origin
     )

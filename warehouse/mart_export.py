@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from transforms.bulletin import (
     bulletin_sheets,
@@ -206,6 +206,16 @@ def bulletin_rows(conn: Connection, period: str, catalog: Catalog | None = None)
     return BulletinRows(label, before, current, previous)
 
 
+def last_complete_month(conn: Connection, period: str) -> str | None:
+    """The last month of `period` whose own mart rows say it is complete (all due)."""
+    months = parse_period(period).months
+    m = schema.mart_target_achievement.c
+    found = conn.execute(
+        select(func.max(m.period)).where(m.period.in_(months), m.period_complete.is_(True))
+    ).scalar()
+    return None if found is None else str(found)
+
+
 @dataclass(frozen=True)
 class BulletinFiles:
     """The bulletin written: the page, the workbook, and how many ranked rows they hold."""
@@ -228,7 +238,13 @@ def write_bulletin(
     if rows.current.empty:
         return None
     page = render_bulletin_html(
-        rows.current, rows.previous, rows.period, cat, rows.previous_period, generated_at
+        rows.current,
+        rows.previous,
+        rows.period,
+        cat,
+        rows.previous_period,
+        generated_at,
+        through_month=last_complete_month(conn, rows.period),
     )
     table = bulletin_table(rows.current, rows.previous, cat)
     stem = f"bulletin_{rows.period}".replace("..", "_to_")

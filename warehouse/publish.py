@@ -28,6 +28,7 @@ _COMPARED = [
     "target",
     "target_hi",
     "rank",
+    "period_complete",
     "signed_off_share",
     "area_name",
     "indicator_name",

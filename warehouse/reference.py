@@ -38,10 +38,12 @@ def _read(folder: Path, name: str, columns: list[str]) -> pd.DataFrame:
 
 
 def read_reference(folder: Path) -> Reference:
-    """Read the three reference files, every column as text (codes keep leading zeros)."""
+    """Read the three reference files, every column as text (codes keep leading zeros).
+
+    targets.csv stays text as written: a non-numeric year or target is a quality issue
+    of its row (transforms.indicators.target_findings), never a crash of the run.
+    """
     frames = {key: _read(folder, name, cols) for key, (name, cols) in REFERENCE_FILES.items()}
-    targets = frames["targets"].copy()
-    targets["year"] = pd.to_numeric(targets["year"]).astype("Int64")
-    for column in ("target", "target_hi"):
-        targets[column] = pd.to_numeric(targets[column]).astype("Float64")
-    return Reference(areas=frames["areas"], institutions=frames["institutions"], targets=targets)
+    return Reference(
+        areas=frames["areas"], institutions=frames["institutions"], targets=frames["targets"]
+    )

@@ -250,6 +250,16 @@ recon_births = Table(
     Column("status", Text, nullable=False),
     Column("mother_key", String(64)),
     Column("matched_by", Text),
+    Column(
+        "village_report_month",
+        String(7),
+        comment="upload month of the valid village row that reported the birth; null if none",
+    ),
+    Column(
+        "reported_on_time",
+        Boolean,
+        comment="in the village's upload of the birth month or the next; null while pending",
+    ),
     comment="One row per reconciled birth (village, hospital and police as one).",
 )
 
@@ -291,7 +301,7 @@ recon_exams = Table(
     Column("exam_date", Date),
     Column("exam_month", String(7)),
     Column("couple_key", String(64)),
-    comment="One row per pre-pregnancy exam of a couple.",
+    comment="One row per couple and year: the couple's first pre-pregnancy exam of the year.",
 )
 
 recon_changes = Table(
@@ -337,8 +347,9 @@ _MART_COLUMNS = (
     ("target_op", Text, ">=, <=, between or null"),
     ("target", Float, "target value (lower bound for between)"),
     ("target_hi", Float, "upper bound for between"),
-    ("status", Text, "met, not_met, no_target or no_data"),
+    ("status", Text, "met, not_met, no_target, no_data or too_few"),
     ("rank", Integer, "rank within parent and period, 1 = best; null without target"),
+    ("period_complete", Boolean, "every month of the period is due at the run's as-of date"),
     (
         "signed_off_share",
         Float,

@@ -189,16 +189,14 @@ def load_recon_inputs(
 ) -> ReconInputs:
     """The current staged rows of every template, errors left out, as reconciliation wants them.
 
-    Village birth rows excluded for an invalid mother ID go along separately: they
-    can still be matched by the mother's name (an accuracy issue, not a lost birth).
+    An error row takes no part in reconciliation (indicators.md "Error rows never
+    reconcile"): a village birth row with an invalid mother ID does not report the
+    birth, which stays 漏报 until the corrected upload arrives.
     """
     frames: dict[str, pd.DataFrame] = {}
-    unkeyed = pd.DataFrame()
+    excluded: dict[str, pd.DataFrame] = {}
     for name, template in contract.templates.items():
-        kept, excluded = current_staged(engine, raw_dir, template)
-        frames[name] = kept
-        if name == "village_births" and not excluded.empty:
-            unkeyed = excluded.loc[excluded["err_mother_id"].notna()].reset_index(drop=True)
+        frames[name], excluded[name] = current_staged(engine, raw_dir, template)
     with engine.connect() as conn:
         uploads = uploads_frame(conn)
-    return ReconInputs(**frames, uploads=uploads, areas=areas, village_births_unkeyed=unkeyed)
+    return ReconInputs(**frames, uploads=uploads, areas=areas, excluded=excluded)

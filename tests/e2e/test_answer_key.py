@@ -781,7 +781,15 @@ def test_every_birth_of_the_key_is_reconciled_once_with_its_status(world: World)
     rb["day"] = pd.to_datetime(rb["birth_date"]).dt.strftime("%Y-%m-%d")
     assert len(rb) == len(key), f"recon_births has {len(rb)} rows, the key {len(key)} births"
     problems = []
-    columns = ["status", "matched_by", "in_village", "in_hospital", "in_police"]
+    columns = [
+        "status",
+        "matched_by",
+        "in_village",
+        "in_hospital",
+        "in_police",
+        "village_report_month",
+        "reported_on_time",
+    ]
     for (mother, day), births in key.groupby(["mother_key", "day"]):
         got = rb.loc[(rb["mother_key"] == mother) & (rb["day"] == day)]
         label = f"birth(s) {births['birth_id'].tolist()} ({births['case'].iloc[0]}) {day}"
@@ -815,6 +823,21 @@ def test_recon_women_drops_the_dead_and_the_moved_out(world: World) -> None:
             if not [m for m in months if m < event_month]:
                 problems.append(f"{case}: not in recon_women before the event")
     assert not problems, _problems(problems, "roster women who should be gone")
+
+
+def test_a_woman_on_two_rosters_counts_once_where_she_lives(world: World) -> None:
+    world.first.require(*NIGHTLY)
+    w = world.key.women.loc[world.key.women["case"] == "two_villages"].iloc[0]
+    wkey = _mother_keys(pd.Series([w.id_number])).iloc[0]
+    rw = world.state["recon_women"]
+    mine = rw.loc[(rw["woman_key"] == wkey) & (rw["snapshot_month"] == w.report_month)]
+    assert mine["area_code"].tolist() == [w.other_village_code]
+    found = world.state["dq_issues"]
+    found = found.loc[
+        (found["rule"] == "roster_duplicate_person") & (found["report_month"] == w.report_month)
+    ]
+    assert {w.village_code, w.other_village_code} <= set(found["unit"])
+    assert set(found["dimension"]) == {"uniqueness"}
 
 
 def test_recon_women_takes_the_hospital_check_and_procedure(world: World) -> None:
@@ -918,6 +941,72 @@ def test_mart_values_are_numerator_over_denominator_times_factor(world: World) -
         ):
             problems.append(f"{label}: value {row.value}, want {want}")
     assert not problems, _problems(problems, "mart values that are not numerator/denominator")
+
+
+# The mart's birth figures, and the key's counts (transforms.synthetic.birth_figures) they
+# must equal: (indicator, mart column, key column).
+_BIRTH_FIGURES = (
+    ("births", "numerator", "births"),
+    ("policy_compliance_rate", "numerator", "policy_in"),
+    ("policy_compliance_rate", "denominator", "policy_known"),
+    ("multi_child_rate", "numerator", "order_3plus"),
+    ("multi_child_rate", "denominator", "order_known"),
+    ("birth_underreport_rate", "numerator", "not_on_time"),
+    ("birth_underreport_rate", "denominator", "births"),
+    ("sex_ratio_at_birth", "numerator", "male"),
+    ("sex_ratio_at_birth", "denominator", "female"),
+)
+
+
+def test_every_birth_figure_per_area_and_month_is_the_generators_count(world: World) -> None:
+    world.first.require(*NIGHTLY)
+    mart = world.state["mart_target_achievement"]
+    months = _months(world.county.spec)
+    monthly = mart.loc[mart["period"].isin(months)]
+    figures = world.key.birth_figures.set_index(["area_code", "month"])
+    problems = []
+    for indicator, column, counted in _BIRTH_FIGURES:
+        rows = monthly.loc[monthly["indicator"] == indicator]
+        assert len(rows) == len(_reference(world.county, "areas.csv")) * len(months)
+        for row in rows.itertuples():
+            key = (str(row.area_code), str(row.period))
+            want = int(figures[counted].get(key, 0))
+            have = getattr(row, column)
+            if pd.isna(have) or float(have) != want:
+                problems.append(f"{indicator} {column} {key}: mart {have}, key {want}")
+    assert not problems, _problems(problems, "birth figures that differ from the generator's")
+    # the planted cases are in these counts: a late report and an error row stay 漏报
+    births = world.key.births
+    for case in ("late_report", "mistyped_mother_id"):
+        assert births.loc[births["case"] == case, "reported_on_time"].eq(False).all(), case
+    assert births.loc[births["case"] == "pending_birth", "reported_on_time"].isna().all()
+
+
+def test_count_targets_stay_with_their_township_and_three_checks_are_half_years(
+    world: World,
+) -> None:
+    world.first.require(*NIGHTLY)
+    mart = world.state["mart_target_achievement"]
+    exams = mart.loc[mart["indicator"] == "prepregnancy_exams"]
+    judged = exams.loc[exams["target_op"].notna()]
+    assert set(judged["area_level"]) == {"township"}
+    assert set(judged["period"]) == {str(world.county.spec.year)}
+    three = mart.loc[mart["indicator"].str.startswith("three_checks")]
+    assert set(three["period"]) <= {f"{world.county.spec.year}-H1", f"{world.county.spec.year}-H2"}
+    # as of the day after September's deadline: H2 and the year are not complete
+    complete = mart.drop_duplicates("period").set_index("period")["period_complete"]
+    year = str(world.county.spec.year)
+    assert not complete[year] and not complete[f"{year}-H2"] and complete[f"{year}-H1"]
+
+
+def test_bad_target_rows_are_issues_with_file_and_row(world: World) -> None:
+    world.first.require(*NIGHTLY)
+    found = world.state["dq_issues"]
+    found = found.loc[found["rule"] == "target_row_invalid"]
+    want = world.key.target_faults
+    assert sorted(found["row_number"].astype(int)) == sorted(want["row_number"].astype(int))
+    assert set(found["file_name"]) == {"targets.csv"}
+    assert set(found["severity"]) == {"error"}
 
 
 def test_the_personal_data_scan_finds_an_id() -> None:

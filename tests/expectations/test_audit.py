@@ -29,6 +29,7 @@ def _mart() -> pd.DataFrame:
             "target_hi": [None, None, None],
             "status": ["not_met", "met", "no_target"],
             "rank": [1, 1, None],
+            "period_complete": [True] * 3,
             "signed_off_share": [0.5, 1.0, None],
             "run_id": ["r1"] * 3,
         }

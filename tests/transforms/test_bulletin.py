@@ -209,3 +209,16 @@ def test_figures_not_fully_signed_off_are_marked_provisional() -> None:
     town = sheets["和什托洛盖镇"].set_index(["区划代码", "指标"])
     assert town.loc[("654226100202", "政策符合率"), "暂定"] == "暂定"
     assert town.loc[("654226100201", "政策符合率"), "已审核村月占比"] == 1.0
+
+
+def test_a_period_still_running_says_through_which_month() -> None:
+    from transforms.bulletin import render_bulletin_html
+
+    mart = sample_mart(("2026-Q3",))
+    running = mart.assign(period_complete=False)
+    page = render_bulletin_html(
+        running, mart.iloc[0:0], "2026-Q3", load_catalog(), None, None, "2026-08"
+    )
+    assert "截至8月" in page and "2026-09-30" not in page
+    done = render_bulletin_html(mart, mart.iloc[0:0], "2026-Q3", load_catalog())
+    assert "2026-07-01 至 2026-09-30" in done and "截至" not in done

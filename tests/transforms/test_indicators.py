@@ -5,6 +5,8 @@ Frames are built inline in the shapes of docs/design.md ("Reconciled frames").
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from transforms.indicators import (
     OUTPUT_COLUMNS,
     compute_indicators,
     normalise_targets,
+    target_findings,
     target_problems,
 )
 from transforms.mart_presentation import MART_COLUMNS
@@ -85,10 +88,15 @@ def births_frame(
     order: list[int] | np.ndarray | None = None,
     policy: list[str | None] | np.ndarray | None = None,
     status: list[str] | np.ndarray | None = None,
+    on_time: list[bool | None] | None = None,
 ) -> pd.DataFrame:
-    """recon_births rows; unspecified fields get harmless defaults."""
+    """recon_births rows; unspecified fields get harmless defaults (reported on time
+    unless the status says the village has not reported it)."""
     n = len(area)
     dates = pd.to_datetime(pd.Series(birth_date)).astype("datetime64[s]")
+    statuses = ["matched"] * n if status is None else list(status)
+    by_status = {"missing_in_village": False, "pending": None}
+    reported = [by_status.get(s, True) for s in statuses] if on_time is None else on_time
     return pd.DataFrame(
         {
             "birth_key": pd.Series([f"b{i}" for i in range(n)], dtype="string"),
@@ -103,9 +111,11 @@ def births_frame(
             "in_village": np.ones(n, dtype=bool),
             "in_hospital": np.ones(n, dtype=bool),
             "in_police": np.zeros(n, dtype=bool),
-            "status": pd.Series(["matched"] * n if status is None else status, dtype="string"),
+            "status": pd.Series(statuses, dtype="string"),
             "mother_key": pd.Series([f"m{i}" for i in range(n)], dtype="string"),
             "matched_by": pd.Series(["id"] * n, dtype="string"),
+            "village_report_month": dates.dt.strftime("%Y-%m").astype("string"),
+            "reported_on_time": pd.array(reported, dtype="boolean"),
         }
     )
 
@@ -295,18 +305,19 @@ def test_one_row_per_area_period_indicator() -> None:
 
 
 def test_rollup_sums_numerators_and_denominators_never_averages_rates() -> None:
-    # A1: 1 of 1 births within policy (100 %); A2: 0 of 3 (0 %). Township: 1/4 = 25 %, not 50 %.
+    # A1: 1 of 1 births within policy (100 %); A2: 0 of 3 (0 %). Township: 1/4 = 25 %, not
+    # 50 %. A2's fifth birth has no known status (only the hospital saw it): not counted.
     births = births_frame(
-        [A1, A2, A2, A2],
-        ["2026-09-01"] * 4,
-        policy=["政策内", "政策外", "政策外", None],
+        [A1, A2, A2, A2, A2],
+        ["2026-09-01"] * 5,
+        policy=["政策内", "政策外", "政策外", "政策外", None],
     )
     out = run({"recon_births": births}, ["policy_compliance_rate", "births"], ["2026-09"])
     town = row(out, TOWN_A, "2026-09", "policy_compliance_rate")
     assert (town.numerator, town.denominator, town.value) == (1, 4, 25.0)
     county = row(out, COUNTY, "2026-09", "policy_compliance_rate")
     assert (county.numerator, county.denominator) == (1, 4)
-    assert row(out, COUNTY, "2026-09", "births").numerator == 4
+    assert row(out, COUNTY, "2026-09", "births").numerator == 5
     assert pd.isna(row(out, COUNTY, "2026-09", "births").denominator)
     # a township with nothing: counts are 0, rates have no data
     assert row(out, TOWN_B, "2026-09", "births").value == 0
@@ -394,15 +405,15 @@ def test_three_checks_count_checks_in_the_half_year_of_the_snapshot() -> None:
         ["three_checks_rate", "three_checks_rate_2plus"],
         ["2026-05", "2026-09"],
     )
-    sep = row(out, A1, "2026-09", "three_checks_rate")
-    assert (sep.numerator, sep.denominator) == (2, 5)
-    plus = row(out, A1, "2026-09", "three_checks_rate_2plus")
+    h2 = row(out, A1, "2026-H2", "three_checks_rate")
+    assert (h2.numerator, h2.denominator) == (2, 5)
+    plus = row(out, A1, "2026-H2", "three_checks_rate_2plus")
     assert (plus.numerator, plus.denominator) == (2, 3)
-    may = row(out, A1, "2026-05", "three_checks_rate")
-    assert (may.numerator, may.denominator) == (1, 2)
-    # the year takes the last snapshot (September) and its half-year window
-    year = row(out, A1, "2026", "three_checks_rate")
-    assert (year.numerator, year.denominator) == (2, 5)
+    h1 = row(out, A1, "2026-H1", "three_checks_rate")
+    assert (h1.numerator, h1.denominator) == (1, 2)
+    # a half-year campaign: never published for a month, quarter, year-to-date or year
+    three = out[out.indicator.str.startswith("three_checks")]
+    assert set(three.period) == {"2026-H1", "2026-H2"}
 
 
 def test_fees_split_cases_of_the_ledger_year_from_earlier_years() -> None:
@@ -447,8 +458,12 @@ def test_reporting_at_township_level_counts_for_township_and_county_only() -> No
 
 
 def test_underreport_accuracy_changes_and_exams() -> None:
+    # the fourth birth was reported three months late: matched now, 漏报 for good
     births = births_frame(
-        [A1, A1, A1], ["2026-09-01"] * 3, status=["matched", "missing_in_village", "pending"]
+        [A1, A1, A1, A1],
+        ["2026-09-01"] * 4,
+        status=["matched", "missing_in_village", "pending", "matched"],
+        on_time=[True, False, None, False],
     )
     accuracy = pd.DataFrame(
         {
@@ -495,7 +510,7 @@ def test_underreport_accuracy_changes_and_exams() -> None:
         ["2026-08", "2026-09"],
     )
     under = row(out, A1, "2026-09", "birth_underreport_rate")
-    assert (under.numerator, under.denominator) == (1, 3)
+    assert (under.numerator, under.denominator) == (2, 4)
     acc = row(out, TOWN_A, "2026-09", "data_accuracy_rate")
     assert (acc.numerator, acc.denominator) == (2, 3)
     chg = row(out, A1, "2026-09", "change_timeliness_rate")
@@ -632,13 +647,19 @@ def test_annual_task_is_judged_on_the_year_only() -> None:
             "couple_key": pd.Series(["k1", "k2", "k3"], dtype="string"),
         }
     )
-    targets = targets_frame((2026, COUNTY, "prepregnancy_exams", ">=", 3.0, None))
+    targets = targets_frame(
+        (2026, TOWN_A, "prepregnancy_exams", ">=", 3.0, None),
+        (2026, A2, "prepregnancy_exams", ">=", 1.0, None),
+    )
     out = run({"recon_exams": exams}, ["prepregnancy_exams"], ["2026-02", "2026-09"], targets)
-    month = row(out, A1, "2026-09", "prepregnancy_exams")
+    month = row(out, TOWN_A, "2026-09", "prepregnancy_exams")
     assert month.status == "no_target" and pd.isna(month.target)
-    year = row(out, A1, "2026", "prepregnancy_exams")
+    year = row(out, TOWN_A, "2026", "prepregnancy_exams")
     assert (year.value, year.target, year.status, year["rank"]) == (3, 3.0, "met", 1)
-    assert row(out, A2, "2026", "prepregnancy_exams").status == "not_met"
+    # the township's task stays with the township: its villages are not each given it
+    a1 = row(out, A1, "2026", "prepregnancy_exams")
+    assert a1.status == "no_target" and pd.isna(a1.target)
+    assert row(out, A2, "2026", "prepregnancy_exams").status == "not_met"  # its own task
 
 
 def test_target_problems_and_normalisation() -> None:
@@ -801,10 +822,84 @@ def test_worked_example_of_the_seed() -> None:
         & (out.indicator == "policy_compliance_rate")
     ]
     assert villages.numerator.sum() == 178 and villages.denominator.sum() == 199
-    # the year's roster indicator takes December too; Q3 takes September's snapshot
-    assert row(out, TOWN_A, "2026", "three_checks_rate").numerator == 1_815
-    q3 = row(out, TOWN_A, "2026-Q3", "three_checks_rate")
-    assert q3.denominator == 1_891 and q3.numerator < 1_815
+    # 三查 is published for the half-years only
+    assert out[(out.indicator == "three_checks_rate") & (out.period == "2026")].empty
     # fees in H1 take June's ledger
     assert row(out, TOWN_A, "2026-H1", "fee_collection_rate").numerator < 754_178
     assert parse_period(ytd).end.isoformat() == "2026-09-30"
+
+
+def test_sex_ratio_below_a_hundred_births_is_too_few_and_not_ranked() -> None:
+    # A1: 3 births (2 boys, 1 girl: 200); A2: 100 births (52 boys, 48 girls).
+    sexes = ["M", "M", "F"] + ["M"] * 52 + ["F"] * 48
+    births = births_frame([A1] * 3 + [A2] * 100, ["2026-09-01"] * 103, sex=sexes)
+    targets = targets_frame((2026, COUNTY, "sex_ratio_at_birth", "between", 103.0, 107.0))
+    out = run({"recon_births": births}, ["sex_ratio_at_birth"], ["2026-09"], targets)
+    tiny = row(out, A1, "2026-09", "sex_ratio_at_birth")
+    assert (tiny.value, tiny.status) == (200.0, "too_few") and pd.isna(tiny["rank"])
+    enough = row(out, A2, "2026-09", "sex_ratio_at_birth")
+    assert enough.status == "not_met" and enough["rank"] == 1  # 108.3 > 107
+    assert load_catalog().get("sex_ratio_at_birth").min_denominator == 100
+
+
+def test_period_complete_says_whether_every_month_is_due() -> None:
+    births = births_frame([A1], ["2026-09-01"])
+    out = compute_indicators(
+        {"recon_births": births},
+        load_catalog().select(["births"]),
+        areas_frame(),
+        no_targets(),
+        periods_for(["2026-09"]),
+        "run-1",
+        as_of=date(2026, 10, 6),
+    )
+    complete = out.groupby("period")["period_complete"].first().to_dict()
+    assert complete == {
+        "2026-09": True,
+        "2026-01..2026-09": True,
+        "2026-Q3": True,
+        "2026-H2": False,
+        "2026": False,
+    }
+    on_deadline = compute_indicators(
+        {"recon_births": births},
+        load_catalog().select(["births"]),
+        areas_frame(),
+        no_targets(),
+        periods_for(["2026-09"]),
+        "run-1",
+        as_of=date(2026, 10, 5),
+    )
+    assert not on_deadline["period_complete"].any()
+
+
+def test_bad_target_rows_are_quality_findings_with_file_and_row() -> None:
+    targets = pd.DataFrame(
+        {
+            "year": ["2026", "二〇二六", "2026", "2026"],
+            "area_code": [COUNTY, COUNTY, COUNTY, TOWN_A],
+            "indicator": ["births", "multi_child_rate", "no_such", "policy_compliance_rate"],
+            "op": [">=", "<=", ">=", "=>"],
+            "target": ["abc", "1.0", "3", "87"],
+            "target_hi": [None, None, None, None],
+        },
+        dtype="string",
+    )
+    found = target_findings(targets, load_catalog(), areas_frame())
+    assert found[["row_number", "value"]].values.tolist() == [
+        [1, "target"],
+        [2, "year"],
+        [3, "indicator"],
+        [4, "op"],
+    ]
+    assert set(found["rule"]) == {"target_row_invalid"} and set(found["severity"]) == {"error"}
+    assert (found["file_name"] == "targets.csv").all()
+    assert "targets.csv 第2行" in found.iloc[1]["message_zh"]
+    assert "row 4" in found.iloc[3]["message_en"]
+    # a row with two faults is one issue naming both
+    both = targets.assign(year=["x", "2026", "2026", "2026"], target=["abc", "1", "3", "87"])
+    first = target_findings(both, load_catalog(), areas_frame()).iloc[0]
+    assert (first["row_number"], first["value"]) == (1, "year,target")
+    assert "年份不是年份；目标值缺失或不是数字" in first["message_zh"]
+    # none of them sets a target, and the run does not crash on them
+    assert normalise_targets(targets, load_catalog()).empty

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Date, Float, Integer, Numeric, Text
+from sqlalchemy import Boolean, Date, Float, Integer, Numeric, Text
 
 from tests.mart_samples import sample_mart
 from transforms.catalog import load_catalog
@@ -29,7 +29,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_mart_columns_match_the_warehouse_table_in_order_and_type() -> None:
     table = schema.mart_target_achievement
     assert [c.name for c in MART_COLUMNS] == [c.name for c in table.columns]
-    kinds = {Text: "text", Date: "date", Numeric: "numeric", Float: "double", Integer: "integer"}
+    kinds = {
+        Text: "text",
+        Date: "date",
+        Numeric: "numeric",
+        Float: "double",
+        Integer: "integer",
+        Boolean: "boolean",
+    }
     for column in MART_COLUMNS:
         sql_type = type(table.c[column.name].type)
         assert kinds[sql_type] == column.type, column.name
@@ -85,6 +92,15 @@ def test_presentation_frame_has_chinese_headers_labels_and_display_values() -> N
     assert county["起始日期"].iloc[0] == "2026-07-01"
     assert county["分子"].iloc[0] == 2  # whole numbers stay whole
     assert mart["value"].notna().sum() == shown["指标值"].notna().sum()
+    assert set(shown["期间已完整"]) == {"是"}
+
+
+def test_exports_say_whether_a_period_is_complete_and_label_too_few() -> None:
+    mart = sample_mart(("2026-Q3",)).assign(period_complete=False)
+    mart.loc[0, "status"] = "too_few"
+    shown = presentation_frame(mart)
+    assert set(shown["期间已完整"]) == {"否"}
+    assert shown.loc[0, "达标情况"] == "基数过少"
 
 
 def test_the_committed_data_dictionary_is_generated_from_the_catalog() -> None:

@@ -111,3 +111,27 @@ def test_bad_months_are_rejected(bad: str) -> None:
 def test_bad_period_labels_are_rejected(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_period(bad)
+
+
+def test_month_columns_and_deadlines_have_one_rule() -> None:
+    import pandas as pd
+
+    from transforms.periods import (
+        deadline_moments,
+        deadline_passed,
+        month_due,
+        month_index,
+        month_label,
+    )
+
+    months = pd.Series(["2026-09", "2026-12", None, "2026-13", "bad"], dtype="string")
+    index = month_index(months)
+    assert index.tolist()[:2] == [2026 * 12 + 8, 2026 * 12 + 11]
+    assert index.isna().tolist() == [False, False, True, True, True]
+    assert month_label(index).tolist()[:2] == ["2026-09", "2026-12"]
+    moments = deadline_moments(months, 5)
+    assert moments.iloc[1] == pd.Timestamp("2027-01-06")  # late from the 6th of January
+    assert moments.iloc[2:].isna().all()
+    for as_of in (date(2026, 10, 5), date(2026, 10, 6)):
+        column = deadline_passed(index.iloc[:1], as_of, 5).iloc[0]
+        assert column == month_due("2026-09", as_of, 5) == (as_of.day == 6)

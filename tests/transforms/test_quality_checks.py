@@ -162,6 +162,17 @@ def test_fee_ledger_continuity_and_vanished_cases() -> None:
     assert gone.iloc[0]["record_key"].startswith("654226********")
 
 
+def test_a_case_whose_row_is_an_error_has_not_vanished() -> None:
+    fees = _fees(
+        [("2026-08", "C3", 1000, 100, 300), ("2026-09", "A1", 1000, 0, 0)],
+        {"2026-08": 20, "2026-09": 21},
+    )
+    # September's C3 row: paid_to_date above assessed, excluded as an error
+    error_row = _fees([("2026-09", "C3", 1000, 900, 1200)], {"2026-09": 21})
+    assert fee_ledger_checks(fees, error_row).empty
+    assert fee_ledger_checks(fees)["rule"].tolist() == ["fee_case_vanished"]
+
+
 def test_paid_cases_may_leave_the_ledger_in_january() -> None:
     fees = _fees(
         [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -98,7 +99,6 @@ def inputs(**frames: pd.DataFrame | None) -> ReconInputs:
         **given,
         uploads=frames.get("uploads", pd.DataFrame()),
         areas=AREAS,
-        village_births_unkeyed=frames.get("village_births_unkeyed"),
     )
 
 
@@ -245,25 +245,24 @@ def test_twins_reported_by_the_village_as_one_leave_the_other_missing() -> None:
     assert status == {"F": "matched", "M": "missing_in_village"}
 
 
-def test_invalid_mother_id_falls_back_to_name_village_and_date() -> None:
+def test_an_error_row_with_an_invalid_mother_id_does_not_report_the_birth() -> None:
+    # The staged row of an invalid mother ID has no key: it is an error row, excluded
+    # from every figure, so the birth the hospital saw stays 漏报 (missing_in_village).
     bad = vbirth(
-        None, "2026-09-12", "M", mother_name="阿依古丽", err_mother_id="id_checksum", row_number=4
+        None, "2026-08-12", "M", mother_name="阿依古丽", err_mother_id="id_checksum", row_number=4
     )
     result = run(
-        village_births=staged("village_births", []),
-        village_births_unkeyed=staged("village_births", [bad]),
-        hospital_births=staged("hospital_births", [hbirth("M9", "2026-09-10", "M", "C1")]),
+        village_births=staged("village_births", [bad], month="2026-08"),
+        hospital_births=staged(
+            "hospital_births", [hbirth("M9", "2026-08-10", "M", "C1")], month="2026-08"
+        ),
     )
     birth = only(result.recon_births)
-    assert birth["status"] == "matched" and birth["matched_by"] == "name"
-    assert birth["mother_key"] == "M9"
-    finding = only(result.findings)
-    assert finding["rule"] == "birth_mother_id_mismatch"
-    assert finding["dimension"] == "accuracy" and finding["severity"] == "warning"
-    assert finding["row_number"] == 4 and finding["unit"] == V1
-    assert "母亲身份证号" in finding["message_zh"] and "ID" in finding["message_en"]
-    acc = only(result.recon_accuracy)
-    assert not acc["accurate"] and acc["rule"] == "birth_mother_id_mismatch"
+    assert (birth["status"], birth["in_village"]) == ("missing_in_village", False)
+    assert pd.isna(birth["policy_status"]) and pd.isna(birth["village_report_month"])
+    assert not birth["reported_on_time"]
+    assert rules(result) == ["birth_missing_in_village"]
+    assert result.recon_accuracy.empty
 
 
 def test_valid_but_wrong_mother_id_also_falls_back_to_the_name() -> None:
@@ -277,7 +276,7 @@ def test_valid_but_wrong_mother_id_also_falls_back_to_the_name() -> None:
 
 
 def test_unplaceable_row_without_mother_key_creates_no_birth() -> None:
-    result = run(village_births_unkeyed=staged("village_births", [vbirth(None, "2026-09-12", "M")]))
+    result = run(village_births=staged("village_births", [vbirth(None, "2026-09-12", "M")]))
     assert result.recon_births.empty and result.recon_accuracy.empty
 
 
@@ -320,6 +319,43 @@ def test_a_birth_is_pending_until_the_next_months_deadline_has_passed(
     )
     assert only(result.recon_births)["status"] == status
     assert rules(result) == ([] if status == "pending" else ["birth_missing_in_village"])
+
+
+@pytest.mark.parametrize(
+    ("report_month", "status", "on_time"),
+    [
+        ("2026-03", "matched", True),
+        ("2026-04", "matched", True),
+        ("2026-06", "matched", False),  # three months late: stays 漏报 for March
+        (None, "missing_in_village", False),
+    ],
+)
+def test_a_late_village_report_does_not_erase_its_underreport(
+    report_month: str | None, status: str, on_time: bool
+) -> None:
+    village = (
+        staged("village_births", [vbirth("M1", "2026-03-10", "F")], month=report_month)
+        if report_month
+        else None
+    )
+    result = run(
+        village_births=village,
+        hospital_births=staged(
+            "hospital_births", [hbirth("M1", "2026-03-10", "F", "C1")], month="2026-03"
+        ),
+    )
+    birth = only(result.recon_births)
+    assert birth["status"] == status and bool(birth["reported_on_time"]) is on_time
+    assert (birth["village_report_month"] if report_month else None) == report_month
+
+
+def test_an_unreported_birth_whose_next_upload_is_not_due_is_undecided() -> None:
+    result = run(
+        date(2026, 10, 5),
+        hospital_births=staged("hospital_births", [hbirth("M1", "2026-09-20", "F", "C1")]),
+    )
+    birth = only(result.recon_births)
+    assert birth["status"] == "pending" and pd.isna(birth["reported_on_time"])
 
 
 def test_village_only_birth() -> None:
@@ -705,6 +741,25 @@ def test_fees_and_exams_are_keyed_by_hashes() -> None:
     assert (exam["area_code"], exam["exam_month"]) == (V2, "2026-09")
 
 
+def test_a_couple_examined_twice_in_a_year_counts_once() -> None:
+    exam = {"wife_id_key": "W1", "husband_id_key": "H1", "village_code": V2, "unit": "H001"}
+    exams = staged(
+        "hospital_prepregnancy",
+        [
+            exam | {"exam_date": "2026-09-03"},
+            exam | {"exam_date": "2026-05-20", "village_code": V1, "report_month": "2026-05"},
+            exam | {"exam_date": "2025-11-02", "report_month": "2025-11"},
+            exam | {"exam_date": "2026-09-04", "husband_id_key": "H2"},
+        ],
+    )
+    got = run(hospital_prepregnancy=exams).recon_exams.sort_values("exam_date")
+    assert got[["area_code", "exam_month"]].values.tolist() == [
+        [V2, "2025-11"],
+        [V1, "2026-05"],  # the first exam of 2026; September's repeat is not a new couple
+        [V2, "2026-09"],  # another couple
+    ]
+
+
 def test_rows_of_superseded_uploads_are_ignored() -> None:
     births = staged("village_births", [vbirth("M1", "2026-09-10", "F", upload_id=7)])
     uploads = pd.DataFrame({"upload_id": [7], "status": ["superseded"]})
@@ -713,10 +768,10 @@ def test_rows_of_superseded_uploads_are_ignored() -> None:
 
 def test_outputs_have_the_design_columns_and_no_raw_ids() -> None:
     raw = "65422619850101002X"
-    births = staged("village_births", [vbirth(None, "2026-09-12", "M", mother_id=raw)])
+    births = staged("village_births", [vbirth("TYPO", "2026-09-12", "M", mother_id=raw)])
     births["mother_id_masked"] = pd.Series(["654226********002X"], dtype="string")
     result = run(
-        village_births_unkeyed=births,
+        village_births=births,
         hospital_births=staged(
             "hospital_births",
             [hbirth("M9", "2026-09-10", "M", "C1", mother_id="65422619850101003X")],
@@ -736,6 +791,8 @@ def test_outputs_have_the_design_columns_and_no_raw_ids() -> None:
         "status",
         "mother_key",
         "matched_by",
+        "village_report_month",
+        "reported_on_time",
     ]
     assert list(result.recon_women.columns) == [
         "snapshot_month",
@@ -802,3 +859,16 @@ def test_reconciliation_does_not_depend_on_row_order() -> None:
         hospital_births=staged("hospital_births", certs[::-1]),
     ).recon_births
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_enum_values_the_code_relies_on_are_checked_against_the_contract() -> None:
+    from transforms.templates import ContractError, check_enum_meanings, parse_contract
+
+    text = resources.files("transforms").joinpath("contracts/templates.toml").read_text("utf-8")
+    check_enum_meanings(parse_contract(text))  # the packaged contract agrees
+    renamed = text.replace('"政策内" = [', '"符合" = [', 1)
+    with pytest.raises(ContractError, match="政策内"):
+        check_enum_meanings(parse_contract(renamed))
+    dropped = text.replace('"皮埋" = ["皮埋", "皮下埋植"]\n"药具"', '"药具"', 1)
+    with pytest.raises(ContractError, match="皮埋"):
+        check_enum_meanings(parse_contract(dropped))

@@ -253,7 +253,14 @@ def test_each_recon_status_and_twins(county: GeneratedCounty) -> None:
     assert (b.loc[b["status"] == "village_only", ["in_hospital", "in_police"]] == False).all(  # noqa: E712
         axis=None
     )
-    assert b.loc[b["case"] == "mistyped_mother_id", "matched_by"].tolist() == ["name"]
+    # an error row (invalid mother ID) reports nothing: the birth stays 漏报
+    mistyped = b.loc[b["case"] == "mistyped_mother_id"].iloc[0]
+    assert (mistyped["status"], mistyped["in_village"]) == ("missing_in_village", False)
+    assert pd.isna(mistyped["matched_by"]) and not mistyped["reported_on_time"]
+    late = b.loc[b["case"] == "late_report"].iloc[0]
+    assert (late["status"], late["reported_on_time"]) == ("matched", False)
+    month = late["birth_date"].month
+    assert late["village_report_month"] == f"2026-{month + 3:02d}"
     assert (
         b["status"].isna().sum()
         == (~b[["in_village", "in_hospital", "in_police"]].any(axis=1)).sum()
@@ -465,6 +472,9 @@ def test_reference_files(county: GeneratedCounty) -> None:
     assert set(inst["township_code"]) <= set(areas["code"])
     assert {"H654226100", "H654226101"} <= set(inst["code"])
     assert list(targets.columns) == ["year", "area_code", "indicator", "op", "target", "target_hi"]
+    planted = county.answer_key.target_faults["row_number"].astype(int) - 1
+    assert len(planted) == 4  # bad op, non-numeric target and year, unknown indicator
+    targets = targets.drop(index=list(planted))
     county_rows = targets[targets["area_code"] == "654226"].set_index("indicator")
     assert county_rows.loc["policy_compliance_rate", ["op", "target"]].tolist() == [">=", "87"]
     assert county_rows.loc["multi_child_rate", "target"] == "1.0"

@@ -35,6 +35,7 @@ def _mart(value: float, numerator: float = 178) -> pd.DataFrame:
             "target_hi": [None, None],
             "status": ["met", "met"],
             "rank": [1, 1],
+            "period_complete": [True, True],
             "run_id": [None, None],
         }
     )

@@ -1,7 +1,7 @@
 """sign-off per village-month (审核把关) and the mart's signed_off_share
 
 Revision ID: 0004_signoff
-Revises: 0001
+Revises: 0002_figures
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_signoff"
-down_revision = "0001"
+down_revision = "0002_figures"
 branch_labels = None
 depends_on = None
 
