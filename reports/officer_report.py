@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from reports.charts import month_chart_svg
-from reports.rendering import render
+from reports.rendering import render, text_of
 from transforms.officer_labels import (
     FIGURE_STATUS,
     SEVERITY_LABELS,
@@ -50,12 +50,6 @@ from transforms.officer_report import (
 )
 
 
-def _text(value: object) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value)
-
-
 def _anchor(prefix: str, code: str) -> str:
     """An element id for a township (`t-…`) or unit (`u-…`): safe characters only."""
     return prefix + "-" + (re.sub(r"[^0-9A-Za-z_-]", "_", code) or "none")
@@ -81,7 +75,7 @@ def _nav(prepared: PreparedReport, text: Mapping[str, str]) -> list[dict[str, st
         n = int(group["issues"].sum())
         if n == 0 and code == NO_TOWNSHIP:
             continue
-        name = _text(group["township_name"].iloc[0])
+        name = text_of(group["township_name"].iloc[0])
         links.append({"anchor": _anchor("t", str(code)), "label": f"{name} ({n})"})
     return links
 
@@ -127,7 +121,7 @@ def _rules(data: ReportInput, lang: Lang, text: Mapping[str, str]) -> dict[str, 
         "levels": {label: code for code, label in SEVERITY_LABELS[lang].items()},
         "rows": [
             [
-                (c, 0 if c not in fixed and pd.isna(v) else v)
+                (c, v if c in fixed else int(v) if pd.notna(v) else 0)
                 for c, v in zip(table.columns, r, strict=True)
             ]
             for r in table.itertuples(index=False, name=None)
@@ -170,7 +164,7 @@ def _reporting(
         for i in range(len(group)):
             unit = group.iloc[i : i + 1]
             rows.append(
-                row(town, _text(unit["unit_name"].iloc[0]), str(unit["unit"].iloc[0]), unit)
+                row(town, text_of(unit["unit_name"].iloc[0]), str(unit["unit"].iloc[0]), unit)
             )
         rows.append(row(town, text["subtotal"], "", group, "sub"))
     rows.append(row(text["county_total"], "", "", units, "total"))
@@ -189,13 +183,13 @@ def _reporting(
 
 def _issue(r: Any, lang: Lang, titles: Mapping[tuple[str, str], str]) -> dict[str, object]:
     """One record to correct, as its row shows it."""
-    source, kind = _text(r.source), _text(r.kind)
+    source, kind = text_of(r.source), text_of(r.kind)
     report = titles.get((source, kind), "")
     if not report and source:
         report = SOURCE_LABELS[lang].get(source, source)
-    severity = _text(r.severity)
+    severity = text_of(r.severity)
     row_number = r.row_number
-    status = _text(r.status)
+    status = text_of(r.status)
     return {
         "issue_id": r.issue_id,
         "report_month": r.report_month,
@@ -206,10 +200,10 @@ def _issue(r: Any, lang: Lang, titles: Mapping[tuple[str, str], str]) -> dict[st
         "severity": severity,
         "severity_label": SEVERITY_LABELS[lang].get(severity, severity),
         "rule": r.rule,
-        "rule_label": rule_label(_text(r.rule), lang),
+        "rule_label": rule_label(text_of(r.rule), lang),
         "status": STATUS_LABELS[lang].get(status, status),
-        "note": _text(r.status_note),
-        "by": _text(r.status_by),
+        "note": text_of(r.status_note),
+        "by": text_of(r.status_by),
         "message": getattr(r, "message_zh" if lang == "zh" else "message_en"),
     }
 
@@ -241,10 +235,10 @@ def _figures(figures: pd.DataFrame, lang: Lang) -> list[dict[str, object]]:
     """A township's published figures: value (1 decimal, `%` for rates), numerator, denominator."""
     rows = []
     for f in figures.itertuples(index=False):
-        value = _figure_number(f.value, 1 if _text(f.unit) != "count" else 0)
-        if _text(f.unit) == "%" and value != "—":
+        value = _figure_number(f.value, 1 if text_of(f.unit) != "count" else 0)
+        if text_of(f.unit) == "%" and value != "—":
             value += "%"
-        status = _text(f.status)
+        status = text_of(f.status)
         rows.append(
             {
                 "indicator_name": f.indicator_name,
@@ -315,14 +309,14 @@ def _townships(prepared: PreparedReport, data: ReportInput, lang: Lang) -> list[
         for r in (town_notices if town_notices is not None else issues.iloc[0:0]).itertuples(
             index=False
         ):
-            status = _text(r.status)
+            status = text_of(r.status)
             notices.append(
                 {
                     "unit_name": r.unit_name,
-                    "report": titles.get((_text(r.source), _text(r.kind)), _text(r.kind)),
+                    "report": titles.get((text_of(r.source), text_of(r.kind)), text_of(r.kind)),
                     "report_month": r.report_month,
                     "rule": r.rule,
-                    "rule_label": rule_label(_text(r.rule), lang),
+                    "rule_label": rule_label(text_of(r.rule), lang),
                     "status": STATUS_LABELS[lang].get(status, status),
                     "message": getattr(r, "message_zh" if lang == "zh" else "message_en"),
                 }

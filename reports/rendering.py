@@ -43,6 +43,11 @@ def is_missing(value: object) -> bool:
     return type(value).__name__ in {"NAType", "NaTType"}
 
 
+def text_of(value: object) -> str:
+    """A value as the page shows it before escaping: missing → empty, else `str`."""
+    return "" if is_missing(value) else str(value)
+
+
 def escape(value: object) -> Markup:
     """The one escaping path: missing → empty, text → HTML-escaped (quotes too)."""
     if isinstance(value, Markup):
