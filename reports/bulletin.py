@@ -173,6 +173,7 @@ def _matrix(part: pd.DataFrame, own: pd.DataFrame) -> tuple[list[str], list[dict
 
 
 def _counts(part: pd.DataFrame) -> tuple[int, int, int]:
+    """(met, not met, no data) rows of one parent."""
     status = part["status"]
     return (
         int((status == "met").sum()),
@@ -182,6 +183,7 @@ def _counts(part: pd.DataFrame) -> tuple[int, int, int]:
 
 
 def _child_label(part: pd.DataFrame) -> str:
+    """What the children of a parent are called: 乡镇, 村 or 单位."""
     return LEVEL_LABELS.get(as_text(part["area_level"].iloc[0]), "单位")
 
 

@@ -146,10 +146,12 @@ class Bar:
 
 
 def _short(name: str, limit: int = 7) -> str:
+    """A bar's label cut to `limit` characters (the full name is the tooltip)."""
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _axis_text(x: float, unit: str) -> str:
+    """A tick label without trailing zeros (`87.5%`, `2`)."""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return f"{text}%" if unit == "%" else text
 

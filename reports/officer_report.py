@@ -226,6 +226,7 @@ def _chips(issues: pd.DataFrame, lang: Lang) -> list[dict[str, object]]:
 
 
 def _figure_number(value: object, digits: int = 0) -> str:
+    """`1,234.5` with thousands separators; `—` for no number."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "—"
     return f"{float(str(value)):,.{digits}f}"
