@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine
 
 from flows.settings import Settings
-from transforms.officer_report import STATUS_LABELS
+from transforms.officer_labels import STATUS_LABELS
 from transforms.officer_views import (
     FILTER_WORDS,
     count_line,
@@ -305,8 +305,9 @@ def add_report_command(
 
 def command_report(args: argparse.Namespace, settings: Settings) -> int:
     """Write `<home>/reports/dq-report-<date>.html` and `dq-open-issues-<date>.xlsx`; print both."""
+    from flows.report_files import write_report
     from warehouse.reference import ReferenceError, read_reference
-    from warehouse.report_data import load_report_input, write_report
+    from warehouse.report_data import load_report_input
 
     areas = institutions = None
     try:

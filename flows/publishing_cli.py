@@ -119,8 +119,8 @@ def command_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def command_bulletin(args: argparse.Namespace, settings: Settings) -> int:
     """Write the bulletin (HTML and XLSX); 1 when the period has no published rows."""
+    from flows.report_files import write_bulletin
     from transforms.periods import parse_period
-    from warehouse.mart_export import write_bulletin
 
     try:
         period = parse_period(args.period).label

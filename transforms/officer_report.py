@@ -1,11 +1,11 @@
-"""The data officer's report: open quality issues and reporting rates, as one HTML page.
+"""The data officer's report as data: open quality issues and reporting rates, placed.
 
-Pure: frames in, an HTML string (and spreadsheet frames) out. The page is
-self-contained so that it opens from a shared folder on an office intranet with
-no Internet: inline CSS, charts drawn here as inline SVG, no script, no font or
-image from anywhere else — a Content-Security-Policy meta tag forbids any fetch.
-Every value from the data is HTML-escaped. Person IDs are already masked in
-`dq_issues`; the offending `value` column is not shown at all.
+Pure: frames in, frames out. Grain: `prepare_report` gives one row per issue and one
+row per unit (village, township level, institution) with its counts and rates; the
+spreadsheet sheets (`workbook_sheets`) are one row per issue, per rule × severity and
+per unit. The HTML page made from them lives in reports/ (reports.officer_report).
+Person IDs are already masked in `dq_issues`; the offending `value` column is not
+shown at all.
 
 Inputs (`ReportInput`): `dq_issues` rows to report (open and acknowledged, still
 found), `dq_reporting` rows, and the reference `areas` and `institutions`
@@ -17,8 +17,6 @@ institution (placed under its township by `institutions.csv`, else by
 
 from __future__ import annotations
 
-import html
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +25,15 @@ from datetime import date, datetime
 import pandas as pd
 
 from transforms.explain import Explanation
+from transforms.officer_labels import (
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    Lang,
+    labels_for,
+    rule_label,
+)
 from transforms.templates import load_contract
-
-Lang = str  # "zh" or "en"
 
 ISSUE_COLUMNS: tuple[str, ...] = (
     "issue_id",
@@ -76,9 +80,9 @@ RATE_GOOD = 99.0
 """The county's bar for reporting (uploads.md: “…均达99%以上”): at or above it is green."""
 RATE_FAIR = 90.0
 
-_NO_UNIT = ""
-_NO_TOWNSHIP = ""
-_SEVERITIES = ("error", "warning")
+NO_UNIT = ""
+NO_TOWNSHIP = ""
+SEVERITIES = ("error", "warning")
 NOTICE_RULES = frozenset({"upload_late", "upload_missing"})
 """Reminders about uploads (late, missing): listed apart from the rows to correct."""
 
@@ -86,226 +90,6 @@ NOTICE_RULES = frozenset({"upload_late", "upload_missing"})
 def is_notice(issues: pd.DataFrame) -> pd.Series:
     """Per issue: a late or missing upload notice rather than a record to correct."""
     return issues["rule"].astype("string").isin(NOTICE_RULES).fillna(False).astype(bool)
-
-
-LABELS: dict[str, dict[str, str]] = {
-    "zh": {
-        "title": "数据质量问题报告",
-        "generated": "生成时间",
-        "data_as_of": "数据截至",
-        "run": "最近一次运行",
-        "contents": "目录",
-        "overview": "总览",
-        "open_total": "待处理问题",
-        "errors": "错误",
-        "warnings": "警告",
-        "acknowledged": "已确认、处理中",
-        "units_with_issues": "有问题的单位",
-        "reporting_rate": "报表上报率",
-        "on_time_rate": "按时上报率",
-        "by_month": "各月问题数",
-        "by_month_note": "按报表月份统计待处理问题；把鼠标停在柱子上可看数字。",
-        "no_month": "无月份",
-        "by_rule": "按规则和级别汇总",
-        "reporting": "上报情况",
-        "reporting_note": "应报：截止日期已过、应当上报的报表数（每个单位每类报表每月一份）。"
-        "上报率 = 已报 ÷ 应报；按时上报率 = 按时 ÷ 应报。",
-        "townships": "各乡镇、村问题明细",
-        "township": "乡镇",
-        "unit": "村/单位",
-        "code": "代码",
-        "expected": "应报",
-        "received": "已报",
-        "on_time": "按时",
-        "missing": "未上报",
-        "total": "合计",
-        "county_total": "全县合计",
-        "subtotal": "小计",
-        "severity": "级别",
-        "rule": "规则",
-        "rule_code": "规则代码",
-        "main_rules": "主要问题",
-        "rows_to_fix": "需要更正的记录",
-        "rows_to_fix_note": "先改这些：错误行不计入统计，更正后重新上报。",
-        "notices": "迟报和未报",
-        "figures": "考核数字",
-        "figures_note": "点击数值查看分子、分母背后的每一条记录，以及未计入的记录和原因。",
-        "indicator": "指标",
-        "period": "期间",
-        "numerator": "分子",
-        "denominator": "分母",
-        "value": "数值",
-        "judged": "考核",
-        "notices_note": "上报提醒：报表迟报或未报。已报的数据已计入；未报的请尽快补报。",
-        "n_notices": "迟报/未报",
-        "issue_id": "编号",
-        "month": "月份",
-        "source": "来源",
-        "report": "报表",
-        "file": "文件",
-        "row": "行",
-        "person": "人员（已脱敏）",
-        "status": "状态",
-        "status_note": "处理说明",
-        "message": "说明",
-        "no_issues": "没有待处理的问题。",
-        "no_issues_unit": "无待处理问题",
-        "no_reporting": "没有应报报表的记录（尚无运行结果）。",
-        "unplaced": "未归属乡镇",
-        "no_unit": "未识别单位的文件",
-        "township_level": "（乡镇本级）",
-        "how_to": "处理后请在命令行记录：popstat issues ack|resolve|waive 编号 --note “说明”。"
-        "文件更正后重新上报，下一次夜间运行会自动复核；已更正的问题将不再出现在本报告中。",
-        "privacy": "本报告不含身份证号原文和姓名；人员以脱敏身份证号表示。请勿外传。",
-        "chart_label": "各月待处理问题数（柱状图）",
-        "none": "—",
-    },
-    "en": {
-        "title": "Data quality issues report",
-        "generated": "Generated",
-        "data_as_of": "Data as of",
-        "run": "Latest run",
-        "contents": "Contents",
-        "overview": "Overview",
-        "open_total": "Open issues",
-        "errors": "Errors",
-        "warnings": "Warnings",
-        "acknowledged": "Acknowledged, in progress",
-        "units_with_issues": "Units with issues",
-        "reporting_rate": "Reporting rate",
-        "on_time_rate": "On-time rate",
-        "by_month": "Issues per month",
-        "by_month_note": "Open issues by report month; hover a bar for the numbers.",
-        "no_month": "no month",
-        "by_rule": "By rule and severity",
-        "reporting": "Reporting",
-        "reporting_note": "Expected: uploads past their deadline (one per unit, kind and month). "
-        "Reporting rate = received ÷ expected; on-time rate = on time ÷ expected.",
-        "townships": "Issues by township and village",
-        "township": "Township",
-        "unit": "Village / unit",
-        "code": "Code",
-        "expected": "Expected",
-        "received": "Received",
-        "on_time": "On time",
-        "missing": "Not received",
-        "total": "Total",
-        "county_total": "County total",
-        "subtotal": "Subtotal",
-        "severity": "Severity",
-        "rule": "Rule",
-        "rule_code": "Rule code",
-        "main_rules": "Main problems",
-        "rows_to_fix": "Records to correct",
-        "rows_to_fix_note": "Fix these first: error rows are left out of the figures until "
-        "a corrected file is uploaded.",
-        "notices": "Late and missing uploads",
-        "figures": "Published figures",
-        "figures_note": "Click a value for every record behind its numerator and denominator, "
-        "and what was left out and why.",
-        "indicator": "Indicator",
-        "period": "Period",
-        "numerator": "Numerator",
-        "denominator": "Denominator",
-        "value": "Value",
-        "judged": "Status",
-        "notices_note": "Reminders: uploads that came late or not at all. Late data is counted; "
-        "missing uploads should be sent now.",
-        "n_notices": "Late/missing",
-        "issue_id": "Id",
-        "month": "Month",
-        "source": "Source",
-        "report": "Report",
-        "file": "File",
-        "row": "Row",
-        "person": "Person (masked)",
-        "status": "Status",
-        "status_note": "Review note",
-        "message": "Message",
-        "no_issues": "No open issues.",
-        "no_issues_unit": "no open issues",
-        "no_reporting": "No expected uploads recorded yet (no run).",
-        "unplaced": "No township",
-        "no_unit": "Files with no recognisable unit",
-        "township_level": " (township level)",
-        "how_to": "Record what was done: popstat issues ack|resolve|waive ID --note '…'. "
-        "A corrected file uploaded again is re-checked by the next nightly run; "
-        "problems that are gone leave this report.",
-        "privacy": "This report holds no ID number in clear and no name; persons appear as "
-        "masked ID numbers. Do not pass it outside the office.",
-        "chart_label": "Open issues per report month (bar chart)",
-        "none": "—",
-    },
-}
-
-SEVERITY_LABELS = {
-    "zh": {"error": "错误", "warning": "警告"},
-    "en": {"error": "error", "warning": "warning"},
-}
-STATUS_LABELS = {
-    "zh": {"open": "待处理", "acknowledged": "已确认", "resolved": "已解决", "waived": "已豁免"},
-    "en": {
-        "open": "open",
-        "acknowledged": "acknowledged",
-        "resolved": "resolved",
-        "waived": "waived",
-    },
-}
-SOURCE_LABELS = {
-    "zh": {"village": "村", "police": "公安", "hospital": "医疗机构"},
-    "en": {"village": "village", "police": "police", "hospital": "health institution"},
-}
-
-RULE_LABELS: dict[str, tuple[str, str]] = {
-    "missing": ("必填项为空", "required value missing"),
-    "required_unless": ("条件必填项为空", "conditionally required value missing"),
-    "id_format": ("身份证号格式错误", "ID number malformed"),
-    "id_scientific": ("身份证号被科学计数法损坏", "ID number destroyed by Excel"),
-    "id_checksum": ("身份证号校验位错误", "ID check digit wrong"),
-    "id_region": ("身份证号省份代码无效", "ID province code invalid"),
-    "id_birth_date": ("身份证号出生日期无效", "ID birth date invalid"),
-    "date_format": ("日期无法识别", "unreadable date"),
-    "sex_value": ("性别填写错误", "invalid sex"),
-    "yesno_value": ("是/否填写错误", "invalid yes/no"),
-    "money_format": ("金额格式错误", "invalid amount"),
-    "integer_format": ("整数格式错误", "invalid integer"),
-    "enum_value": ("不是规定的选项", "value not in the list"),
-    "area_code_format": ("村居代码格式错误", "invalid village code"),
-    "out_of_range": ("超出允许范围", "out of range"),
-    "duplicate_in_file": ("文件内重复", "duplicate in the file"),
-    "duplicate_across_units": ("与其他上报重复", "duplicate across uploads"),
-    "date_after_report_month": ("日期晚于报表月份", "date after the report month"),
-    "date_outside_report_month": ("日期不在报表月份内", "date outside the report month"),
-    "exceeds_column": ("数值大于关联项", "exceeds a related value"),
-    "disagrees_with_id": ("与身份证号出生日期不符", "disagrees with the ID number"),
-    "upload_missing": ("报表未上报", "upload missing"),
-    "upload_late": ("报表迟报", "upload late"),
-    "fee_paid_to_date_continuity": ("累计缴费金额不连续", "fee paid-to-date does not add up"),
-    "fee_case_vanished": ("征收案件从台账中消失", "fee case vanished from the ledger"),
-    "roster_children_decreased": ("现有子女数减少", "number of children decreased"),
-    "roster_size_jump": ("花名册人数突变", "roster size jumped"),
-    "outlier_monthly_count": ("月度数量异常", "unusual monthly count"),
-    "birth_missing_in_village": ("出生漏报", "birth not reported by the village"),
-    "birth_mother_id_mismatch": ("母亲身份证号无效", "mother's ID number invalid"),
-    "birth_sex_conflict": ("婴儿性别不一致", "child's sex disagrees"),
-    "birth_date_conflict": ("出生日期不一致", "birth date disagrees"),
-    "police_birth_without_mother": ("户籍出生登记缺母亲身份证号", "police birth without mother"),
-    "roster_dead_or_moved_out": ("花名册含死亡或迁出人员", "roster holds a dead or moved person"),
-    "roster_stale_method": ("避孕措施未更新", "contraceptive method out of date"),
-    "roster_duplicate_person": ("花名册人员重复", "person on two rosters"),
-    "mart_audit_failed": ("发布前核查未通过", "publication audit failed"),
-    "file_lock_file": ("Excel临时锁定文件", "Excel lock file"),
-    "file_unrecognised_name": ("文件名不符合规则", "file name not recognised"),
-    "file_unknown_kind": ("未知的报表类别", "unknown report kind"),
-    "file_bad_unit": ("文件名中的单位代码错误", "bad unit code in the name"),
-    "file_bad_month": ("文件名中的月份错误", "bad month in the name"),
-    "file_unsupported_format": ("文件格式不支持", "unsupported file format"),
-    "file_empty": ("空文件", "empty file"),
-    "file_unreadable": ("文件无法读取", "file cannot be read"),
-    "file_no_header": ("找不到表头", "no header row"),
-    "file_missing_required_columns": ("缺少必需的列", "required columns missing"),
-    "file_quarantined": ("文件已隔离", "file quarantined"),
-}
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -336,42 +120,18 @@ class ReportInput:
     """Per township code, its figures explained (the pages' content)."""
 
 
-def _e(value: object) -> str:
-    """HTML-escaped text; null is empty."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
 def _text(value: object) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     return str(value)
 
 
-def _anchor(prefix: str, code: str) -> str:
-    return prefix + "-" + (re.sub(r"[^0-9A-Za-z_-]", "_", code) or "none")
-
-
-def rule_label(rule: str, lang: Lang = "zh") -> str:
-    """A rule's short name for people; the code itself when it has none."""
-    names = RULE_LABELS.get(rule)
-    if names is None:
-        return rule
-    return names[0] if lang == "zh" else names[1]
-
-
-def _report_titles(lang: Lang) -> dict[tuple[str, str], str]:
+def report_titles(lang: Lang) -> dict[tuple[str, str], str]:
+    """(source, kind) → the upload's title in `lang`, from the upload templates."""
     return {
         (t.source, t.kind): (t.title_zh if lang == "zh" else t.title_en)
         for t in load_contract().templates.values()
     }
-
-
-def _labels(lang: Lang) -> dict[str, str]:
-    if lang not in LABELS:
-        raise ValueError(f"lang must be one of {sorted(LABELS)}, got {lang!r}")
-    return LABELS[lang]
 
 
 # ----------------------------------------------------------------------------- placement
@@ -390,7 +150,7 @@ def place_units(
     2 institution or other, 3 no unit), `township_code` (`""` when unknown),
     `township_name`.
     """
-    text = _labels(lang)
+    text = labels_for(lang)
     area_rows = areas.reindex(columns=list(AREA_COLUMNS)).astype("string")
     names = dict(zip(area_rows["code"], area_rows["name"], strict=True))
     levels = dict(zip(area_rows["code"], area_rows["level"], strict=True))
@@ -413,12 +173,12 @@ def place_units(
         if level == "village":
             return _text(parents.get(code)) or code[:9]
         if level == "county":
-            return _NO_TOWNSHIP
+            return NO_TOWNSHIP
         if re.fullmatch(r"\d{12}", code):
             return code[:9]
         if re.fullmatch(r"\d{9}", code):
             return code
-        return _NO_TOWNSHIP
+        return NO_TOWNSHIP
 
     rows = []
     seen: set[str] = set()
@@ -427,8 +187,8 @@ def place_units(
         if unit in seen:
             continue
         seen.add(unit)
-        if unit == _NO_UNIT:
-            rows.append((unit, text["no_unit"], 3, _NO_TOWNSHIP))
+        if unit == NO_UNIT:
+            rows.append((unit, text["no_unit"], 3, NO_TOWNSHIP))
             continue
         level = levels.get(unit)
         if level == "village" or (level is None and re.fullmatch(r"\d{12}", unit)):
@@ -442,7 +202,7 @@ def place_units(
         elif unit in report_areas:
             rows.append((unit, unit, 2, township_of_area(report_areas[unit])))
         else:
-            rows.append((unit, _text(names.get(unit)) or unit, 2, _NO_TOWNSHIP))
+            rows.append((unit, _text(names.get(unit)) or unit, 2, NO_TOWNSHIP))
     placed = pd.DataFrame(rows, columns=["unit", "unit_name", "unit_order", "township_code"])
     placed["township_name"] = [
         (_text(names.get(t)) or t) if t else text["unplaced"] for t in placed["township_code"]
@@ -458,7 +218,8 @@ def place_units(
     )
 
 
-def _county_name(areas: pd.DataFrame) -> str:
+def county_name(areas: pd.DataFrame) -> str:
+    """The county's name from the reference areas (empty when unknown)."""
     if "level" not in areas.columns or "name" not in areas.columns:
         return ""
     county = areas.loc[areas["level"] == "county", "name"].dropna()
@@ -472,19 +233,24 @@ def _villages(areas: pd.DataFrame) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedReport:
+    """The report's frames: issues placed under their units and townships, every unit with
+    its counts and reporting rates, and the reporting rows typed."""
+
     issues: pd.DataFrame  # ISSUE_COLUMNS + placement columns
     units: pd.DataFrame  # placement of every unit, with counts and rates
     reporting: pd.DataFrame  # dq_reporting rows, typed
 
 
-def _prepare(data: ReportInput, lang: Lang) -> _Prepared:
+def prepare_report(data: ReportInput, lang: Lang) -> PreparedReport:
+    """Type the input, place every unit, and count issues and uploads per unit
+    (townships in code order, units unplaced last)."""
     issues = data.issues.reindex(columns=list(ISSUE_COLUMNS)).copy()
     for column in ISSUE_COLUMNS:
         if column != "row_number":
             issues[column] = issues[column].astype("string")
     issues["row_number"] = pd.to_numeric(issues["row_number"]).astype("Int64")
-    issues["unit"] = issues["unit"].fillna(_NO_UNIT)
+    issues["unit"] = issues["unit"].fillna(NO_UNIT)
     reporting = data.reporting.reindex(columns=list(REPORTING_COLUMNS)).copy()
     for column in ("unit", "source", "kind", "report_month", "area_code"):
         reporting[column] = reporting[column].astype("string")
@@ -500,7 +266,7 @@ def _prepare(data: ReportInput, lang: Lang) -> _Prepared:
         issues.groupby(["unit", "severity"]).size().unstack(fill_value=0)
         if len(issues)
         else pd.DataFrame(index=pd.Index([], dtype="string", name="unit"))
-    ).reindex(columns=list(_SEVERITIES), fill_value=0)
+    ).reindex(columns=list(SEVERITIES), fill_value=0)
     rates = (
         reporting.groupby("unit")
         .agg(
@@ -512,7 +278,7 @@ def _prepare(data: ReportInput, lang: Lang) -> _Prepared:
     )
     units = placed.merge(counts, left_on="unit", right_index=True, how="left")
     units = units.merge(rates, left_on="unit", right_index=True, how="left")
-    for column in (*_SEVERITIES, "expected", "received", "on_time"):
+    for column in (*SEVERITIES, "expected", "received", "on_time"):
         units[column] = units[column].fillna(0).astype("int64")
     units["issues"] = units["error"] + units["warning"]
     notices = issues.loc[is_notice(issues)].groupby("unit").size()
@@ -523,131 +289,42 @@ def _prepare(data: ReportInput, lang: Lang) -> _Prepared:
         [units.loc[units["township_code"] != ""], units.loc[units["township_code"] == ""]],
         ignore_index=True,
     )
-    return _Prepared(issues=issues, units=units, reporting=reporting)
+    return PreparedReport(issues=issues, units=units, reporting=reporting)
 
 
-def _rate(numerator: int, denominator: int) -> float | None:
+def rate_percent(numerator: int, denominator: int) -> float | None:
+    """numerator / denominator in percent; None when nothing was expected."""
     return None if denominator == 0 else 100.0 * numerator / denominator
 
 
-def _fmt_rate(value: float | None) -> str:
+def format_rate(value: float | None) -> str:
+    """`97.5%`, or `—` for no rate."""
     return "—" if value is None else f"{value:.1f}%"
-
-
-# ----------------------------------------------------------------------------- chart
-
-
-def _nice_step(top: int) -> int:
-    """An axis step of 1, 2 or 5 × 10ⁿ giving at most 5 intervals up to `top`."""
-    raw = max(top, 1) / 5
-    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    for factor in (1, 2, 5, 10):
-        step = int(factor * magnitude)
-        if step >= raw:
-            return max(step, 1)
-    return int(10 * magnitude)
 
 
 def month_counts(issues: pd.DataFrame) -> pd.DataFrame:
     """Issues per report month and severity: index month (`""` for none, last), columns severities."""
     if issues.empty:
-        return pd.DataFrame(columns=list(_SEVERITIES), dtype="int64")
+        return pd.DataFrame(columns=list(SEVERITIES), dtype="int64")
     months = issues["report_month"].astype("string").fillna("")
     counts = (
         issues.assign(_month=months)
         .groupby(["_month", "severity"])
         .size()
         .unstack(fill_value=0)
-        .reindex(columns=list(_SEVERITIES), fill_value=0)
+        .reindex(columns=list(SEVERITIES), fill_value=0)
         .astype("int64")
     )
     order = sorted(m for m in counts.index if m) + ([""] if "" in counts.index else [])
     return counts.reindex(order)
 
 
-def month_chart_svg(issues: pd.DataFrame, lang: Lang = "zh") -> str:
-    """Stacked bars (errors below, warnings on top) of open issues per report month, as inline SVG."""
-    text = _labels(lang)
-    severity_names = SEVERITY_LABELS[lang]
-    counts = month_counts(issues)
-    if counts.empty:
-        return f'<p class="muted">{_e(text["no_issues"])}</p>'
-    width, height = 760, 280
-    left, right, top, bottom = 48, 16, 36, 56
-    plot_w, plot_h = width - left - right, height - top - bottom
-    totals = counts.sum(axis=1)
-    step = _nice_step(int(totals.max()))
-    y_max = step * math.ceil(int(totals.max()) / step) or step
-    slot = plot_w / len(counts)
-    bar_w = min(slot * 0.62, 56.0)
-    rotate = len(counts) > 12
-
-    def y(value: float) -> float:
-        return top + plot_h - plot_h * value / y_max
-
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{_e(text["chart_label"])}">',
-        f"<title>{_e(text['chart_label'])}</title>",
-    ]
-    for tick in range(0, y_max + 1, step):
-        ty = y(tick)
-        parts.append(
-            f'<line x1="{left}" y1="{ty:.1f}" x2="{width - right}" y2="{ty:.1f}" class="grid"/>'
-            f'<text x="{left - 8}" y="{ty + 4:.1f}" text-anchor="end" class="tick">{tick}</text>'
-        )
-    for i, (month, row) in enumerate(counts.iterrows()):
-        x = left + slot * i + (slot - bar_w) / 2
-        base = 0
-        label = str(month) or text["no_month"]
-        tip = f"{label}: " + ", ".join(f"{severity_names[s]} {int(row[s])}" for s in _SEVERITIES)
-        parts.append(f"<g><title>{_e(tip)}</title>")
-        for severity in _SEVERITIES:
-            n = int(row[severity])
-            if n == 0:
-                continue
-            y0, y1 = y(base), y(base + n)
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y1:.1f}" width="{bar_w:.1f}" height="{y0 - y1:.1f}" '
-                f'class="bar-{severity}"/>'
-            )
-            base += n
-        cx = x + bar_w / 2
-        parts.append(
-            f'<text x="{cx:.1f}" y="{y(base) - 5:.1f}" text-anchor="middle" class="total">'
-            f"{base}</text></g>"
-        )
-        if rotate:
-            parts.append(
-                f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="end" class="tick" '
-                f'transform="rotate(-45 {cx:.1f} {top + plot_h + 14})">{_e(label)}</text>'
-            )
-        else:
-            parts.append(
-                f'<text x="{cx:.1f}" y="{top + plot_h + 20}" text-anchor="middle" class="tick">'
-                f"{_e(label)}</text>"
-            )
-    parts.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
-        'class="axis"/>'
-    )
-    lx = width - right - 170
-    for j, severity in enumerate(_SEVERITIES):
-        parts.append(
-            f'<rect x="{lx + j * 85}" y="8" width="14" height="14" class="bar-{severity}"/>'
-            f'<text x="{lx + j * 85 + 20}" y="20" class="legend">'
-            f"{_e(severity_names[severity])}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 # ----------------------------------------------------------------------------- tables
 
 
-def _missing_text(rows: pd.DataFrame, lang: Lang) -> str:
+def missing_uploads_text(rows: pd.DataFrame, lang: Lang) -> str:
     """Not-received uploads of one unit: `2026-02：出生登记、花名册；2026-03：…`."""
-    titles = _report_titles(lang)
+    titles = report_titles(lang)
     missing = rows.loc[~rows["received"]]
     if missing.empty:
         return ""
@@ -664,11 +341,12 @@ def _missing_text(rows: pd.DataFrame, lang: Lang) -> str:
 
 def reporting_table(data: ReportInput, lang: Lang = "zh") -> pd.DataFrame:
     """Reporting and on-time rates per unit (rates in percent), with the uploads not received."""
-    text = _labels(lang)
-    prepared = _prepare(data, lang)
+    text = labels_for(lang)
+    prepared = prepare_report(data, lang)
     units = prepared.units.loc[prepared.units["expected"] > 0]
     missing = {
-        str(unit): _missing_text(rows, lang) for unit, rows in prepared.reporting.groupby("unit")
+        str(unit): missing_uploads_text(rows, lang)
+        for unit, rows in prepared.reporting.groupby("unit")
     }
     table = pd.DataFrame(
         {
@@ -679,11 +357,11 @@ def reporting_table(data: ReportInput, lang: Lang = "zh") -> pd.DataFrame:
             text["received"]: units["received"],
             text["on_time"]: units["on_time"],
             text["reporting_rate"] + " (%)": [
-                _round(_rate(r, e))
+                _round(rate_percent(r, e))
                 for r, e in zip(units["received"], units["expected"], strict=True)
             ],
             text["on_time_rate"] + " (%)": [
-                _round(_rate(r, e))
+                _round(rate_percent(r, e))
                 for r, e in zip(units["on_time"], units["expected"], strict=True)
             ],
             text["missing"]: [missing.get(str(u), "") for u in units["unit"]],
@@ -699,10 +377,10 @@ def _round(value: float | None) -> float | None:
 def issues_table(data: ReportInput, lang: Lang = "zh", notices: bool = False) -> pd.DataFrame:
     """The open records to correct (or, with `notices`, the late and missing uploads), one
     row each, with headers in `lang` (the spreadsheet's first and second sheets)."""
-    text = _labels(lang)
-    issues = _sorted_issues(_prepare(data, lang).issues)
+    text = labels_for(lang)
+    issues = sorted_issues(prepare_report(data, lang).issues)
     issues = issues.loc[is_notice(issues) == notices].reset_index(drop=True)
-    titles = _report_titles(lang)
+    titles = report_titles(lang)
     message = "message_zh" if lang == "zh" else "message_en"
     return pd.DataFrame(
         {
@@ -733,8 +411,8 @@ def issues_table(data: ReportInput, lang: Lang = "zh", notices: bool = False) ->
 
 def rule_table(data: ReportInput, lang: Lang = "zh") -> pd.DataFrame:
     """Open issues per rule and severity (rows) and township (columns), with a total."""
-    text = _labels(lang)
-    prepared = _prepare(data, lang)
+    text = labels_for(lang)
+    prepared = prepare_report(data, lang)
     issues = prepared.issues
     towns = prepared.units.drop_duplicates("township_code")
     town_names = dict(zip(towns["township_code"], towns["township_name"], strict=True))
@@ -750,7 +428,7 @@ def rule_table(data: ReportInput, lang: Lang = "zh") -> pd.DataFrame:
     matrix = matrix.reindex(columns=order)
     matrix[text["total"]] = matrix.sum(axis=1)
     matrix = matrix.reset_index()
-    matrix["_sev"] = matrix["severity"].map({s: i for i, s in enumerate(_SEVERITIES)}).fillna(9)
+    matrix["_sev"] = matrix["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(9)
     matrix = matrix.sort_values(["_sev", text["total"], "rule"], ascending=[True, False, True])
     out = pd.DataFrame(
         {
@@ -768,7 +446,7 @@ def rule_table(data: ReportInput, lang: Lang = "zh") -> pd.DataFrame:
 def workbook_sheets(data: ReportInput, lang: Lang = "zh") -> dict[str, pd.DataFrame]:
     """The spreadsheet: records to correct first, then late and missing uploads, then
     rules × townships, then reporting rates."""
-    text = _labels(lang)
+    text = labels_for(lang)
     return {
         text["rows_to_fix"]: issues_table(data, lang),
         text["notices"]: issues_table(data, lang, notices=True),
@@ -777,10 +455,10 @@ def workbook_sheets(data: ReportInput, lang: Lang = "zh") -> dict[str, pd.DataFr
     }
 
 
-def _sorted_issues(issues: pd.DataFrame) -> pd.DataFrame:
+def sorted_issues(issues: pd.DataFrame) -> pd.DataFrame:
     """Township, unit, then errors before warnings, then month, file and row."""
     township_last = (issues["township_code"] == "").astype(int)
-    severity = issues["severity"].map({s: i for i, s in enumerate(_SEVERITIES)}).fillna(9)
+    severity = issues["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(9)
     return (
         issues.assign(_last=township_last, _sev=severity)
         .sort_values(
@@ -802,516 +480,13 @@ def _sorted_issues(issues: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-# ----------------------------------------------------------------------------- HTML
-
-_CSS = """
-:root { --err: #c0392b; --warn: #d98c10; --ok: #2e7d32; --ink: #222; --muted: #666;
-  --line: #d9dde3; --head: #eef2f7; --zebra: #f8f9fb; --accent: #1f5f99; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #fff; line-height: 1.55; font-size: 14px;
-  font-family: "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "Source Han Sans SC",
-  "WenQuanYi Micro Hei", "SimHei", "SimSun", sans-serif; }
-main { max-width: 1280px; margin: 0 auto; padding: 20px 28px 48px; }
-header { border-bottom: 3px solid var(--accent); margin-bottom: 16px; padding-bottom: 8px; }
-h1 { font-size: 24px; margin: 0 0 4px; color: var(--accent); }
-h2 { font-size: 19px; margin: 32px 0 10px; padding-left: 10px; border-left: 5px solid var(--accent); }
-h3 { font-size: 16px; margin: 0; display: inline; }
-.meta, .muted { color: var(--muted); font-size: 13px; }
-nav { background: var(--zebra); border: 1px solid var(--line); border-radius: 6px;
-  padding: 8px 14px; margin: 12px 0; font-size: 13px; }
-nav a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
-nav a:hover { text-decoration: underline; }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0 4px; }
-.card { flex: 1 1 150px; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px;
-  background: #fff; }
-.card .n { font-size: 26px; font-weight: bold; }
-.card .l { color: var(--muted); font-size: 13px; }
-.card.err .n { color: var(--err); } .card.warn .n { color: var(--warn); }
-table { border-collapse: collapse; width: 100%; margin: 6px 0 14px; font-size: 13px; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: var(--head); font-weight: bold; white-space: nowrap; }
-tbody tr:nth-child(even) td { background: var(--zebra); }
-td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.code, td.nowrap { white-space: nowrap; }
-td.code { font-family: Consolas, "DejaVu Sans Mono", monospace; font-size: 12px; }
-tr.sub td { background: var(--head) !important; font-weight: bold; }
-tr.total td { background: #dfe7f1 !important; font-weight: bold; }
-.sev-error { color: var(--err); font-weight: bold; white-space: nowrap; }
-.sev-warning { color: var(--warn); font-weight: bold; white-space: nowrap; }
-.zero { color: #aaa; }
-.rate { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
-.rate .track { width: 80px; height: 9px; background: #eceff3; border-radius: 5px; overflow: hidden; }
-.rate .fill { height: 100%; }
-.good .fill { background: var(--ok); } .fair .fill { background: var(--warn); }
-.poor .fill { background: var(--err); }
-.poor .v { color: var(--err); font-weight: bold; }
-.chart { width: 100%; max-width: 820px; height: auto; display: block; }
-.chart .grid { stroke: #e3e6ea; stroke-width: 1; }
-.chart .axis { stroke: #888; stroke-width: 1; }
-.chart .tick, .chart .legend { font-size: 12px; fill: #555; }
-.chart .total { font-size: 12px; fill: #222; font-weight: bold; }
-.chart .bar-error { fill: var(--err); } .chart .bar-warning { fill: var(--warn); }
-section.township { border-top: 1px solid var(--line); margin-top: 18px; }
-details.unit { border: 1px solid var(--line); border-radius: 6px; margin: 10px 0; padding: 0 12px; }
-details.unit > summary { cursor: pointer; padding: 8px 0; }
-details.unit[open] > summary { border-bottom: 1px solid var(--line); margin-bottom: 8px; }
-.chips { margin: 4px 0 8px; }
-.chip { display: inline-block; border-radius: 10px; padding: 0 8px; margin: 2px 4px 2px 0;
-  font-size: 12px; border: 1px solid var(--line); background: var(--zebra); }
-.chip.error { border-color: #e6b0aa; background: #fbeeec; }
-.chip.warning { border-color: #f0d19a; background: #fdf6e8; }
-td.msg { min-width: 220px; }
-td.file { word-break: break-all; min-width: 130px; max-width: 240px; font-size: 12px; }
-.scroll { overflow-x: auto; }
-td.report { min-width: 6.5em; }
-td.rule { min-width: 7.5em; }
-.note { color: var(--muted); font-size: 12px; white-space: normal; min-width: 8em; }
-footer { margin-top: 36px; border-top: 1px solid var(--line); padding-top: 10px;
-  color: var(--muted); font-size: 12px; }
-@media print {
-  nav { display: none; }
-  main { max-width: none; padding: 0; }
-  details.unit { break-inside: avoid-page; }
-  h2 { break-after: avoid-page; }
-}
-"""
-
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+def report_file_names(day: date) -> tuple[str, str]:
+    """(HTML, XLSX) file names for the report of `day`: ASCII, sortable by date."""
+    stamp = day.isoformat()
+    return f"dq-report-{stamp}.html", f"dq-open-issues-{stamp}.xlsx"
 
 
-def _rate_cell(numerator: int, denominator: int) -> str:
-    value = _rate(numerator, denominator)
-    if value is None:
-        return '<td class="num">—</td>'
-    grade = "good" if value >= RATE_GOOD else "fair" if value >= RATE_FAIR else "poor"
-    return (
-        f'<td><div class="rate {grade}"><div class="track"><div class="fill" '
-        f'style="width:{min(value, 100.0):.1f}%"></div></div>'
-        f'<span class="v">{_fmt_rate(value)}</span></div></td>'
-    )
-
-
-def _num(n: int, severity: str | None = None) -> str:
-    if n == 0:
-        return '<td class="num zero">0</td>'
-    cls = f" sev-{severity}" if severity else ""
-    return f'<td class="num{cls}">{n}</td>'
-
-
-def _overview(prepared: _Prepared, lang: Lang) -> str:
-    text = _labels(lang)
-    issues, units = prepared.issues, prepared.units
-    n_err = int((issues["severity"] == "error").sum())
-    n_warn = int((issues["severity"] == "warning").sum())
-    n_ack = int((issues["status"] == "acknowledged").sum())
-    n_units = int((units["issues"] > 0).sum())
-    n_notices = int(is_notice(issues).sum())
-    expected = int(units["expected"].sum())
-    cards = [
-        ("", text["open_total"], str(len(issues))),
-        ("err", text["rows_to_fix"], str(len(issues) - n_notices)),
-        ("", text["notices"], str(n_notices)),
-        ("err", text["errors"], str(n_err)),
-        ("warn", text["warnings"], str(n_warn)),
-        ("", text["acknowledged"], str(n_ack)),
-        ("", text["units_with_issues"], str(n_units)),
-        ("", text["reporting_rate"], _fmt_rate(_rate(int(units["received"].sum()), expected))),
-        ("", text["on_time_rate"], _fmt_rate(_rate(int(units["on_time"].sum()), expected))),
-    ]
-    body = "".join(
-        f'<div class="card {cls}"><div class="n">{_e(n)}</div><div class="l">{_e(label)}</div></div>'
-        for cls, label, n in cards
-    )
-    return f'<section id="overview"><h2>{_e(text["overview"])}</h2><div class="cards">{body}</div></section>'
-
-
-def _frame_html(
-    frame: pd.DataFrame,
-    numeric: Sequence[str] = (),
-    code: Sequence[str] = (),
-    severity: tuple[str, Mapping[str, str]] | None = None,
-) -> str:
-    """A frame as an HTML table; `severity` = (column, label → severity code) colours that column."""
-    head = "".join(
-        f'<th class="{"num" if c in numeric else ""}">{_e(c)}</th>' for c in frame.columns
-    )
-    rows = []
-    for record in frame.itertuples(index=False, name=None):
-        cells = []
-        for column, value in zip(frame.columns, record, strict=True):
-            if column in numeric:
-                n = int(value) if pd.notna(value) else 0
-                cells.append(_num(n))
-            elif column in code:
-                cells.append(f'<td class="code">{_e(value)}</td>')
-            elif severity is not None and column == severity[0]:
-                level = severity[1].get(_text(value), "")
-                cells.append(f'<td class="sev-{_e(level)}">{_e(value)}</td>')
-            else:
-                cells.append(f"<td>{_e(value)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _rules_section(data: ReportInput, lang: Lang) -> str:
-    text = _labels(lang)
-    table = rule_table(data, lang)
-    if table.empty:
-        body = f'<p class="muted">{_e(text["no_issues"])}</p>'
-    else:
-        fixed = {text["severity"], text["rule"], text["rule_code"]}
-        numeric = [c for c in table.columns if c not in fixed]
-        levels = {label: code for code, label in SEVERITY_LABELS[lang].items()}
-        body = _frame_html(
-            table, numeric=numeric, code=[text["rule_code"]], severity=(text["severity"], levels)
-        )
-    return f'<section id="rules"><h2>{_e(text["by_rule"])}</h2>{body}</section>'
-
-
-def _reporting_section(prepared: _Prepared, lang: Lang) -> str:
-    text = _labels(lang)
-    units = prepared.units.loc[prepared.units["expected"] > 0]
-    head = f"<h2>{_e(text['reporting'])}</h2><p class='note'>{_e(text['reporting_note'])}</p>"
-    if units.empty:
-        return f'<section id="reporting">{head}<p class="muted">{_e(text["no_reporting"])}</p></section>'
-    missing = {
-        str(unit): _missing_text(rows, lang) for unit, rows in prepared.reporting.groupby("unit")
-    }
-    cols = [
-        text["township"],
-        text["unit"],
-        text["code"],
-        text["expected"],
-        text["received"],
-        text["on_time"],
-        text["reporting_rate"],
-        text["on_time_rate"],
-        text["missing"],
-    ]
-    numeric = {text["expected"], text["received"], text["on_time"]}
-    th = "".join(f'<th class="{"num" if c in numeric else ""}">{_e(c)}</th>' for c in cols)
-    rows = []
-
-    def totals(cls: str, town: str, label: str, group: pd.DataFrame) -> str:
-        e, r, o = (int(group[c].sum()) for c in ("expected", "received", "on_time"))
-        return (
-            f'<tr class="{cls}"><td>{_e(town)}</td><td>{_e(label)}</td><td></td>'
-            f'<td class="num">{e}</td><td class="num">{r}</td><td class="num">{o}</td>'
-            f"{_rate_cell(r, e)}{_rate_cell(o, e)}<td></td></tr>"
-        )
-
-    for _, group in units.groupby("township_code", sort=False):
-        town = str(group["township_name"].iloc[0])
-        for unit in group.itertuples(index=False):
-            rows.append(
-                f"<tr><td>{_e(town)}</td><td>{_e(unit.unit_name)}</td>"
-                f'<td class="code">{_e(unit.unit)}</td>'
-                f'<td class="num">{unit.expected}</td><td class="num">{unit.received}</td>'
-                f'<td class="num">{unit.on_time}</td>'
-                f"{_rate_cell(int(unit.received), int(unit.expected))}"
-                f"{_rate_cell(int(unit.on_time), int(unit.expected))}"
-                f"<td>{_e(missing.get(str(unit.unit), ''))}</td></tr>"
-            )
-        rows.append(totals("sub", town, text["subtotal"], group))
-    rows.append(totals("total", text["county_total"], "", units))
-    table = f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    return f'<section id="reporting">{head}{table}</section>'
-
-
-def _chips(issues: pd.DataFrame, lang: Lang) -> str:
-    counts = issues.groupby(["severity", "rule"]).size().reset_index(name="n")
-    counts["_sev"] = counts["severity"].map({s: i for i, s in enumerate(_SEVERITIES)}).fillna(9)
-    counts = counts.sort_values(["_sev", "n", "rule"], ascending=[True, False, True])
-    chips = "".join(
-        f'<span class="chip {_e(r.severity)}" title="{_e(r.rule)}">'
-        f"{_e(SEVERITY_LABELS[lang].get(str(r.severity), r.severity))} · "
-        f"{_e(rule_label(str(r.rule), lang))} <b>{int(r.n)}</b></span>"
-        for r in counts.itertuples(index=False)
-    )
-    return f'<div class="chips">{chips}</div>'
-
-
-def _issue_rows(issues: pd.DataFrame, lang: Lang) -> str:
-    text = _labels(lang)
-    titles = _report_titles(lang)
-    message = "message_zh" if lang == "zh" else "message_en"
-    cols = [
-        text["issue_id"],
-        text["month"],
-        text["report"],
-        text["file"],
-        text["row"],
-        text["person"],
-        text["severity"],
-        text["rule"],
-        text["status"],
-        text["message"],
-    ]
-    th = "".join(f'<th class="{"num" if c == text["row"] else ""}">{_e(c)}</th>' for c in cols)
-    rows = []
-    for r in issues.itertuples(index=False):
-        source, kind = _text(r.source), _text(r.kind)
-        report = titles.get((source, kind), "")
-        if not report and source:
-            report = SOURCE_LABELS[lang].get(source, source)
-        status = _e(STATUS_LABELS[lang].get(_text(r.status), _text(r.status)))
-        note = _text(r.status_note)
-        if note:
-            by = _text(r.status_by)
-            status += f'<div class="note">{_e(note)}{" — " + _e(by) if by else ""}</div>'
-        severity = _text(r.severity)
-        row_number = "" if pd.isna(r.row_number) else str(int(r.row_number))
-        rows.append(
-            f'<tr><td class="code">{_e(r.issue_id)}</td>'
-            f'<td class="nowrap">{_e(r.report_month)}</td><td class="report">{_e(report)}</td>'
-            f'<td class="file">{_e(r.file_name)}</td><td class="num">{_e(row_number)}</td>'
-            f'<td class="code">{_e(r.record_key)}</td>'
-            f'<td class="sev-{_e(severity)}">{_e(SEVERITY_LABELS[lang].get(severity, severity))}</td>'
-            f'<td class="rule" title="{_e(r.rule)}">{_e(rule_label(_text(r.rule), lang))}</td>'
-            f'<td class="nowrap">{status}</td><td class="msg">{_e(getattr(r, message))}</td></tr>'
-        )
-    table = f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    return f'<div class="scroll">{table}</div>'
-
-
-def _notice_rows(notices: pd.DataFrame, lang: Lang) -> str:
-    """Late and missing uploads of one township: unit, report, month, what, status."""
-    text = _labels(lang)
-    titles = _report_titles(lang)
-    message = "message_zh" if lang == "zh" else "message_en"
-    cols = [
-        text["unit"],
-        text["report"],
-        text["month"],
-        text["rule"],
-        text["status"],
-        text["message"],
-    ]
-    th = "".join(f"<th>{_e(c)}</th>" for c in cols)
-    rows = []
-    for r in notices.itertuples(index=False):
-        report = titles.get((_text(r.source), _text(r.kind)), _text(r.kind))
-        rows.append(
-            f"<tr><td>{_e(r.unit_name)}</td><td class='report'>{_e(report)}</td>"
-            f"<td class='nowrap'>{_e(r.report_month)}</td>"
-            f'<td class="rule sev-warning" title="{_e(r.rule)}">{_e(rule_label(_text(r.rule), lang))}</td>'
-            f"<td class='nowrap'>{_e(STATUS_LABELS[lang].get(_text(r.status), _text(r.status)))}</td>"
-            f'<td class="msg">{_e(getattr(r, message))}</td></tr>'
-        )
-    return (
-        f"<h3 class='notices'>{_e(text['notices'])}</h3><p class='note'>{_e(text['notices_note'])}</p>"
-        f"<div class='scroll'><table class='notices'><thead><tr>{th}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-FIGURE_STATUS = {
-    "zh": {
-        "met": "达标",
-        "not_met": "未达标",
-        "no_target": "无目标",
-        "no_data": "无数据",
-        "too_few": "人数太少",
-    },
-    "en": {
-        "met": "met",
-        "not_met": "not met",
-        "no_target": "no target",
-        "no_data": "no data",
-        "too_few": "too few",
-    },
-}
-
-
-def _figure_number(value: object, digits: int = 0) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "—"
-    return f"{float(str(value)):,.{digits}f}"
-
-
-def _figures_table(figures: pd.DataFrame, page: str, lang: Lang) -> str:
-    """A township's published figures; each value links to its explanation."""
-    text = _labels(lang)
-    cols = [
-        text["indicator"],
-        text["period"],
-        text["numerator"],
-        text["denominator"],
-        text["value"],
-        text["judged"],
-    ]
-    numeric = {text["numerator"], text["denominator"], text["value"]}
-    th = "".join(f'<th class="{"num" if c in numeric else ""}">{_e(c)}</th>' for c in cols)
-    rows = []
-    for f in figures.itertuples(index=False):
-        value = _figure_number(f.value, 1 if _text(f.unit) != "count" else 0)
-        if _text(f.unit) == "%" and value != "—":
-            value += "%"
-        link = (
-            f'<a class="explain" href="{_e(page)}#{_e(f.indicator)}">{_e(value)}</a>'
-            if page
-            else _e(value)
-        )
-        status = _text(f.status)
-        rows.append(
-            f"<tr><td>{_e(f.indicator_name)} <span class='meta'>{_e(f.indicator)}</span></td>"
-            f"<td class='nowrap'>{_e(f.period)}</td>"
-            f"<td class='num'>{_e(_figure_number(f.numerator))}</td>"
-            f"<td class='num'>{_e(_figure_number(f.denominator))}</td>"
-            f"<td class='num'>{link}</td>"
-            f"<td class='nowrap status-{_e(status)}'>{_e(FIGURE_STATUS[lang].get(status, status))}</td></tr>"
-        )
-    return (
-        f"<h3 class='figures'>{_e(text['figures'])}</h3><p class='note'>{_e(text['figures_note'])}</p>"
-        f"<table class='figures'><thead><tr>{th}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _township_sections(
-    prepared: _Prepared,
-    lang: Lang,
-    figures: pd.DataFrame | None = None,
-    pages: Mapping[str, str] | None = None,
-) -> str:
-    """Per township: its units' counts (warnings apart from late/missing notices; the total
-    counts all), the records to correct per unit (errors first),
-    then the late and missing uploads in their own table, then its figures."""
-    text = _labels(lang)
-    issues = _sorted_issues(prepared.issues)
-    notice = is_notice(issues)
-    by_unit = {str(u): g for u, g in issues.loc[~notice].groupby("unit", sort=False)}
-    notices_by_town = {
-        str(t): g for t, g in issues.loc[notice].groupby("township_code", sort=False)
-    }
-    sections = [f'<section id="townships"><h2>{_e(text["townships"])}</h2>']
-    for code, group in prepared.units.groupby("township_code", sort=False):
-        town = str(group["township_name"].iloc[0])
-        n_err, n_warn = int(group["error"].sum()), int(group["warning"].sum())
-        n_notice = int(group["notices"].sum())
-        if n_err + n_warn == 0 and code == _NO_TOWNSHIP:
-            continue
-        sections.append(
-            f'<section class="township" id="{_e(_anchor("t", str(code)))}">'
-            f"<h2>{_e(town)} <span class='meta'>{_e(code)}</span></h2>"
-        )
-        head = (
-            f"<tr><th>{_e(text['unit'])}</th><th>{_e(text['code'])}</th>"
-            f"<th class='num'>{_e(text['errors'])}</th><th class='num'>{_e(text['warnings'])}</th>"
-            f"<th class='num'>{_e(text['n_notices'])}</th>"
-            f"<th class='num'>{_e(text['total'])}</th><th>{_e(text['main_rules'])}</th></tr>"
-        )
-        rows = []
-        for unit in group.itertuples(index=False):
-            mine = by_unit.get(str(unit.unit))
-            if mine is not None:
-                top = mine["rule"].value_counts().head(3)
-                main = "、" if lang == "zh" else ", "
-                summary = main.join(f"{rule_label(str(r), lang)} {n}" for r, n in top.items())
-                name = f'<a href="#{_e(_anchor("u", str(unit.unit)))}">{_e(unit.unit_name)}</a>'
-            else:
-                summary, name = "", _e(unit.unit_name)
-            rows.append(
-                f'<tr><td>{name}</td><td class="code">{_e(unit.unit)}</td>'
-                f"{_num(int(unit.error), 'error')}"
-                f"{_num(int(unit.warning) - int(unit.notices), 'warning')}"
-                f"{_num(int(unit.notices), 'warning')}"
-                f"{_num(int(unit.issues))}<td>{_e(summary)}</td></tr>"
-            )
-        rows.append(
-            f'<tr class="sub"><td>{_e(text["subtotal"])}</td><td></td>'
-            f"{_num(n_err, 'error')}{_num(n_warn - n_notice, 'warning')}"
-            f"{_num(n_notice, 'warning')}"
-            f"{_num(n_err + n_warn)}<td></td></tr>"
-        )
-        sections.append(f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
-        for unit in group.itertuples(index=False):
-            mine = by_unit.get(str(unit.unit))
-            if mine is None:
-                continue
-            n_fix_err = int((mine["severity"] == "error").sum())
-            n_fix_warn = int((mine["severity"] == "warning").sum())
-            counts = (
-                f"<span class='sev-error'>{_e(text['errors'])} {n_fix_err}</span> · "
-                f"<span class='sev-warning'>{_e(text['warnings'])} {n_fix_warn}</span>"
-            )
-            sections.append(
-                f'<details class="unit" open id="{_e(_anchor("u", str(unit.unit)))}">'
-                f"<summary><h3>{_e(unit.unit_name)}</h3> "
-                f"<span class='meta'>{_e(unit.unit)}</span> — {counts}</summary>"
-                f"{_chips(mine, lang)}"
-                f"<p class='note'>{_e(text['rows_to_fix'])}：{_e(text['rows_to_fix_note'])}</p>"
-                f"{_issue_rows(mine, lang)}</details>"
-            )
-        town_notices = notices_by_town.get(str(code))
-        if town_notices is not None:
-            sections.append(_notice_rows(town_notices, lang))
-        if figures is not None and len(figures):
-            mine_figures = figures.loc[figures["area_code"].astype("string") == str(code)]
-            if len(mine_figures):
-                page = (pages or {}).get(str(code), "")
-                sections.append(_figures_table(mine_figures, page, lang))
-        sections.append("</section>")
-    sections.append("</section>")
-    return "".join(sections)
-
-
-def _nav(prepared: _Prepared, lang: Lang) -> str:
-    text = _labels(lang)
-    links = [
-        ("overview", text["overview"]),
-        ("months", text["by_month"]),
-        ("rules", text["by_rule"]),
-        ("reporting", text["reporting"]),
-    ]
-    parts = [f'<a href="#{_e(a)}">{_e(label)}</a>' for a, label in links]
-    for code, group in prepared.units.groupby("township_code", sort=False):
-        n = int(group["issues"].sum())
-        if n == 0 and code == _NO_TOWNSHIP:
-            continue
-        parts.append(
-            f'<a href="#{_e(_anchor("t", str(code)))}">{_e(group["township_name"].iloc[0])}'
-            f" ({n})</a>"
-        )
-    colon = "：" if lang == "zh" else ": "
-    return f"<nav><b>{_e(text['contents'])}{colon}</b>{''.join(parts)}</nav>"
-
-
-def render_html(data: ReportInput, lang: Lang = "zh") -> str:
-    """The whole report as one self-contained HTML document (no external resource at all)."""
-    text = _labels(lang)
-    prepared = _prepare(data, lang)
-    county = _county_name(data.areas)
-    title = f"{county} {text['title']}".strip()
-    meta = []
-    if data.generated_at is not None:
-        meta.append(f"{text['generated']}：{data.generated_at:%Y-%m-%d %H:%M}")
-    if data.data_as_of is not None:
-        meta.append(f"{text['data_as_of']}：{data.data_as_of:%Y-%m-%d}")
-    if data.run_id:
-        meta.append(f"{text['run']}：{data.run_id}")
-    sep = "；" if lang == "zh" else "; "
-    if lang == "en":
-        meta = [m.replace("：", ": ") for m in meta]
-    html_lang = "zh-CN" if lang == "zh" else "en"
-    return "".join(
-        [
-            "<!DOCTYPE html>\n",
-            f'<html lang="{html_lang}"><head><meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            '<meta name="referrer" content="no-referrer">',
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
-            f"<header><h1>{_e(title)}</h1><div class='meta'>{_e(sep.join(meta))}</div></header>",
-            _nav(prepared, lang),
-            _overview(prepared, lang),
-            f'<section id="months"><h2>{_e(text["by_month"])}</h2>'
-            f"<p class='note'>{_e(text['by_month_note'])}</p>"
-            f"{month_chart_svg(prepared.issues, lang)}</section>",
-            _rules_section(data, lang),
-            _reporting_section(prepared, lang),
-            _township_sections(prepared, lang, data.figures, data.explain_pages),
-            f"<footer><p>{_e(text['how_to'])}</p><p>{_e(text['privacy'])}</p>"
-            "<p>popstat</p></footer>",
-            "</main></body></html>\n",
-        ]
-    )
+def explain_page_name(day: date, township_code: str) -> str:
+    """`dq-explain-<date>-<township>.html`: ASCII, beside the report of that day."""
+    safe = "".join(c if c.isalnum() else "_" for c in township_code)
+    return f"dq-explain-{day.isoformat()}-{safe}.html"

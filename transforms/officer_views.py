@@ -14,7 +14,7 @@ import pandas as pd
 
 from transforms.catalog import Indicator
 from transforms.explain import reason_text
-from transforms.officer_report import (
+from transforms.officer_labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
     SOURCE_LABELS,

@@ -4,7 +4,8 @@
 everything below it, by indicator); `export_mart` writes them as CSV or XLSX
 with Chinese headers (transforms.mart_presentation) or as Parquet with the
 English column names and unrounded values. `bulletin_rows` reads a period and
-the one before it for transforms.bulletin. Read-only: nothing here writes to
+the one before it for the bulletin (rendered by reports.bulletin, written by
+flows.report_files). Read-only: nothing here writes to
 the warehouse.
 """
 
@@ -18,12 +19,7 @@ from typing import Literal
 import pandas as pd
 from sqlalchemy import Connection, func, or_, select
 
-from transforms.bulletin import (
-    bulletin_sheets,
-    bulletin_table,
-    previous_period,
-    render_bulletin_html,
-)
+from transforms.bulletin import previous_period
 from transforms.catalog import Catalog, load_catalog
 from transforms.mart_presentation import presentation_frame
 from transforms.periods import parse_period
@@ -214,42 +210,3 @@ def last_complete_month(conn: Connection, period: str) -> str | None:
         select(func.max(m.period)).where(m.period.in_(months), m.period_complete.is_(True))
     ).scalar()
     return None if found is None else str(found)
-
-
-@dataclass(frozen=True)
-class BulletinFiles:
-    """The bulletin written: the page, the workbook, and how many ranked rows they hold."""
-
-    html: Path
-    xlsx: Path
-    rows: int
-
-
-def write_bulletin(
-    conn: Connection,
-    period: str,
-    out_dir: Path,
-    generated_at: str | None = None,
-    catalog: Catalog | None = None,
-) -> BulletinFiles | None:
-    """`bulletin_<period>.html` and `.xlsx` in `out_dir`; None when the period has no rows."""
-    cat = catalog or load_catalog()
-    rows = bulletin_rows(conn, period, cat)
-    if rows.current.empty:
-        return None
-    page = render_bulletin_html(
-        rows.current,
-        rows.previous,
-        rows.period,
-        cat,
-        rows.previous_period,
-        generated_at,
-        through_month=last_complete_month(conn, rows.period),
-    )
-    table = bulletin_table(rows.current, rows.previous, cat)
-    stem = f"bulletin_{rows.period}".replace("..", "_to_")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html_path = out_dir / f"{stem}.html"
-    html_path.write_text(page, encoding="utf-8")
-    xlsx_path = write_xlsx(out_dir / f"{stem}.xlsx", bulletin_sheets(table))
-    return BulletinFiles(html=html_path, xlsx=xlsx_path, rows=len(table))

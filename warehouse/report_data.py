@@ -1,15 +1,15 @@
-"""What the officer report reads from the warehouse, and where its files go.
+"""What the officer report reads from the warehouse: frames, gathered in a `ReportInput`.
 
 The report shows the issues an officer still has to act on — `open` and
 `acknowledged`, still found by the latest check (`active`) — with the reporting
 rows and the latest completed run. Units are named and placed under their
 townships from the reference folder (`areas.csv`, `institutions.csv`); without
-it, the report still works by code.
+it, the report still works by code. Rendering and writing the files is the
+caller's (flows.report_files, with reports/).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -18,20 +18,17 @@ from sqlalchemy import Connection, select
 
 from transforms.catalog import load_catalog
 from transforms.explain import Explanation
-from transforms.explain_page import explain_page_name, render_explain_page
 from transforms.officer_report import (
     AREA_COLUMNS,
     FIGURE_COLUMNS,
     INSTITUTION_COLUMNS,
     ReportInput,
-    render_html,
-    workbook_sheets,
+    explain_page_name,
 )
 from warehouse import schema
 from warehouse.explain_data import explain_many
 from warehouse.load import read_frame
 from warehouse.reference import read_reference
-from warehouse.tabular import write_xlsx
 
 REPORT_STATUSES = ("open", "acknowledged")
 """Statuses an officer still has to act on; resolved and waived issues are done."""
@@ -147,47 +144,3 @@ def _or_empty(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFr
     if frame is None:
         return pd.DataFrame({c: pd.Series([], dtype="string") for c in columns})
     return frame
-
-
-@dataclass(frozen=True)
-class ReportFiles:
-    """The files one report wrote."""
-
-    html: Path
-    xlsx: Path
-    explain_pages: tuple[Path, ...] = ()
-
-
-def report_file_names(day: date) -> tuple[str, str]:
-    """(HTML, XLSX) file names for the report of `day`: ASCII, sortable by date."""
-    stamp = day.isoformat()
-    return f"dq-report-{stamp}.html", f"dq-open-issues-{stamp}.xlsx"
-
-
-def write_report(data: ReportInput, folder: Path, day: date, lang: str = "zh") -> ReportFiles:
-    """Write the HTML report and the open-issues workbook into `folder` (made if needed).
-
-    A second report on the same day replaces the first.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    html_name, xlsx_name = report_file_names(day)
-    html_path = folder / html_name
-    tmp = html_path.with_name(html_path.name + ".tmp")
-    tmp.write_text(render_html(data, lang), encoding="utf-8")
-    tmp.replace(html_path)
-    xlsx_path = write_xlsx(folder / xlsx_name, workbook_sheets(data, lang))
-    pages = []
-    names = _township_names(data)
-    for code, explained in data.explanations.items():
-        page = folder / data.explain_pages[code]
-        text = render_explain_page(code, names.get(code, code), explained, lang, html_name)
-        page.write_text(text, encoding="utf-8")
-        pages.append(page)
-    return ReportFiles(html=html_path, xlsx=xlsx_path, explain_pages=tuple(pages))
-
-
-def _township_names(data: ReportInput) -> dict[str, str]:
-    areas = data.areas.reindex(columns=list(AREA_COLUMNS)).astype("string")
-    return {
-        str(c): str(n) for c, n in zip(areas["code"], areas["name"], strict=True) if pd.notna(n)
-    }

@@ -17,9 +17,9 @@ import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
+from reports.bulletin import render_bulletin_html
 from tests.browser import chromium, png_size, requests_sent
 from tests.mart_samples import sample_mart
-from transforms.bulletin import render_bulletin_html
 from transforms.catalog import load_catalog
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from flows import report_files
 from tests.mart_samples import FORMULA_NAME, sample_mart
 from transforms.mart_presentation import MART_COLUMNS
 from warehouse import mart_export
@@ -96,8 +97,8 @@ def test_named_file_and_no_rows(published: Engine, tmp_path: Path) -> None:
 def test_bulletin_reads_the_quarter_and_the_one_before(published: Engine, tmp_path: Path) -> None:
     with published.connect() as conn:
         rows = mart_export.bulletin_rows(conn, "2026-Q3")
-        files = mart_export.write_bulletin(conn, "2026-Q3", tmp_path, generated_at="now")
-        missing = mart_export.write_bulletin(conn, "2025-Q1", tmp_path)
+        files = report_files.write_bulletin(conn, "2026-Q3", tmp_path, generated_at="now")
+        missing = report_files.write_bulletin(conn, "2025-Q1", tmp_path)
     assert (rows.period, rows.previous_period) == ("2026-Q3", "2026-Q2")
     assert set(rows.current["period"]) == {"2026-Q3"} and set(rows.previous["period"]) == {
         "2026-Q2"

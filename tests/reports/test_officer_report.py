@@ -9,16 +9,16 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
+from reports.charts import month_chart_svg
+from reports.officer_report import render_html
 from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, REPORTING, T1, T2, V1, V2, V3
+from transforms.officer_labels import rule_label
 from transforms.officer_report import (
     ReportInput,
     issues_table,
-    month_chart_svg,
     month_counts,
     place_units,
-    render_html,
     reporting_table,
-    rule_label,
     rule_table,
     workbook_sheets,
 )

@@ -9,15 +9,14 @@ import re
 import pandas as pd
 import pytest
 
+from reports.bulletin import render_bulletin_html
+from reports.charts import Bar, bar_chart_svg
 from tests.mart_samples import FORMULA_NAME, SCRIPT_NAME, sample_mart
 from transforms.bulletin import (
-    Bar,
-    bar_chart_svg,
     bulletin_sheets,
     bulletin_table,
     period_title,
     previous_period,
-    render_bulletin_html,
 )
 from transforms.catalog import load_catalog
 
@@ -212,7 +211,7 @@ def test_figures_not_fully_signed_off_are_marked_provisional() -> None:
 
 
 def test_a_period_still_running_says_through_which_month() -> None:
-    from transforms.bulletin import render_bulletin_html
+    from reports.bulletin import render_bulletin_html
 
     mart = sample_mart(("2026-Q3",))
     running = mart.assign(period_complete=False)
