@@ -356,3 +356,18 @@ def normalise_frame(
             keys[f"{column.name}_key"] = person_key(parsed, secret)
 
     return pd.DataFrame({**lineage, **values, **keys, **errors, **unread}, index=index)
+
+
+def empty_staged(template: Template, contract: Contract) -> pd.DataFrame:
+    """A staged frame of `template` with no rows: every column and dtype, for a source
+    or kind that has not sent a file yet (a county's first night, hospitals not onboarded).
+    """
+    raw = pd.DataFrame(
+        {
+            "upload_id": pd.Series([], dtype="int64"),
+            "row_number": pd.Series([], dtype="int64"),
+            "unit": pd.Series([], dtype="string"),
+            "report_month": pd.Series([], dtype="string"),
+        }
+    )
+    return normalise_frame(raw, template, contract, raw["report_month"], b"")

@@ -16,8 +16,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
+from transforms.normalise import empty_staged
 from transforms.reconcile import ReconInputs
-from transforms.templates import Contract, Template
+from transforms.templates import Contract, Template, load_contract
 from warehouse import schema
 from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
@@ -31,14 +32,15 @@ def uploads_frame(conn: Connection, statuses: Iterable[str] | None = None) -> pd
     return read_frame(conn, query.order_by(schema.uploads.c.upload_id))
 
 
-def _read_batches(raw_dir: Path, uploads: pd.DataFrame) -> pd.DataFrame:
+def _read_batches(raw_dir: Path, uploads: pd.DataFrame, template: Template) -> pd.DataFrame:
     frames = []
     for staged_path, group in uploads.groupby("staged_path"):
         ids = [int(i) for i in group["upload_id"]]
         table = pq.read_table(raw_dir / str(staged_path), filters=[("upload_id", "in", ids)])
         frames.append(table.to_pandas())
     if not frames:
-        return pd.DataFrame()
+        # No file of this kind yet: every stage still gets the template's columns.
+        return empty_staged(template, load_contract())
     return pd.concat(frames, ignore_index=True)
 
 
@@ -49,7 +51,7 @@ def staged_rows(raw_dir: Path, uploads: pd.DataFrame, template: Template) -> pd.
         & (uploads["kind"] == template.kind)
         & uploads["staged_path"].notna()
     ]
-    return _read_batches(raw_dir, mine)
+    return _read_batches(raw_dir, mine, template)
 
 
 def unvalidated_uploads(conn: Connection) -> pd.DataFrame:
