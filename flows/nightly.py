@@ -57,6 +57,7 @@ from transforms.after_reconcile import cross_checks
 from transforms.catalog import load_catalog
 from transforms.indicators import compute_indicators
 from transforms.periods import periods_for
+from transforms.readers import ReadLimits
 from transforms.reconcile import reconcile
 from transforms.templates import load_contract
 from warehouse import publish as publishing
@@ -65,6 +66,7 @@ from warehouse.db import make_engine, migrate
 from warehouse.issues import record_findings
 from warehouse.landing import LandingContext, land_inbox
 from warehouse.reference import REFERENCE_FILES, read_reference
+from warehouse.sandbox import SandboxLimits
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -130,6 +132,18 @@ def _landing_context(settings: Settings, run_id: str) -> LandingContext:
         secret=settings.secret,
         deadline_day=settings.deadline_day,
         time_zone=settings.time_zone,
+        read_limits=ReadLimits(
+            max_bytes=settings.upload_max_bytes,
+            max_rows=settings.upload_max_rows,
+            max_columns=settings.upload_max_columns,
+            xlsx_max_uncompressed_bytes=settings.xlsx_max_uncompressed_bytes,
+            xlsx_max_compression_ratio=settings.xlsx_max_compression_ratio,
+        ),
+        sandbox=SandboxLimits(
+            memory_bytes=settings.reader_memory_mb * 1024 * 1024,
+            seconds=settings.reader_timeout_seconds,
+            workers=settings.reader_workers,
+        ),
     )
 
 

@@ -34,6 +34,16 @@ class Settings:
     verbose: bool = False
     lang: str = "zh"
     webhook_url: str = ""
+    # Limits of one upload, checked before it is parsed (README, "Limits").
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_max_rows: int = 100_000
+    upload_max_columns: int = 1_000
+    xlsx_max_uncompressed_bytes: int = 200 * 1024 * 1024
+    xlsx_max_compression_ratio: float = 200.0
+    # The parsing workers: address space of each, seconds per file, how many (0: one per core).
+    reader_memory_mb: int = 2048
+    reader_timeout_seconds: float = 120.0
+    reader_workers: int = 0
     # Tests only: the nightly run stops at this stage (or `publish:commit`) and waits to be killed.
     test_pause_at: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -78,8 +88,27 @@ _ENV_FIELDS: dict[str, str] = {
     "POPSTAT_AS_OF": "as_of",
     "POPSTAT_LANG": "lang",
     "POPSTAT_WEBHOOK_URL": "webhook_url",
+    "POPSTAT_UPLOAD_MAX_BYTES": "upload_max_bytes",
+    "POPSTAT_UPLOAD_MAX_ROWS": "upload_max_rows",
+    "POPSTAT_UPLOAD_MAX_COLUMNS": "upload_max_columns",
+    "POPSTAT_XLSX_MAX_UNCOMPRESSED_BYTES": "xlsx_max_uncompressed_bytes",
+    "POPSTAT_XLSX_MAX_COMPRESSION_RATIO": "xlsx_max_compression_ratio",
+    "POPSTAT_READER_MEMORY_MB": "reader_memory_mb",
+    "POPSTAT_READER_TIMEOUT_SECONDS": "reader_timeout_seconds",
+    "POPSTAT_READER_WORKERS": "reader_workers",
     "POPSTAT_TEST_PAUSE_AT": "test_pause_at",
 }
+
+
+_POSITIVE_INTS = {
+    "upload_max_bytes",
+    "upload_max_rows",
+    "upload_max_columns",
+    "xlsx_max_uncompressed_bytes",
+    "reader_memory_mb",
+    "reader_workers",
+}
+_POSITIVE_FLOATS = {"xlsx_max_compression_ratio", "reader_timeout_seconds"}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -92,6 +121,11 @@ def _coerce(name: str, value: Any) -> Any:
         if not 1 <= day <= 28:
             raise ValueError(f"deadline day must be 1..28, got {day}")
         return day
+    if name in _POSITIVE_INTS or name in _POSITIVE_FLOATS:
+        number = int(value) if name in _POSITIVE_INTS else float(value)
+        if number < (0 if name == "reader_workers" else 1):
+            raise ValueError(f"{name} must be a positive number, got {value}")
+        return number
     if name == "as_of" and isinstance(value, str):
         return date.fromisoformat(value)
     return value

@@ -20,11 +20,12 @@ from sqlalchemy import Connection, Engine, func, select, update
 from transforms import manifest_rules
 from transforms.filenames import NameProblem, UploadName, parse_upload_name
 from transforms.normalise import normalise_frame
-from transforms.readers import canonical_frame, read_upload
+from transforms.readers import ReadLimits, canonical_frame
 from transforms.templates import Contract, Template
 from warehouse import schema
 from warehouse.inbox import read_file, scan_inbox
 from warehouse.load import bulk_insert, read_frame
+from warehouse.sandbox import ParseJob, ReaderPool, SandboxLimits
 
 Progress = Callable[[str], None]
 
@@ -52,6 +53,8 @@ class LandingContext:
     secret: bytes
     deadline_day: int
     time_zone: str
+    read_limits: ReadLimits = field(default_factory=ReadLimits)
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
 
 
 def manifest_frame(conn: Connection) -> pd.DataFrame:
@@ -165,47 +168,57 @@ def _quarantine(row: dict[str, object], code: str, zh: str, en: str) -> dict[str
 
 
 def _read_template_files(
-    ctx: LandingContext, template: Template, files: pd.DataFrame
+    ctx: LandingContext, template: Template, files: pd.DataFrame, pool: ReaderPool
 ) -> tuple[list[dict[str, object]], list[pd.DataFrame], list[pd.DataFrame]]:
     """Read each file of one template: manifest rows, and the good ones' rows as read and
-    as canonical frames."""
-    manifest_rows: list[dict[str, object]] = []
-    frames: list[pd.DataFrame] = []
-    as_read: list[pd.DataFrame] = []
-    for _, row in files.iterrows():
-        base = row.to_dict()
+    as canonical frames. The bytes are read here; the parsing is done by `pool`'s workers,
+    in parallel and each under its memory and time limit."""
+    manifest_rows: list[dict[str, object] | None] = []
+    jobs: list[ParseJob] = []
+    for row in files.to_dict("records"):
         try:
             data = read_file(ctx.inbox, str(row["path"]))
         except OSError as error:
             manifest_rows.append(
                 _quarantine(
-                    base,
+                    row,
                     "unreadable",
                     f"文件无法读取：{error}",
                     f"the file cannot be read: {error}",
                 )
             )
             continue
-        result = read_upload(data, str(row["file_format"]), template)
+        manifest_rows.append(None)
+        jobs.append(ParseJob(data, str(row["file_format"]), template, ctx.read_limits))
+    results = iter(pool.read_many(jobs))
+    del jobs
+    frames: list[pd.DataFrame] = []
+    as_read: list[pd.DataFrame] = []
+    done: list[dict[str, object]] = []
+    for row, quarantined in zip(files.to_dict("records"), manifest_rows, strict=True):
+        if quarantined is not None:
+            done.append(quarantined)
+            continue
+        result = next(results)
         if result.problem is not None:
-            manifest_rows.append(
+            done.append(
                 _quarantine(
-                    base, result.problem.code, result.problem.reason_zh, result.problem.reason_en
+                    row, result.problem.code, result.problem.reason_zh, result.problem.reason_en
                 )
             )
             continue
         as_read.append(result.frame.assign(upload_id=int(row["upload_id"])))
         frames.append(canonical_frame(result))
-        manifest_rows.append(
+        done.append(
             {
-                **base,
+                **row,
                 "status": "loaded",
                 "rows": len(frames[-1]),
                 "encoding": result.encoding,
                 "header_row": result.header_row,
             }
         )
-    return manifest_rows, frames, as_read
+    return done, frames, as_read
 
 
 def _with_lineage(frames: list[pd.DataFrame], loaded: pd.DataFrame) -> pd.DataFrame:
@@ -258,7 +271,11 @@ def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
 
 
 def land_template(
-    engine: Engine, ctx: LandingContext, template: Template, files: pd.DataFrame
+    engine: Engine,
+    ctx: LandingContext,
+    template: Template,
+    files: pd.DataFrame,
+    pool: ReaderPool,
 ) -> tuple[pd.DataFrame, int]:
     """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
 
@@ -270,7 +287,7 @@ def land_template(
     rows = 0
     with engine.begin() as conn:
         for month, month_files in files.groupby("report_month", sort=True):
-            manifest_rows, frames, as_read = _read_template_files(ctx, template, month_files)
+            manifest_rows, frames, as_read = _read_template_files(ctx, template, month_files, pool)
             _write_as_read(ctx, template, str(month), as_read)
             del as_read
             records = _manifest_records(manifest_rows, ctx)
@@ -333,13 +350,14 @@ def land_inbox(
         records = land_unmatched(engine, ctx, plan.loc[~to_read])
         for status, n in records["status"].value_counts().items():
             summary.count(str(status), int(n))
-    for name, files in plan.loc[to_read].groupby("template", sort=True):
-        template = ctx.contract.templates[str(name)]
-        if progress:
-            progress(f"{template.title_zh} {name}: {len(files)} 个文件 files")
-        records, rows = land_template(engine, ctx, template, files)
-        for status, n in records["status"].value_counts().items():
-            summary.count(str(status), int(n))
-        summary.rows_by_template[template.name] = rows
-        summary.upload_ids.extend(int(i) for i in records["upload_id"])
+    with ReaderPool(ctx.sandbox) as pool:
+        for name, files in plan.loc[to_read].groupby("template", sort=True):
+            template = ctx.contract.templates[str(name)]
+            if progress:
+                progress(f"{template.title_zh} {name}: {len(files)} 个文件 files")
+            records, rows = land_template(engine, ctx, template, files, pool)
+            for status, n in records["status"].value_counts().items():
+                summary.count(str(status), int(n))
+            summary.rows_by_template[template.name] = rows
+            summary.upload_ids.extend(int(i) for i in records["upload_id"])
     return summary
