@@ -89,6 +89,56 @@ def _name_fields(name: UploadName | NameProblem) -> dict[str, object]:
     }
 
 
+_ENTRY_PROBLEMS: dict[str, tuple[str, str, str]] = {
+    "symlink": (
+        "symbolic_link",
+        "这是一个符号链接（快捷方式），系统不会跟随链接读取收件箱以外的内容。"
+        "请把文件本身（而不是指向它的链接）放入收件箱。",
+        "This is a symbolic link; links are never followed, so nothing outside the inbox is "
+        "read. Put the file itself, not a link to it, in the inbox.",
+    ),
+    "unlistable": (
+        "unlistable_folder",
+        "收件箱中的这个文件夹无法打开（权限不足），其中的文件没有读取。请管理员检查文件夹权限。",
+        "This folder of the inbox cannot be opened (permission denied); its files were not "
+        "read. Ask the administrator to check the folder's permissions.",
+    ),
+}
+_SPECIAL_KINDS_ZH = {
+    "fifo": "命名管道",
+    "device": "设备文件",
+    "socket": "套接字",
+    "other": "特殊文件",
+}
+
+
+def _entry_problem(kind: str) -> tuple[str, str, str]:
+    """(code, zh, en) for an inbox entry that is not a regular file."""
+    if kind in _ENTRY_PROBLEMS:
+        return _ENTRY_PROBLEMS[kind]
+    return (
+        "not_a_regular_file",
+        f"这不是普通文件（{_SPECIAL_KINDS_ZH.get(kind, kind)}），不会被读取。"
+        "收件箱中只应放上报的 .csv 或 .xlsx 文件。",
+        f"This is not a regular file (a {kind}) and is never read. The inbox should hold only "
+        "the uploaded .csv and .xlsx files.",
+    )
+
+
+def _quarantine_special_entries(planned: pd.DataFrame) -> None:
+    """Links, FIFOs, devices, sockets: quarantined whatever their name says, never read."""
+    special = planned["entry_kind"] != "file"
+    for index in planned.index[special]:
+        code, zh, en = _entry_problem(str(planned.at[index, "entry_kind"]))
+        planned.loc[index, ["template", "reason_code", "reason_zh", "reason_en"]] = [
+            None,
+            code,
+            zh,
+            en,
+        ]
+    planned.loc[special, "duplicate_of"] = pd.NA
+
+
 def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     """New files with their upload ids, parsed names and duplicate links; nothing read yet."""
     with engine.connect() as conn:
@@ -121,7 +171,8 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     )
     planned = pd.concat([fresh, names], axis=1)
     planned["duplicate_of"] = manifest_rules.mark_duplicates(planned, manifest)
-    return planned
+    _quarantine_special_entries(planned)
+    return planned.drop(columns="entry_kind")
 
 
 def _write_as_read(
