@@ -38,6 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
@@ -56,6 +57,7 @@ from flows.summaries import files_digest, fingerprint, markdown_summary, report_
 from transforms.after_reconcile import cross_checks
 from transforms.catalog import load_catalog
 from transforms.indicators import compute_indicators
+from transforms.manifest_rules import default_first_month
 from transforms.periods import periods_for
 from transforms.readers import ReadLimits
 from transforms.reconcile import reconcile
@@ -124,6 +126,10 @@ def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str
 
 
 def _landing_context(settings: Settings, run_id: str) -> LandingContext:
+    reference = read_reference(settings.reference)
+    known_units = set(reference.areas["code"].dropna()) | set(
+        reference.institutions["code"].dropna()
+    )
     return LandingContext(
         inbox=settings.inbox,
         raw_dir=settings.raw_dir,
@@ -144,7 +150,15 @@ def _landing_context(settings: Settings, run_id: str) -> LandingContext:
             seconds=settings.reader_timeout_seconds,
             workers=settings.reader_workers,
         ),
+        known_units=frozenset(str(c) for c in known_units),
+        as_of_month=settings.effective_as_of.strftime("%Y-%m"),
+        first_month=_first_month(settings, reference.targets),
     )
+
+
+def _first_month(settings: Settings, targets: pd.DataFrame) -> str | None:
+    """`--first-month`, else January of the earliest year in targets.csv."""
+    return settings.first_month or default_first_month(targets)
 
 
 def _short(part: str) -> str:
@@ -263,6 +277,7 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
             contract,
             settings.effective_as_of,
             settings.deadline_day,
+            _first_month(settings, reference.targets),
         )
         with engine.begin() as conn:
             record_findings(conn, result.findings, run_id, "reconciliation")

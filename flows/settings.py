@@ -7,6 +7,7 @@ defaults below. Every other module receives what it needs as arguments.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,9 @@ class Settings:
     verbose: bool = False
     lang: str = "zh"
     webhook_url: str = ""
+    # `YYYY-MM`: uploads before it are quarantined and none is expected; "" = January of the
+    # earliest year in targets.csv.
+    first_month: str = ""
     # Limits of one upload, checked before it is parsed (README, "Limits").
     upload_max_bytes: int = 20 * 1024 * 1024
     upload_max_rows: int = 100_000
@@ -88,6 +92,7 @@ _ENV_FIELDS: dict[str, str] = {
     "POPSTAT_AS_OF": "as_of",
     "POPSTAT_LANG": "lang",
     "POPSTAT_WEBHOOK_URL": "webhook_url",
+    "POPSTAT_FIRST_MONTH": "first_month",
     "POPSTAT_UPLOAD_MAX_BYTES": "upload_max_bytes",
     "POPSTAT_UPLOAD_MAX_ROWS": "upload_max_rows",
     "POPSTAT_UPLOAD_MAX_COLUMNS": "upload_max_columns",
@@ -126,6 +131,10 @@ def _coerce(name: str, value: Any) -> Any:
         if number < (0 if name == "reader_workers" else 1):
             raise ValueError(f"{name} must be a positive number, got {value}")
         return number
+    if name == "first_month" and value:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(value)):
+            raise ValueError(f"first month must be YYYY-MM, got {value!r}")
+        return str(value)
     if name == "as_of" and isinstance(value, str):
         return date.fromisoformat(value)
     return value

@@ -55,6 +55,12 @@ class LandingContext:
     time_zone: str
     read_limits: ReadLimits = field(default_factory=ReadLimits)
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    known_units: frozenset[str] | None = None
+    """Codes of areas.csv and institutions.csv; None: units are not checked."""
+    as_of_month: str | None = None
+    """`YYYY-MM`; an upload for a later month is not yet due. None: not checked."""
+    first_month: str | None = None
+    """`YYYY-MM`; an upload for an earlier month is not taken. None: not checked."""
 
 
 def manifest_frame(conn: Connection) -> pd.DataFrame:
@@ -128,6 +134,8 @@ def _entry_problem(kind: str) -> tuple[str, str, str]:
 def _quarantine_special_entries(planned: pd.DataFrame) -> None:
     """Links, FIFOs, devices, sockets: quarantined whatever their name says, never read."""
     special = planned["entry_kind"] != "file"
+    for column in ("template", "reason_code", "reason_zh", "reason_en"):
+        planned[column] = planned[column].astype(object)
     for index in planned.index[special]:
         code, zh, en = _entry_problem(str(planned.at[index, "entry_kind"]))
         planned.loc[index, ["template", "reason_code", "reason_zh", "reason_en"]] = [
@@ -137,6 +145,23 @@ def _quarantine_special_entries(planned: pd.DataFrame) -> None:
             en,
         ]
     planned.loc[special, "duplicate_of"] = pd.NA
+
+
+def _quarantine_against_reference(planned: pd.DataFrame, ctx: LandingContext) -> None:
+    """Unknown units, months not yet due or before the first month: quarantined, not read."""
+    if ctx.known_units is None and ctx.as_of_month is None and ctx.first_month is None:
+        return
+    named = planned["template"].notna()
+    problems = manifest_rules.reference_problems(
+        planned.loc[named, ["unit", "report_month"]],
+        set(ctx.known_units) if ctx.known_units is not None else set(planned["unit"].dropna()),
+        ctx.as_of_month or "9999-12",
+        ctx.first_month,
+    ).dropna(subset=["reason_code"])
+    for column in ["template", *manifest_rules.REFERENCE_PROBLEM_COLUMNS]:
+        planned[column] = planned[column].astype(object)
+    planned.loc[problems.index, "template"] = None
+    planned.loc[problems.index, manifest_rules.REFERENCE_PROBLEM_COLUMNS] = problems.astype(object)
 
 
 def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
@@ -170,6 +195,7 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
         ],
     )
     planned = pd.concat([fresh, names], axis=1)
+    _quarantine_against_reference(planned, ctx)
     planned["duplicate_of"] = manifest_rules.mark_duplicates(planned, manifest)
     _quarantine_special_entries(planned)
     return planned.drop(columns="entry_kind")
