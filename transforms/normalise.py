@@ -354,6 +354,10 @@ def normalise_frame(
         unread[f"raw_{column.name}"] = cells.astype("string").where(codes.notna())
         if column.type == "id":
             keys[f"{column.name}_key"] = person_key(parsed, secret)
+            # An ID that failed still names someone: its issue is told apart from another
+            # bad ID with the same mask by this keyed hash of the text (never by the mask).
+            failed_text = _squeeze(cells).where(codes.notna())
+            keys[f"raw_{column.name}_key"] = person_key(failed_text, secret)
 
     return pd.DataFrame({**lineage, **values, **keys, **errors, **unread}, index=index)
 
