@@ -28,7 +28,6 @@ the range.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,7 +79,6 @@ IO_RETRY_DELAYS: list[float] = [5, 30]
 
 DEPLOYMENT_NAME = "nightly-0230"
 SCHEDULE_CRON = "30 2 * * *"
-PAUSE_MARKER = "POPSTAT_TEST_PAUSED"
 
 
 class AuditFailedError(RuntimeError):
@@ -90,18 +88,9 @@ class AuditFailedError(RuntimeError):
 # ----------------------------------------------------------------------------- helpers
 
 
-def _pause_if_asked(settings: Settings, point: str) -> None:
-    """Tests only: stop here (POPSTAT_TEST_PAUSE_AT) until the test kills the process."""
-    if settings.test_pause_at != point:
-        return
-    print(f"{PAUSE_MARKER} {point}", file=sys.stderr, flush=True)
-    while True:
-        time.sleep(60)
-
-
 @contextmanager
 def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str], None]]:
-    """Report a stage's start, details and end; heartbeat the lock; test pause point.
+    """Report a stage's start, details and end; heartbeat the lock.
 
     Yields a function that reports a detail line (to the log and the progress line).
     """
@@ -110,7 +99,6 @@ def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str
     engine = make_engine(settings.effective_warehouse_url)
     runs.heartbeat(engine, run_id)
     engine.dispose()
-    _pause_if_asked(settings, name)
     started = time.perf_counter()
 
     def detail(message: str) -> None:
@@ -185,11 +173,8 @@ def land(settings: Settings, run_id: str) -> dict[str, Any]:
     """Discover new and corrected uploads and land them (manifest, raw, staging)."""
     with _stage(settings, run_id, "land") as detail:
         engine = make_engine(settings.effective_warehouse_url)
+        # The quarantines' issues are recorded with their uploads, in landing's transactions.
         summary = land_inbox(engine, _landing_context(settings, run_id), progress=detail)
-        with engine.begin() as conn:
-            quarantined = staged.quarantine_findings(conn, run_id)
-            # Scope nothing: a quarantine stays an issue until an officer resolves it.
-            record_findings(conn, quarantined, run_id, "landing", scope=quarantined.iloc[0:0])
         return {"files": summary.files_by_status, "rows": summary.rows_by_template}
 
 
@@ -346,7 +331,6 @@ def publish(
             frames,
             mart,
             run_id,
-            before_commit=lambda: _pause_if_asked(settings, "publish:commit"),
         )
         return _publish_summary(summary)
 
@@ -372,7 +356,6 @@ def publish_range(
             {},
             merged,
             run_id,
-            before_commit=lambda: _pause_if_asked(settings, "publish:commit"),
         )
         return _publish_summary(summary)
 

@@ -48,8 +48,6 @@ class Settings:
     reader_memory_mb: int = 2048
     reader_timeout_seconds: float = 120.0
     reader_workers: int = 0
-    # Tests only: the nightly run stops at this stage (or `publish:commit`) and waits to be killed.
-    test_pause_at: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -101,7 +99,6 @@ _ENV_FIELDS: dict[str, str] = {
     "POPSTAT_READER_MEMORY_MB": "reader_memory_mb",
     "POPSTAT_READER_TIMEOUT_SECONDS": "reader_timeout_seconds",
     "POPSTAT_READER_WORKERS": "reader_workers",
-    "POPSTAT_TEST_PAUSE_AT": "test_pause_at",
 }
 
 

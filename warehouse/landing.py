@@ -22,8 +22,9 @@ from transforms.filenames import NameProblem, UploadName, parse_upload_name
 from transforms.normalise import normalise_frame
 from transforms.readers import ReadLimits, canonical_frame
 from transforms.templates import Contract, Template
-from warehouse import schema
+from warehouse import schema, staged
 from warehouse.inbox import read_file, scan_inbox
+from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
 from warehouse.sandbox import ParseJob, ReaderPool, SandboxLimits
 
@@ -347,52 +348,8 @@ def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
         )
 
 
-def land_template(
-    engine: Engine,
-    ctx: LandingContext,
-    template: Template,
-    files: pd.DataFrame,
-    pool: ReaderPool,
-) -> tuple[pd.DataFrame, int]:
-    """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
-
-    Quarantined files get their reason; good files get raw Parquet, a staged Parquet
-    batch per report month and `stg_<template>` rows. Month by month, so that only one
-    month of a county's rows is in memory at a time.
-    """
-    written: list[pd.DataFrame] = []
-    rows = 0
-    with engine.begin() as conn:
-        for month, month_files in files.groupby("report_month", sort=True):
-            manifest_rows, frames, as_read = _read_template_files(ctx, template, month_files, pool)
-            _write_as_read(ctx, template, str(month), as_read)
-            del as_read
-            records = _manifest_records(manifest_rows, ctx)
-            if frames:
-                batch = _with_lineage(frames, records.loc[records["status"] == "loaded"])
-                staged = normalise_frame(
-                    batch, template, ctx.contract, batch["report_month"], ctx.secret
-                )
-                del batch, frames
-                loaded = records["status"] == "loaded"
-                records.loc[loaded, "staged_path"] = _write_staged(
-                    ctx, template, staged, str(month)
-                )
-                bulk_insert(conn, schema.staging_tables[template.name], staged)
-                rows += len(staged)
-                del staged
-                # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
-                pa.default_memory_pool().release_unused()
-            bulk_insert(conn, schema.uploads, records)
-            written.append(records)
-        all_records = pd.concat(written, ignore_index=True) if written else pd.DataFrame()
-        if not all_records.empty:
-            _refresh_supersession(conn, all_records.loc[all_records["status"] == "loaded"])
-    return all_records, rows
-
-
-def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> pd.DataFrame:
-    """Record duplicates and badly named files (quarantined whole, with the reason)."""
+def _unread_rows(files: pd.DataFrame) -> list[dict[str, object]]:
+    """Manifest rows of files that are not read: duplicates, and files quarantined by name."""
     rows = []
     for row in files.to_dict("records"):
         if pd.notna(row.get("duplicate_of")):
@@ -410,25 +367,105 @@ def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> 
                     row, str(row["reason_code"]), str(row["reason_zh"]), str(row["reason_en"])
                 )
             )
-    records = _manifest_records(rows, ctx)
+    return rows
+
+
+def _record_manifest(conn: Connection, records: pd.DataFrame, ctx: LandingContext) -> None:
+    """Manifest rows and the issues of the quarantined ones, in the caller's transaction:
+    a run killed before it commits leaves neither, and the next run lands the files again."""
+    bulk_insert(conn, schema.uploads, records)
+    if records.empty:
+        return
+    quarantined = records.loc[records["status"] == "quarantined"]
+    if quarantined.empty:
+        return
+    findings = staged.file_quarantine_findings(quarantined)
+    # Scope nothing: a quarantine stays an issue until an officer resolves it.
+    record_findings(conn, findings, ctx.run_id, "landing", scope=findings.iloc[0:0])
+
+
+def land_template(
+    engine: Engine,
+    ctx: LandingContext,
+    template: Template,
+    files: pd.DataFrame,
+    pool: ReaderPool,
+) -> tuple[pd.DataFrame, int]:
+    """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
+
+    Quarantined files get their reason; good files get raw Parquet, a staged Parquet
+    batch per report month and `stg_<template>` rows. Month by month, so that only one
+    month of a county's rows is in memory at a time. `files` may hold duplicates of the
+    others: they are recorded in the same transaction as the upload they duplicate.
+    """
+    written: list[pd.DataFrame] = []
+    rows = 0
     with engine.begin() as conn:
-        bulk_insert(conn, schema.uploads, records)
+        for month, month_files in files.groupby("report_month", sort=True):
+            copies = month_files["duplicate_of"].notna()
+            manifest_rows, frames, as_read = _read_template_files(
+                ctx, template, month_files.loc[~copies], pool
+            )
+            _write_as_read(ctx, template, str(month), as_read)
+            del as_read
+            records = _manifest_records(manifest_rows, ctx)
+            if frames:
+                batch = _with_lineage(frames, records.loc[records["status"] == "loaded"])
+                staged_rows = normalise_frame(
+                    batch, template, ctx.contract, batch["report_month"], ctx.secret
+                )
+                del batch, frames
+                loaded = records["status"] == "loaded"
+                records.loc[loaded, "staged_path"] = _write_staged(
+                    ctx, template, staged_rows, str(month)
+                )
+                bulk_insert(conn, schema.staging_tables[template.name], staged_rows)
+                rows += len(staged_rows)
+                del staged_rows
+                # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
+                pa.default_memory_pool().release_unused()
+            if copies.any():
+                duplicates = _manifest_records(_unread_rows(month_files.loc[copies]), ctx)
+                records = pd.concat([records, duplicates], ignore_index=True)
+            _record_manifest(conn, records, ctx)
+            written.append(records)
+        all_records = pd.concat(written, ignore_index=True) if written else pd.DataFrame()
+        if not all_records.empty:
+            _refresh_supersession(conn, all_records.loc[all_records["status"] == "loaded"])
+    return all_records, rows
+
+
+def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> pd.DataFrame:
+    """Record duplicates of uploads already landed and badly named files (quarantined whole,
+    with the reason), with the quarantines' issues, in one transaction."""
+    records = _manifest_records(_unread_rows(files), ctx)
+    with engine.begin() as conn:
+        _record_manifest(conn, records, ctx)
     return records
 
 
 def land_inbox(
     engine: Engine, ctx: LandingContext, progress: Progress | None = None
 ) -> LandingSummary:
-    """Land every new file of the inbox; the manifest makes this idempotent."""
+    """Land every new file of the inbox; the manifest makes this idempotent.
+
+    Crash consistency: each transaction holds a set of uploads together with everything
+    that refers to them (staged rows, the quarantines' issues, and the duplicates of
+    them), so a run killed at any point leaves whole templates landed and the rest for
+    the next run, which then lands exactly what an uninterrupted run would have.
+    """
     summary = LandingSummary()
     plan = plan_fresh_files(engine, ctx)
-    to_read = plan["duplicate_of"].isna() & plan["template"].notna()
-    if (~to_read).any():
-        records = land_unmatched(engine, ctx, plan.loc[~to_read])
+    readable = plan["duplicate_of"].isna() & plan["template"].notna()
+    # A copy of a file read in this run lands with its original (same template, month).
+    with_original = plan["duplicate_of"].isin(plan.loc[readable, "upload_id"])
+    in_templates = readable | with_original
+    if (~in_templates).any():
+        records = land_unmatched(engine, ctx, plan.loc[~in_templates])
         for status, n in records["status"].value_counts().items():
             summary.count(str(status), int(n))
     with ReaderPool(ctx.sandbox) as pool:
-        for name, files in plan.loc[to_read].groupby("template", sort=True):
+        for name, files in plan.loc[in_templates].groupby("template", sort=True):
             template = ctx.contract.templates[str(name)]
             if progress:
                 progress(f"{template.title_zh} {name}: {len(files)} 个文件 files")

@@ -124,12 +124,9 @@ def current_staged(
     )
 
 
-def quarantine_findings(conn: Connection, run_id: str) -> pd.DataFrame:
-    """This run's quarantined files as file-level findings (dimension validity)."""
-    u = schema.uploads.c
-    files = read_frame(
-        conn, select(schema.uploads).where(u.run_id == run_id, u.status == "quarantined")
-    )
+def file_quarantine_findings(files: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined manifest rows as file-level findings (dimension validity)."""
+    files = files.reset_index(drop=True)
     return pd.DataFrame(
         {
             "rule": "file_" + files["reason_code"].fillna("quarantined").astype(str),
