@@ -28,6 +28,7 @@ the range.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -87,6 +89,29 @@ class AuditFailedError(RuntimeError):
 
 # ----------------------------------------------------------------------------- helpers
 
+_run_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _engine(settings: Settings) -> Engine:
+    """The run's one engine (a pool of connections), shared by its tasks; `_run` disposes
+    of it when the run ends. Tasks run in this process, so they can share it."""
+    url = settings.effective_warehouse_url
+    with _engines_lock:
+        engine = _run_engines.get(url)
+        if engine is None:
+            engine = _run_engines[url] = make_engine(url)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close the engines of the runs that ended (their pooled connections too)."""
+    with _engines_lock:
+        engines = list(_run_engines.values())
+        _run_engines.clear()
+    for engine in engines:
+        engine.dispose()
+
 
 @contextmanager
 def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str], None]]:
@@ -96,9 +121,7 @@ def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str
     """
     logger = get_run_logger()
     progress.emit(name, "start")
-    engine = make_engine(settings.effective_warehouse_url)
-    runs.heartbeat(engine, run_id)
-    engine.dispose()
+    runs.heartbeat(_engine(settings), run_id)
     started = time.perf_counter()
 
     def detail(message: str) -> None:
@@ -172,7 +195,7 @@ def _code_digest() -> str:
 def land(settings: Settings, run_id: str) -> dict[str, Any]:
     """Discover new and corrected uploads and land them (manifest, raw, staging)."""
     with _stage(settings, run_id, "land") as detail:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         # The quarantines' issues are recorded with their uploads, in landing's transactions.
         summary = land_inbox(engine, _landing_context(settings, run_id), progress=detail)
         return {"files": summary.files_by_status, "rows": summary.rows_by_template}
@@ -182,7 +205,7 @@ def land(settings: Settings, run_id: str) -> dict[str, Any]:
 def validate(settings: Settings, run_id: str) -> dict[str, int]:
     """Great Expectations over every upload not yet checked, one batch per template."""
     with _stage(settings, run_id, "validate") as detail:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         staged.mark_superseded_validated(engine, run_id)
         with engine.connect() as conn:
             pending = staged.unvalidated_uploads(conn)
@@ -219,7 +242,7 @@ def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
     figures), and only with the same as-of date.
     """
     with _stage(settings, run_id, "fingerprint") as detail:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         with engine.connect() as conn:
             state = run_summary.input_state(conn)
             last = run_summary.latest_completed_run(conn)
@@ -251,7 +274,7 @@ def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
 def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
     """Reconcile the three sources and run the cross-row checks; frames go to the run folder."""
     with _stage(settings, run_id, "reconcile"):
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         reference = read_reference(settings.reference)
         contract = load_contract()
         inputs = staged.load_recon_inputs(engine, settings.raw_dir, contract, reference.areas)
@@ -302,7 +325,7 @@ def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
 
         mart = workspace.load_frames({"mart": mart_path})["mart"]
         failures = list(audit_mart(mart).failures)
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         with engine.begin() as conn:
             record_findings(conn, audit_findings(failures), run_id, "audit")
         return failures
@@ -323,7 +346,7 @@ def publish(
 ) -> dict[str, int]:
     """Swap the reconciled tables and the mart in one transaction."""
     with _stage(settings, run_id, "publish"):
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         frames = workspace.load_frames(recon_paths)
         mart = workspace.load_frames({"mart": mart_path})["mart"]
         summary = publishing.publish(
@@ -346,7 +369,7 @@ def publish_range(
     """
     with _stage(settings, run_id, "publish"):
         start, end = month_range(first_month, last_month)
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         computed = workspace.load_frames({"mart": mart_path})["mart"]
         with engine.connect() as conn:
             current = publishing.current_mart(conn)
@@ -392,6 +415,32 @@ def _flow_run_id() -> str | None:
     return str(value) if value else None
 
 
+def _mark_flow_runs_crashed(flow_run_ids: list[str]) -> None:
+    """The Prefect flow runs of killed runs: `Crashed`, not `Running` forever in the UI.
+
+    Only flow runs whose popstat run was found abandoned under the lock: nothing else is
+    touched. A failure here never fails the run.
+    """
+    if not flow_run_ids:
+        return
+    from prefect import get_client
+    from prefect.states import Crashed
+
+    logger = get_run_logger()
+    try:
+        with get_client(sync_client=True) as client:
+            for flow_run_id in flow_run_ids:
+                state = client.read_flow_run(UUID(flow_run_id)).state
+                if state is not None and not state.is_final():
+                    client.set_flow_run_state(
+                        flow_run_id,
+                        Crashed(message="进程已终止 the process was killed; found by a later run"),
+                        force=True,
+                    )
+    except Exception as error:
+        logger.warning(f"flow runs not marked crashed: {type(error).__name__}: {error}")
+
+
 def _facts(engine: Engine, run_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
         return {
@@ -405,7 +454,7 @@ def _artifacts(settings: Settings, summary: dict[str, Any]) -> None:
     logger = get_run_logger()
     run_id = str(summary["run_id"])
     try:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         with engine.connect() as conn:
             table = run_summary.issues_by_rule(conn, run_id)
             changes = run_summary.mart_changes(conn, run_id) if summary.get("publish") else None
@@ -437,9 +486,24 @@ def _run(
     kind: str,
     stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
 ) -> dict[str, Any]:
-    """Lock (if the caller does not hold it), record the run, run `stages`, report failure."""
+    """Lock (if the caller does not hold it), record the run, run `stages`, report failure.
+
+    The run's one engine is disposed of at the end, however the run ends.
+    """
+    try:
+        return _locked_run(settings, run_id, kind, stages)
+    finally:
+        dispose_engines()
+
+
+def _locked_run(
+    settings: Settings,
+    run_id: str | None,
+    kind: str,
+    stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
+) -> dict[str, Any]:
     logger = get_run_logger()
-    engine = make_engine(settings.effective_warehouse_url)
+    engine = _engine(settings)
     summary: dict[str, Any] = {
         "kind": kind,
         "run_id": run_id,
@@ -451,11 +515,12 @@ def _run(
     try:
         with _warehouse_lock(engine, run_id) as rid:
             summary["run_id"] = rid
-            abandoned = runs.abandon_running(engine, rid)
+            abandoned = runs.abandon_running_flow_runs(engine, rid)
             if abandoned:
-                summary["abandoned"] = abandoned
+                summary["abandoned"] = list(abandoned)
                 logger.warning(f"runs left running by a dead process marked failed: {abandoned}")
-            runs.start_run(engine, rid, settings.effective_as_of)
+                _mark_flow_runs_crashed([f for f in abandoned.values() if f])
+            runs.start_run(engine, rid, settings.effective_as_of, summary["flow_run_id"])
             started = True
             stages(settings, rid, summary, tracker)
             summary.update(_facts(engine, rid))
@@ -551,7 +616,7 @@ def backfill(
     month_range(first_month, last_month)  # a malformed range fails before any work
     settings = load_settings(options)
     if settings.as_of is None:
-        with make_engine(settings.effective_warehouse_url).connect() as conn:
+        with _engine(settings).connect() as conn:
             last_as_of = run_summary.latest_nightly_as_of(conn)
         if last_as_of is not None:
             settings = replace(settings, as_of=_as_date(last_as_of))

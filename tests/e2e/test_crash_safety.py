@@ -12,6 +12,7 @@ The kill points are injected from outside (`tests/crash_hooks.py`, run as
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -20,9 +21,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pandas as pd
 import pytest
+from prefect import get_client
 from sqlalchemy import select
 
 from tests.crash_hooks import PAUSE_MARKER, POINT_VARIABLE
@@ -197,3 +200,9 @@ def test_a_first_night_killed_anywhere_ends_as_an_uninterrupted_run(
     engine.dispose()
     assert lock is None
     assert list(runs["status"]) == ["failed"] * len(KILL_POINTS) + ["completed"]
+    # The killed runs' Prefect flow runs were marked crashed by the run after each.
+    flow_runs = [json.loads(s).get("flow_run_id") for s in runs["summary"].iloc[:-1]]
+    assert all(flow_runs), runs["summary"].tolist()
+    with get_client(sync_client=True) as client:
+        states = {str(client.read_flow_run(UUID(f)).state_type) for f in flow_runs}
+    assert states == {"StateType.CRASHED"}

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from flows import nightly
 from flows.settings import Settings
 from tests.e2e._ops import SMALL_COUNTY
 from tests.e2e._pipeline import NIGHTLY, SECRET_KEY, read_table, run_tasks
@@ -41,7 +43,7 @@ def county() -> GeneratedCounty:
 
 @pytest.mark.parametrize("subset", list(SUBSETS))
 def test_the_nightly_tasks_complete_on_every_subset(
-    subset: str, county: GeneratedCounty, tmp_path: Path
+    subset: str, county: GeneratedCounty, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chosen = [f for f in county.files if SUBSETS[subset](f)]
     if subset == "one_checkup_file":
@@ -60,8 +62,18 @@ def test_the_nightly_tasks_complete_on_every_subset(
     )
     engine = make_engine(settings.effective_warehouse_url)
     migrate(engine)
+    opened: list[Engine] = []
+
+    def counted(url: str) -> Engine:
+        opened.append(make_engine(url))
+        return opened[-1]
+
+    monkeypatch.setattr(nightly, "make_engine", counted)
     result = run_tasks(settings, f"subset-{subset}", NIGHTLY)
     result.require(*NIGHTLY)
+    # One engine for the whole run, disposed of when it ends (no pooled connection left).
+    assert len(opened) == 1
+    assert opened[0].pool.checkedout() == 0
     uploads = read_table(engine, "uploads")
     engine.dispose()
     assert len(uploads) == len(chosen)

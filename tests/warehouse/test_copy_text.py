@@ -18,7 +18,7 @@ def test_awkward_text_and_nulls_round_trip(engine: Engine) -> None:
     frame = pd.DataFrame(
         {
             "upload_id": range(1, n + 1),
-            "file_name": AWKWARD + ["x"],
+            "file_name": [*AWKWARD, "x"],
             "path": [f"p{i}" for i in range(n)],
             "sha256": ["0" * 64] * n,
             "size_bytes": [1] * n,
