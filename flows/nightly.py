@@ -53,6 +53,7 @@ import warehouse
 from flows import progress
 from flows.notify import failure_payload, notify_failure
 from flows.period_range import merge_range, month_range
+from flows.server_watchdog import start_watchdog
 from flows.settings import Settings, load_settings
 from flows.summaries import files_digest, fingerprint, markdown_summary, report_links
 from transforms.after_reconcile import cross_checks
@@ -415,6 +416,21 @@ def _flow_run_id() -> str | None:
     return str(value) if value else None
 
 
+_watched_servers: set[int] = set()
+
+
+def _watch_temporary_server() -> None:
+    """A killed run must not leave Prefect's temporary server behind (flows/server_watchdog)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        process = server.server_process
+        if process is None or process.poll() is not None or process.pid in _watched_servers:
+            continue
+        _watched_servers.add(process.pid)
+        start_watchdog(process.pid)
+
+
 def _mark_flow_runs_crashed(flow_run_ids: list[str]) -> None:
     """The Prefect flow runs of killed runs: `Crashed`, not `Running` forever in the UI.
 
@@ -503,6 +519,10 @@ def _locked_run(
     stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
 ) -> dict[str, Any]:
     logger = get_run_logger()
+    try:
+        _watch_temporary_server()
+    except Exception as error:  # a view on housekeeping; never fails the run
+        logger.warning(f"temporary server not watched: {type(error).__name__}: {error}")
     engine = _engine(settings)
     summary: dict[str, Any] = {
         "kind": kind,
