@@ -69,7 +69,7 @@ from warehouse import run_summary, runs, staged, workspace
 from warehouse.db import make_engine, migrate
 from warehouse.issues import record_findings
 from warehouse.landing import LandingContext, land_inbox
-from warehouse.reference import REFERENCE_FILES, read_reference
+from warehouse.reference import REFERENCE_FILES, ReferenceError, read_reference
 from warehouse.sandbox import SandboxLimits
 
 if TYPE_CHECKING:
@@ -192,7 +192,17 @@ def _code_digest() -> str:
 # ------------------------------------------------------------------------------- tasks
 
 
-@task(name="land", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
+def _worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry what may pass (the disk, the database), not a missing reference file."""
+    return not isinstance(getattr(state, "data", None), ReferenceError)
+
+
+@task(
+    name="land",
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=_worth_retrying,
+)
 def land(settings: Settings, run_id: str) -> dict[str, Any]:
     """Discover new and corrected uploads and land them (manifest, raw, staging)."""
     with _stage(settings, run_id, "land") as detail:
