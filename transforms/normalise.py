@@ -356,8 +356,13 @@ def normalise_frame(
             keys[f"{column.name}_key"] = person_key(parsed, secret)
             # An ID that failed still names someone: its issue is told apart from another
             # bad ID with the same mask by this keyed hash of the text (never by the mask).
-            failed_text = _squeeze(cells).where(codes.notna())
-            keys[f"raw_{column.name}_key"] = person_key(failed_text, secret)
+            failed = _true(codes.notna())
+            failed_keys = np.full(len(index), None, dtype=object)
+            if failed.any():  # few cells: squeeze and hash only those
+                failed_keys[failed] = person_key(_squeeze(cells[failed]), secret).to_numpy(
+                    dtype=object, na_value=None
+                )
+            keys[f"raw_{column.name}_key"] = pd.Series(failed_keys, index=index, dtype="string")
 
     return pd.DataFrame({**lineage, **values, **keys, **errors, **unread}, index=index)
 
