@@ -1,6 +1,6 @@
 """Every subset of an inbox runs (issue 10, point 1): a county's first night must work.
 
-The nightly tasks run on the empty inbox, on each source alone (hospitals not yet
+The nightly tasks run on the empty inbox, on each source and each kind alone (hospitals not yet
 onboarded, a county with only its villages), and on a single hospital file, on the
 embedded warehouse. Each run must complete every stage; a source's files must be
 landed, and what is published must come from the generator's county only.
@@ -19,6 +19,7 @@ from flows.settings import Settings
 from tests.e2e._ops import SMALL_COUNTY
 from tests.e2e._pipeline import NIGHTLY, SECRET_KEY, read_table, run_tasks
 from transforms.synthetic import GeneratedCounty, GeneratedFile, generate_county
+from transforms.templates import load_contract
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files
 
@@ -27,6 +28,10 @@ SUBSETS: dict[str, Callable[[GeneratedFile], bool]] = {
     "village": lambda f: f.name.startswith("village_"),
     "police": lambda f: f.name.startswith("police_"),
     "hospital": lambda f: f.name.startswith("hospital_"),
+    **{
+        name: (lambda f, name=name: f.name.startswith(name + "_"))
+        for name in load_contract().templates
+    },
     "one_checkup_file": lambda f: (
         f.name.startswith("hospital_checkups_")
         and "_202603" in f.name
