@@ -2,8 +2,8 @@
 
 The nightly tasks run on the empty inbox, on each source and each kind alone (hospitals not yet
 onboarded, a county with only its villages), and on a single hospital file, on the
-embedded warehouse. Each run must complete every stage; a source's files must be
-landed, and what is published must come from the generator's county only.
+embedded warehouse. Each run must complete every stage (publish included) with one
+engine, disposed at its end, and a subset with files must land some of them.
 """
 
 from __future__ import annotations
