@@ -41,7 +41,13 @@ from expectations.suites import (
     suite_name,
 )
 from transforms.identity import mask_id
-from transforms.rules import FINDING_COLUMNS, empty_findings, findings_frame, rule
+from transforms.rules import (
+    FINDING_COLUMNS,
+    IDENTITY_KEY_COLUMNS,
+    empty_findings,
+    findings_frame,
+    rule,
+)
 from transforms.templates import Column, Contract, Template, load_contract
 
 RESULT_FORMAT: dict[str, Any] = {
@@ -203,8 +209,12 @@ class _RowContext:
                 "value": value.to_numpy(),
                 "message_zh": zh,
                 "message_en": en,
+                "person_key": self._id_key(rows, self.person_column).to_numpy(),
+                "value_key": self._id_key(
+                    rows, column.name if column.type == "id" else None
+                ).to_numpy(),
             },
-            columns=list(FINDING_COLUMNS),
+            columns=[*FINDING_COLUMNS, *IDENTITY_KEY_COLUMNS],
         )
         return findings_frame(out)
 
@@ -255,6 +265,16 @@ class _RowContext:
             text = rows[kept].astype("string").str.strip()
             ids = ids.fillna(text.where(text.str.len().isin([15, 18])))
         return mask_id(ids)
+
+    @staticmethod
+    def _id_key(rows: pd.DataFrame, column: str | None) -> pd.Series:
+        """The keyed hash of an ID cell: of the ID, or of the text that failed to parse."""
+        missing = pd.Series(pd.NA, index=rows.index, dtype="string")
+        if column is None:
+            return missing
+        valid = rows[f"{column}_key"] if f"{column}_key" in rows.columns else missing
+        failed = rows[f"raw_{column}_key"] if f"raw_{column}_key" in rows.columns else missing
+        return valid.astype("string").fillna(failed.astype("string"))
 
     @staticmethod
     def _optional(rows: pd.DataFrame, name: str) -> pd.Series | None:

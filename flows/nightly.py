@@ -28,7 +28,7 @@ the range.
 
 from __future__ import annotations
 
-import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,7 +37,9 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
+import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
@@ -51,12 +53,15 @@ import warehouse
 from flows import progress
 from flows.notify import failure_payload, notify_failure
 from flows.period_range import merge_range, month_range
+from flows.server_watchdog import start_watchdog
 from flows.settings import Settings, load_settings
 from flows.summaries import files_digest, fingerprint, markdown_summary, report_links
 from transforms.after_reconcile import cross_checks
 from transforms.catalog import load_catalog
 from transforms.indicators import compute_indicators, target_findings
+from transforms.manifest_rules import default_first_month
 from transforms.periods import periods_for
+from transforms.readers import ReadLimits
 from transforms.reconcile import reconcile
 from transforms.signoff import review_months
 from transforms.templates import load_contract
@@ -66,7 +71,8 @@ from warehouse.clock import local_now
 from warehouse.db import make_engine, migrate
 from warehouse.issues import record_findings
 from warehouse.landing import LandingContext, land_inbox
-from warehouse.reference import REFERENCE_FILES, read_reference
+from warehouse.reference import REFERENCE_FILES, ReferenceError, read_reference
+from warehouse.sandbox import SandboxLimits
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -78,7 +84,6 @@ IO_RETRY_DELAYS: list[float] = [5, 30]
 
 DEPLOYMENT_NAME = "nightly-0230"
 SCHEDULE_CRON = "30 2 * * *"
-PAUSE_MARKER = "POPSTAT_TEST_PAUSED"
 
 
 class AuditFailedError(RuntimeError):
@@ -87,28 +92,39 @@ class AuditFailedError(RuntimeError):
 
 # ----------------------------------------------------------------------------- helpers
 
+_run_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
 
-def _pause_if_asked(settings: Settings, point: str) -> None:
-    """Tests only: stop here (POPSTAT_TEST_PAUSE_AT) until the test kills the process."""
-    if settings.test_pause_at != point:
-        return
-    print(f"{PAUSE_MARKER} {point}", file=sys.stderr, flush=True)
-    while True:
-        time.sleep(60)
+
+def _engine(settings: Settings) -> Engine:
+    """The run's one engine (a pool of connections), shared by its tasks; `_run` disposes
+    of it when the run ends. Tasks run in this process, so they can share it."""
+    url = settings.effective_warehouse_url
+    with _engines_lock:
+        engine = _run_engines.get(url)
+        if engine is None:
+            engine = _run_engines[url] = make_engine(url)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close the engines of the runs that ended (their pooled connections too)."""
+    with _engines_lock:
+        engines = list(_run_engines.values())
+        _run_engines.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 @contextmanager
 def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str], None]]:
-    """Report a stage's start, details and end; heartbeat the lock; test pause point.
+    """Report a stage's start, details and end; heartbeat the lock.
 
     Yields a function that reports a detail line (to the log and the progress line).
     """
     logger = get_run_logger()
     progress.emit(name, "start")
-    engine = make_engine(settings.effective_warehouse_url)
-    runs.heartbeat(engine, run_id)
-    engine.dispose()
-    _pause_if_asked(settings, name)
+    runs.heartbeat(_engine(settings), run_id)
     started = time.perf_counter()
 
     def detail(message: str) -> None:
@@ -124,6 +140,10 @@ def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str
 
 
 def _landing_context(settings: Settings, run_id: str) -> LandingContext:
+    reference = read_reference(settings.reference)
+    known_units = set(reference.areas["code"].dropna()) | set(
+        reference.institutions["code"].dropna()
+    )
     return LandingContext(
         inbox=settings.inbox,
         raw_dir=settings.raw_dir,
@@ -132,7 +152,27 @@ def _landing_context(settings: Settings, run_id: str) -> LandingContext:
         secret=settings.secret,
         deadline_day=settings.deadline_day,
         time_zone=settings.time_zone,
+        read_limits=ReadLimits(
+            max_bytes=settings.upload_max_bytes,
+            max_rows=settings.upload_max_rows,
+            max_columns=settings.upload_max_columns,
+            xlsx_max_uncompressed_bytes=settings.xlsx_max_uncompressed_bytes,
+            xlsx_max_compression_ratio=settings.xlsx_max_compression_ratio,
+        ),
+        sandbox=SandboxLimits(
+            memory_bytes=settings.reader_memory_mb * 1024 * 1024,
+            seconds=settings.reader_timeout_seconds,
+            workers=settings.reader_workers,
+        ),
+        known_units=frozenset(str(c) for c in known_units),
+        as_of_month=settings.effective_as_of.strftime("%Y-%m"),
+        first_month=_first_month(settings, reference.targets),
     )
+
+
+def _first_month(settings: Settings, targets: pd.DataFrame) -> str | None:
+    """`--first-month`, else January of the earliest year in targets.csv."""
+    return settings.first_month or default_first_month(targets)
 
 
 def _short(part: str) -> str:
@@ -154,21 +194,33 @@ def _code_digest() -> str:
 # ------------------------------------------------------------------------------- tasks
 
 
-@task(name="land", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
+def _worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry what may pass (the disk, the database), not a missing reference file."""
+    return not isinstance(getattr(state, "data", None), ReferenceError)
+
+
+@task(
+    name="land",
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_condition_fn=_worth_retrying,
+)
 def land(settings: Settings, run_id: str) -> dict[str, Any]:
     """Discover new and corrected uploads and land them (manifest, raw, staging)."""
     with _stage(settings, run_id, "land") as detail:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
+        # The quarantines' issues are recorded with their uploads, in landing's transactions;
+        # here, those of earlier runs' files still in the inbox (a resolved one reopens).
         summary = land_inbox(engine, _landing_context(settings, run_id), progress=detail)
         with engine.begin() as conn:
-            quarantined = staged.quarantine_findings(conn, run_id, settings.inbox)
+            again = staged.quarantines_seen_again(conn, run_id, settings.inbox)
             # Scope nothing: a quarantine stays an issue until an officer resolves it.
             record_findings(
                 conn,
-                quarantined,
+                again,
                 run_id,
                 "landing",
-                scope=quarantined.iloc[0:0],
+                scope=again.iloc[0:0],
                 at=local_now(settings.time_zone),
             )
             # A village-month with new files must be reviewed again (审核把关).
@@ -186,7 +238,7 @@ def land(settings: Settings, run_id: str) -> dict[str, Any]:
 def validate(settings: Settings, run_id: str) -> dict[str, int]:
     """Great Expectations over every upload not yet checked, one batch per template."""
     with _stage(settings, run_id, "validate") as detail:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         staged.mark_superseded_validated(engine, run_id)
         with engine.connect() as conn:
             pending = staged.unvalidated_uploads(conn)
@@ -229,7 +281,7 @@ def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
     figures), and only with the same as-of date.
     """
     with _stage(settings, run_id, "fingerprint") as detail:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         with engine.connect() as conn:
             state = run_summary.input_state(conn)
             last = run_summary.latest_completed_run(conn)
@@ -261,7 +313,7 @@ def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
 def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
     """Reconcile the three sources and run the cross-row checks; frames go to the run folder."""
     with _stage(settings, run_id, "reconcile"):
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         reference = read_reference(settings.reference)
         contract = load_contract()
         inputs = staged.load_recon_inputs(engine, settings.raw_dir, contract, reference.areas)
@@ -272,6 +324,7 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
             contract,
             settings.effective_as_of,
             settings.deadline_day,
+            _first_month(settings, reference.targets),
         )
         targets = target_findings(reference.targets, load_catalog(), reference.areas)
         with engine.begin() as conn:
@@ -326,7 +379,7 @@ def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
 
         mart = workspace.load_frames({"mart": mart_path})["mart"]
         failures = list(audit_mart(mart).failures)
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         with engine.begin() as conn:
             record_findings(
                 conn, audit_findings(failures), run_id, "audit", at=local_now(settings.time_zone)
@@ -349,7 +402,7 @@ def publish(
 ) -> dict[str, int]:
     """Swap the reconciled tables and the mart in one transaction."""
     with _stage(settings, run_id, "publish"):
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         frames = workspace.load_frames(recon_paths)
         mart = workspace.load_frames({"mart": mart_path})["mart"]
         summary = publishing.publish(
@@ -357,7 +410,6 @@ def publish(
             frames,
             mart,
             run_id,
-            before_commit=lambda: _pause_if_asked(settings, "publish:commit"),
         )
         return _publish_summary(summary)
 
@@ -373,7 +425,7 @@ def publish_range(
     """
     with _stage(settings, run_id, "publish"):
         start, end = month_range(first_month, last_month)
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         computed = workspace.load_frames({"mart": mart_path})["mart"]
         with engine.connect() as conn:
             current = publishing.current_mart(conn)
@@ -383,7 +435,6 @@ def publish_range(
             {},
             merged,
             run_id,
-            before_commit=lambda: _pause_if_asked(settings, "publish:commit"),
         )
         return _publish_summary(summary)
 
@@ -420,6 +471,47 @@ def _flow_run_id() -> str | None:
     return str(value) if value else None
 
 
+_watched_servers: set[int] = set()
+
+
+def _watch_temporary_server() -> None:
+    """A killed run must not leave Prefect's temporary server behind (flows/server_watchdog)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        process = server.server_process
+        if process is None or process.poll() is not None or process.pid in _watched_servers:
+            continue
+        _watched_servers.add(process.pid)
+        start_watchdog(process.pid)
+
+
+def _mark_flow_runs_crashed(flow_run_ids: list[str]) -> None:
+    """The Prefect flow runs of killed runs: `Crashed`, not `Running` forever in the UI.
+
+    Only flow runs whose popstat run was found abandoned under the lock: nothing else is
+    touched. A failure here never fails the run.
+    """
+    if not flow_run_ids:
+        return
+    from prefect import get_client
+    from prefect.states import Crashed
+
+    logger = get_run_logger()
+    try:
+        with get_client(sync_client=True) as client:
+            for flow_run_id in flow_run_ids:
+                state = client.read_flow_run(UUID(flow_run_id)).state
+                if state is not None and not state.is_final():
+                    client.set_flow_run_state(
+                        flow_run_id,
+                        Crashed(message="进程已终止 the process was killed; found by a later run"),
+                        force=True,
+                    )
+    except Exception as error:
+        logger.warning(f"flow runs not marked crashed: {type(error).__name__}: {error}")
+
+
 def _facts(engine: Engine, run_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
         return {
@@ -433,7 +525,7 @@ def _artifacts(settings: Settings, summary: dict[str, Any]) -> None:
     logger = get_run_logger()
     run_id = str(summary["run_id"])
     try:
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         with engine.connect() as conn:
             table = run_summary.issues_by_rule(conn, run_id)
             changes = run_summary.mart_changes(conn, run_id) if summary.get("publish") else None
@@ -465,9 +557,28 @@ def _run(
     kind: str,
     stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
 ) -> dict[str, Any]:
-    """Lock (if the caller does not hold it), record the run, run `stages`, report failure."""
+    """Lock (if the caller does not hold it), record the run, run `stages`, report failure.
+
+    The run's one engine is disposed of at the end, however the run ends.
+    """
+    try:
+        return _locked_run(settings, run_id, kind, stages)
+    finally:
+        dispose_engines()
+
+
+def _locked_run(
+    settings: Settings,
+    run_id: str | None,
+    kind: str,
+    stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
+) -> dict[str, Any]:
     logger = get_run_logger()
-    engine = make_engine(settings.effective_warehouse_url)
+    try:
+        _watch_temporary_server()
+    except Exception as error:  # a view on housekeeping; never fails the run
+        logger.warning(f"temporary server not watched: {type(error).__name__}: {error}")
+    engine = _engine(settings)
     summary: dict[str, Any] = {
         "kind": kind,
         "run_id": run_id,
@@ -479,11 +590,18 @@ def _run(
     try:
         with _warehouse_lock(engine, run_id, settings.time_zone) as rid:
             summary["run_id"] = rid
-            abandoned = runs.abandon_running(engine, rid, local_now(settings.time_zone))
+            abandoned = runs.abandon_running_flow_runs(engine, rid, local_now(settings.time_zone))
             if abandoned:
-                summary["abandoned"] = abandoned
+                summary["abandoned"] = list(abandoned)
                 logger.warning(f"runs left running by a dead process marked failed: {abandoned}")
-            runs.start_run(engine, rid, settings.effective_as_of, local_now(settings.time_zone))
+                _mark_flow_runs_crashed([f for f in abandoned.values() if f])
+            runs.start_run(
+                engine,
+                rid,
+                settings.effective_as_of,
+                local_now(settings.time_zone),
+                summary["flow_run_id"],
+            )
             started = True
             stages(settings, rid, summary, tracker)
             summary.update(_facts(engine, rid))
@@ -581,7 +699,7 @@ def backfill(
     month_range(first_month, last_month)  # a malformed range fails before any work
     settings = load_settings(options)
     if settings.as_of is None:
-        with make_engine(settings.effective_warehouse_url).connect() as conn:
+        with _engine(settings).connect() as conn:
             last_as_of = run_summary.latest_nightly_as_of(conn)
         if last_as_of is not None:
             settings = replace(settings, as_of=_as_date(last_as_of))

@@ -7,6 +7,7 @@ defaults below. Every other module receives what it needs as arguments.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -34,8 +35,19 @@ class Settings:
     verbose: bool = False
     lang: str = "zh"
     webhook_url: str = ""
-    # Tests only: the nightly run stops at this stage (or `publish:commit`) and waits to be killed.
-    test_pause_at: str = ""
+    # `YYYY-MM`: uploads before it are quarantined and none is expected; "" = January of the
+    # earliest year in targets.csv.
+    first_month: str = ""
+    # Limits of one upload, checked before it is parsed (README, "Limits").
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_max_rows: int = 100_000
+    upload_max_columns: int = 1_000
+    xlsx_max_uncompressed_bytes: int = 200 * 1024 * 1024
+    xlsx_max_compression_ratio: float = 200.0
+    # The parsing workers: address space of each, seconds per file, how many (0: one per core).
+    reader_memory_mb: int = 2048
+    reader_timeout_seconds: float = 120.0
+    reader_workers: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -78,8 +90,27 @@ _ENV_FIELDS: dict[str, str] = {
     "POPSTAT_AS_OF": "as_of",
     "POPSTAT_LANG": "lang",
     "POPSTAT_WEBHOOK_URL": "webhook_url",
-    "POPSTAT_TEST_PAUSE_AT": "test_pause_at",
+    "POPSTAT_FIRST_MONTH": "first_month",
+    "POPSTAT_UPLOAD_MAX_BYTES": "upload_max_bytes",
+    "POPSTAT_UPLOAD_MAX_ROWS": "upload_max_rows",
+    "POPSTAT_UPLOAD_MAX_COLUMNS": "upload_max_columns",
+    "POPSTAT_XLSX_MAX_UNCOMPRESSED_BYTES": "xlsx_max_uncompressed_bytes",
+    "POPSTAT_XLSX_MAX_COMPRESSION_RATIO": "xlsx_max_compression_ratio",
+    "POPSTAT_READER_MEMORY_MB": "reader_memory_mb",
+    "POPSTAT_READER_TIMEOUT_SECONDS": "reader_timeout_seconds",
+    "POPSTAT_READER_WORKERS": "reader_workers",
 }
+
+
+_POSITIVE_INTS = {
+    "upload_max_bytes",
+    "upload_max_rows",
+    "upload_max_columns",
+    "xlsx_max_uncompressed_bytes",
+    "reader_memory_mb",
+    "reader_workers",
+}
+_POSITIVE_FLOATS = {"xlsx_max_compression_ratio", "reader_timeout_seconds"}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -92,6 +123,15 @@ def _coerce(name: str, value: Any) -> Any:
         if not 1 <= day <= 28:
             raise ValueError(f"deadline day must be 1..28, got {day}")
         return day
+    if name in _POSITIVE_INTS or name in _POSITIVE_FLOATS:
+        number = int(value) if name in _POSITIVE_INTS else float(value)
+        if number < (0 if name == "reader_workers" else 1):
+            raise ValueError(f"{name} must be a positive number, got {value}")
+        return number
+    if name == "first_month" and value:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(value)):
+            raise ValueError(f"first month must be YYYY-MM, got {value!r}")
+        return str(value)
     if name == "as_of" and isinstance(value, str):
         return date.fromisoformat(value)
     return value

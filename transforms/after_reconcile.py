@@ -45,9 +45,14 @@ def cross_checks(
     contract: Contract,
     as_of: date,
     deadline_day: int,
+    first_month: str | None = None,
 ) -> CrossChecks:
-    """Run every cross-row check over the current uploads as of `as_of`."""
-    first = _first_month(inputs.uploads)
+    """Run every cross-row check over the current uploads as of `as_of`.
+
+    Uploads are expected from `first_month` (the configured first month), else from the
+    earliest month loaded.
+    """
+    first = first_month or _first_month(inputs.uploads)
     due = quality_checks.months_due(first, as_of, deadline_day) if first else []
     reporting, completeness = quality_checks.expected_uploads(
         inputs.areas, institutions, contract, due, inputs.uploads, deadline_day

@@ -79,3 +79,63 @@ def is_late(report_months: pd.Series, arrived_at: pd.Series, deadline_day: int) 
 def month_is_due(report_month: str, as_of: date, deadline_day: int) -> bool:
     """A month is due once its deadline has passed as of `as_of` (transforms.periods)."""
     return month_due(report_month, as_of, deadline_day)
+
+
+REFERENCE_PROBLEM_COLUMNS = ["reason_code", "reason_zh", "reason_en"]
+
+
+def default_first_month(targets: pd.DataFrame) -> str | None:
+    """January of the earliest year in targets.csv (`year` column), or None without targets."""
+    years = pd.to_numeric(targets.get("year", pd.Series(dtype="float")), errors="coerce").dropna()
+    return f"{int(years.min()):04d}-01" if len(years) else None
+
+
+def reference_problems(
+    names: pd.DataFrame,
+    known_units: set[str],
+    as_of_month: str,
+    first_month: str | None,
+) -> pd.DataFrame:
+    """Why each well-named upload cannot be taken (uploads.md, "What bad input gets"), or NA.
+
+    `names`: `unit`, `report_month` (`YYYY-MM`), NA for a file whose name did not parse.
+    An upload's unit must be in areas.csv or institutions.csv (`known_units`); its month
+    must not be after the as-of month (`not_yet_due`) nor before `first_month`.
+    Returns `reason_code`, `reason_zh`, `reason_en` on `names`' index.
+    """
+    out = pd.DataFrame(index=names.index, columns=REFERENCE_PROBLEM_COLUMNS, dtype="string")
+    named = names["unit"].notna() & names["report_month"].notna()
+    unit = names["unit"].astype("string")
+    month = names["report_month"].astype("string")
+    unknown = named & ~unit.isin(known_units)
+    future = named & ~unknown & (month > as_of_month)
+    early = named & ~unknown & ~future & (month < first_month if first_month else False)
+    for index in names.index[unknown]:
+        code = str(unit[index])
+        out.loc[index, REFERENCE_PROBLEM_COLUMNS] = [
+            "unknown_unit",
+            f"文件名中的单位代码 {code} 不在区划代码表（areas.csv）或机构表（institutions.csv）中。"
+            "请核对单位代码后改名重新上传；如是新设单位，请联系区里更新参考数据。",
+            f"The unit code {code} in the file name is in neither areas.csv nor "
+            "institutions.csv. Check the code and upload the file again under the right name; "
+            "for a new unit, ask the district to update the reference data.",
+        ]
+    for index in names.index[future]:
+        m = str(month[index])
+        out.loc[index, REFERENCE_PROBLEM_COLUMNS] = [
+            "not_yet_due",
+            f"报告月份 {m} 晚于统计截止月份 {as_of_month}（尚未到期）。"
+            "请检查文件名中的年月是否写错，改正后重新上传。",
+            f"The report month {m} is after the as-of month {as_of_month} (not yet due). "
+            "Check the year and month in the file name and upload it again.",
+        ]
+    for index in names.index[early]:
+        m = str(month[index])
+        out.loc[index, REFERENCE_PROBLEM_COLUMNS] = [
+            "before_first_month",
+            f"报告月份 {m} 早于系统启用月份 {first_month}，不再接收。"
+            "请检查文件名中的年月是否写错，改正后重新上传。",
+            f"The report month {m} is before the first month {first_month} the system takes. "
+            "Check the year and month in the file name and upload it again.",
+        ]
+    return out

@@ -372,6 +372,27 @@ def indicator_catalog_markdown(
     return "\n".join(lines) + "\n"
 
 
+UPLOAD_DECISIONS = (
+    "期望上报从“首个月份”开始（默认 targets.csv 中最早年份的 1 月，可用 POPSTAT_FIRST_MONTH 设置）；"
+    "更早月份的文件隔离（before_first_month）。Expected uploads start at the first month "
+    "(default January of the earliest year in targets.csv; POPSTAT_FIRST_MONTH); an earlier "
+    "month's file is quarantined.",
+    "报告月份晚于统计截止日所在月份的文件隔离（not_yet_due），截止月份本身可以接收。"
+    "A file for a month after the as-of month is quarantined; the as-of month itself is taken.",
+    "单位代码既不在 areas.csv 也不在 institutions.csv 中的文件隔离（unknown_unit）。"
+    "A file whose unit is in neither areas.csv nor institutions.csv is quarantined.",
+    "已隔离的文件不会因截止日推后而重新读取：只有路径或内容改变的文件才会重新接收。"
+    "A quarantined file is read again only when its path or bytes change, not when --as-of moves.",
+    "符号链接、命名管道、设备文件、套接字一律不读取，各自隔离并记一条上报记录。"
+    "Links, FIFOs, devices and sockets are never read; each gets its own quarantined uploads row.",
+    "超出限制（字节、行、列、XLSX 解压大小与压缩比）或读取程序崩溃/超时的文件整体隔离，见 README。"
+    "A file past the limits (bytes, rows, columns, XLSX unpacked size and ratio), or whose reader "
+    "crashes or times out, is quarantined whole; see the README.",
+    "问题编号以身份证号的密钥哈希区分人员，从不以脱敏号码区分。"
+    "Issue identity tells persons apart by the keyed hash of the ID, never by its mask.",
+)
+
+
 def data_dictionary_markdown(
     catalog: Catalog, measures: Mapping[str, Measure] | None = None
 ) -> str:
@@ -439,6 +460,8 @@ def data_dictionary_markdown(
     lines += ["", "## 口径 Decisions", ""]
     lines += [f"- {line}" for line in DECISIONS]
     lines += officer_decisions_markdown()
+    lines += ["", "## 接收规则 Upload decisions", ""]
+    lines += [f"- {decision}" for decision in UPLOAD_DECISIONS]
     lines.append("")
     return "\n".join(lines)
 

@@ -354,5 +354,29 @@ def normalise_frame(
         unread[f"raw_{column.name}"] = cells.astype("string").where(codes.notna())
         if column.type == "id":
             keys[f"{column.name}_key"] = person_key(parsed, secret)
+            # An ID that failed still names someone: its issue is told apart from another
+            # bad ID with the same mask by this keyed hash of the text (never by the mask).
+            failed = _true(codes.notna())
+            failed_keys = np.full(len(index), None, dtype=object)
+            if failed.any():  # few cells: squeeze and hash only those
+                failed_keys[failed] = person_key(_squeeze(cells[failed]), secret).to_numpy(
+                    dtype=object, na_value=None
+                )
+            keys[f"raw_{column.name}_key"] = pd.Series(failed_keys, index=index, dtype="string")
 
     return pd.DataFrame({**lineage, **values, **keys, **errors, **unread}, index=index)
+
+
+def empty_staged(template: Template, contract: Contract) -> pd.DataFrame:
+    """A staged frame of `template` with no rows: every column and dtype, for a source
+    or kind that has not sent a file yet (a county's first night, hospitals not onboarded).
+    """
+    raw = pd.DataFrame(
+        {
+            "upload_id": pd.Series([], dtype="int64"),
+            "row_number": pd.Series([], dtype="int64"),
+            "unit": pd.Series([], dtype="string"),
+            "report_month": pd.Series([], dtype="string"),
+        }
+    )
+    return normalise_frame(raw, template, contract, raw["report_month"], b"")

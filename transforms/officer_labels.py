@@ -225,6 +225,16 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "file_unreadable": ("文件无法读取", "file cannot be read"),
     "file_no_header": ("找不到表头", "no header row"),
     "file_missing_required_columns": ("缺少必需的列", "required columns missing"),
+    "file_unclosed_quote": ("CSV 引号未闭合", "CSV quote left open"),
+    "file_too_large": ("文件超出大小限制", "file past the size limits"),
+    "file_reader_crashed": ("读取程序异常终止", "reader stopped on the file"),
+    "file_reader_timeout": ("读取超时", "reading timed out"),
+    "file_unknown_unit": ("单位代码不在参考数据中", "unit not in the reference"),
+    "file_not_yet_due": ("报告月份尚未到期", "report month not yet due"),
+    "file_before_first_month": ("报告月份早于启用月份", "month before the first month"),
+    "file_symbolic_link": ("符号链接（不读取）", "symbolic link (not followed)"),
+    "file_not_a_regular_file": ("不是普通文件", "not a regular file"),
+    "file_unlistable_folder": ("文件夹无法打开", "folder cannot be opened"),
     "file_quarantined": ("文件已隔离", "file quarantined"),
 }
 

@@ -52,6 +52,9 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "message_en",
 )
 _INT_COLUMNS = ("upload_id", "row_number")
+IDENTITY_KEY_COLUMNS = ("person_key", "value_key")
+"""Optional finding columns, never stored nor shown: keyed hashes of the row's person and
+of an ID value, which tell issues apart where the masked `record_key`/`value` cannot."""
 
 CONSEQUENCE: dict[str, dict[Severity, str]] = {
     "zh": {
@@ -392,9 +395,10 @@ def findings_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.Da
     for col in FINDING_COLUMNS:
         if col not in frame.columns:
             frame[col] = pd.NA
-    frame = frame.loc[:, list(FINDING_COLUMNS)]
+    kept = list(FINDING_COLUMNS) + [c for c in IDENTITY_KEY_COLUMNS if c in frame.columns]
+    frame = frame.loc[:, kept]
     return frame.astype(
-        {c: ("Int64" if c in _INT_COLUMNS else "string") for c in FINDING_COLUMNS}
+        {c: ("Int64" if c in _INT_COLUMNS else "string") for c in kept}
     ).reset_index(drop=True)
 
 

@@ -3,37 +3,108 @@
 Hashing is the only full read of a file a run does before deciding it is new, and
 it is skipped for a file whose path, size and modification time the manifest
 already holds: a rerun with no new files reads nothing.
+
+The inbox is a boundary: no link is ever followed (a symbolic link could point
+anywhere on the machine, or at itself). Every entry that is not a regular file or
+a folder (a link, a FIFO, a device, a socket, a folder that cannot be listed) is a
+candidate of its own `entry_kind`, never read, and the landing quarantines it.
+Files are opened with O_NOFOLLOW and checked to be regular files once open, so a
+file swapped for a link after the scan is not followed either.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-CANDIDATE_COLUMNS = ["path", "file_name", "size_bytes", "arrived_at", "sha256"]
+CANDIDATE_COLUMNS = ["path", "file_name", "size_bytes", "arrived_at", "sha256", "entry_kind"]
 _IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+ENTRY_KINDS = ("file", "symlink", "fifo", "device", "socket", "unlistable", "other")
 
 
-def _walk(inbox: Path) -> Iterable[os.DirEntry[str]]:
+@dataclass(frozen=True)
+class _Entry:
+    path: str
+    name: str
+    kind: str
+    size: int
+    mtime: float
+    fingerprint: bytes
+    """What stands for the content of an entry that is never read (a link's target)."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "other"
+
+
+def _walk(inbox: Path) -> Iterator[_Entry]:
+    """Every entry below `inbox` that is not a folder, links included and never followed."""
     stack = [str(inbox)]
     while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file() and entry.name not in _IGNORED_NAMES:
-                    yield entry
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            if folder == str(inbox):
+                raise
+            info = os.lstat(folder)
+            name = os.path.basename(folder)
+            reason = f"unlistable\0{error.strerror}".encode()
+            yield _Entry(folder, name, "unlistable", 0, info.st_mtime, reason)
+            continue
+        for entry in entries:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(entry.path)
+                continue
+            if entry.name in _IGNORED_NAMES:
+                continue
+            kind = _kind(info.st_mode)
+            fingerprint = b""
+            if kind == "symlink":
+                fingerprint = b"symlink\0" + os.fsencode(os.readlink(entry.path))
+            elif kind != "file":
+                fingerprint = f"{kind}\0{info.st_dev}:{info.st_ino}".encode()
+            yield _Entry(entry.path, entry.name, kind, info.st_size, info.st_mtime, fingerprint)
+
+
+def _open_regular(path: Path) -> int:
+    """A descriptor of `path`, which must be a regular file; a link is never followed."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "is a symbolic link, not followed", str(path)) from error
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
 
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with os.fdopen(_open_regular(path), "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -55,20 +126,32 @@ def scan_inbox(inbox: Path, known: pd.DataFrame, time_zone: str) -> pd.DataFrame
     }
     rows = []
     for entry in sorted(_walk(inbox), key=lambda e: e.path):
-        stat = entry.stat()
         relative = Path(entry.path).relative_to(inbox).as_posix()
         arrived = pd.Timestamp(
-            datetime.fromtimestamp(stat.st_mtime, zone).replace(tzinfo=None)
+            datetime.fromtimestamp(entry.mtime, zone).replace(tzinfo=None)
         ).floor("us")
-        sha = reuse.get((relative, stat.st_size, arrived)) or sha256_of(Path(entry.path))
-        rows.append((relative, entry.name, stat.st_size, arrived, sha))
+        if entry.kind != "file":
+            sha = hashlib.sha256(entry.fingerprint).hexdigest()
+        else:
+            sha = reuse.get((relative, entry.size, arrived)) or _sha_or_marker(entry)
+        rows.append((relative, entry.name, entry.size, arrived, sha, entry.kind))
     frame = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
     frame["arrived_at"] = pd.to_datetime(frame["arrived_at"]).astype("datetime64[us]")
     return frame
 
 
+def _sha_or_marker(entry: _Entry) -> str:
+    """The file's sha256; a file that cannot be opened gets a marker and fails when read."""
+    try:
+        return sha256_of(Path(entry.path))
+    except OSError as error:
+        return hashlib.sha256(f"unopenable\0{error.strerror}\0{entry.mtime}".encode()).hexdigest()
+
+
 def read_file(inbox: Path, relative_path: str) -> bytes:
-    return (inbox / relative_path).read_bytes()
+    """The bytes of a regular file below `inbox`; OSError for a link or anything else."""
+    with os.fdopen(_open_regular(inbox / relative_path), "rb") as handle:
+        return handle.read()
 
 
 def write_files(

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, func, select, update
 from sqlalchemy.sql import ColumnElement
 
-from transforms.rules import FINDING_COLUMNS
+from transforms.rules import FINDING_COLUMNS, IDENTITY_KEY_COLUMNS
 from warehouse import schema
 from warehouse.clock import local_now
 from warehouse.load import bulk_insert, read_frame
@@ -27,14 +27,27 @@ STATUSES = ("open", "acknowledged", "resolved", "waived")
 _IDENTITY_PARTS = ["rule", "source", "kind", "unit", "report_month", "column", "locator", "value"]
 
 
+def _keyed(findings: pd.DataFrame, key: str, shown: str) -> pd.Series:
+    """The keyed hash where the finding has one, else the shown (masked) text."""
+    text = findings[shown].astype("string")
+    if key not in findings.columns:
+        return text
+    return ("key:" + findings[key].astype("string")).fillna(text)
+
+
 def issue_ids(findings: pd.DataFrame) -> pd.Series:
-    """Stable ids: the same problem at the same place keeps its id across runs and re-uploads."""
-    locator = (
-        findings["record_key"]
-        .astype("string")
-        .fillna("row:" + findings["row_number"].astype("string").fillna(""))
+    """Stable ids: the same problem at the same place keeps its id across runs and re-uploads.
+
+    A person is identified by the keyed hash of their ID (`person_key`, `value_key`) where
+    the finding carries one, never by the mask alone: two different IDs can share a mask.
+    """
+    locator = _keyed(findings, "person_key", "record_key").fillna(
+        "row:" + findings["row_number"].astype("string").fillna("")
     )
-    parts = findings.assign(locator=locator)[_IDENTITY_PARTS].astype("string").fillna("")
+    value = _keyed(findings, "value_key", "value")
+    parts = (
+        findings.assign(locator=locator, value=value)[_IDENTITY_PARTS].astype("string").fillna("")
+    )
     first, *rest = _IDENTITY_PARTS
     joined = parts[first].str.cat([parts[c] for c in rest], sep="\x1f")
     return joined.map(lambda s: "DQ" + hashlib.sha1(s.encode("utf-8")).hexdigest()[:16])
@@ -90,8 +103,11 @@ def record_findings(
     at = at or local_now()
     # A reference file's row (targets.csv) has no upload: its findings name the file.
     given_names = findings["file_name"] if "file_name" in findings.columns else None
+    keys = [c for c in IDENTITY_KEY_COLUMNS if c in findings.columns]
+    findings = findings.reindex(columns=[*FINDING_COLUMNS, *keys])
+    ids = issue_ids(findings) if len(findings) else pd.Series(dtype="string")
     findings = findings.reindex(columns=list(FINDING_COLUMNS)).copy()
-    findings["issue_id"] = issue_ids(findings) if len(findings) else pd.Series(dtype="string")
+    findings["issue_id"] = ids.to_numpy()
     findings = findings.drop_duplicates("issue_id")
     c = schema.dq_issues.c
     existing = read_frame(conn, select(c.issue_id, c.status, c.active).where(c.origin == origin))

@@ -20,11 +20,14 @@ from sqlalchemy import Connection, Engine, func, select, update
 from transforms import manifest_rules
 from transforms.filenames import NameProblem, UploadName, parse_upload_name
 from transforms.normalise import normalise_frame
-from transforms.readers import canonical_frame, read_upload
+from transforms.readers import ReadLimits, canonical_frame
 from transforms.templates import Contract, Template
-from warehouse import schema
+from warehouse import schema, staged
+from warehouse.clock import local_now
 from warehouse.inbox import read_file, scan_inbox
+from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
+from warehouse.sandbox import ParseJob, ReaderPool, SandboxLimits
 
 Progress = Callable[[str], None]
 
@@ -52,6 +55,14 @@ class LandingContext:
     secret: bytes
     deadline_day: int
     time_zone: str
+    read_limits: ReadLimits = field(default_factory=ReadLimits)
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    known_units: frozenset[str] | None = None
+    """Codes of areas.csv and institutions.csv; None: units are not checked."""
+    as_of_month: str | None = None
+    """`YYYY-MM`; an upload for a later month is not yet due. None: not checked."""
+    first_month: str | None = None
+    """`YYYY-MM`; an upload for an earlier month is not taken. None: not checked."""
 
 
 def manifest_frame(conn: Connection) -> pd.DataFrame:
@@ -86,6 +97,75 @@ def _name_fields(name: UploadName | NameProblem) -> dict[str, object]:
     }
 
 
+_ENTRY_PROBLEMS: dict[str, tuple[str, str, str]] = {
+    "symlink": (
+        "symbolic_link",
+        "这是一个符号链接（快捷方式），系统不会跟随链接读取收件箱以外的内容。"
+        "请把文件本身（而不是指向它的链接）放入收件箱。",
+        "This is a symbolic link; links are never followed, so nothing outside the inbox is "
+        "read. Put the file itself, not a link to it, in the inbox.",
+    ),
+    "unlistable": (
+        "unlistable_folder",
+        "收件箱中的这个文件夹无法打开（权限不足），其中的文件没有读取。请管理员检查文件夹权限。",
+        "This folder of the inbox cannot be opened (permission denied); its files were not "
+        "read. Ask the administrator to check the folder's permissions.",
+    ),
+}
+_SPECIAL_KINDS_ZH = {
+    "fifo": "命名管道",
+    "device": "设备文件",
+    "socket": "套接字",
+    "other": "特殊文件",
+}
+
+
+def _entry_problem(kind: str) -> tuple[str, str, str]:
+    """(code, zh, en) for an inbox entry that is not a regular file."""
+    if kind in _ENTRY_PROBLEMS:
+        return _ENTRY_PROBLEMS[kind]
+    return (
+        "not_a_regular_file",
+        f"这不是普通文件（{_SPECIAL_KINDS_ZH.get(kind, kind)}），不会被读取。"
+        "收件箱中只应放上报的 .csv 或 .xlsx 文件。",
+        f"This is not a regular file (a {kind}) and is never read. The inbox should hold only "
+        "the uploaded .csv and .xlsx files.",
+    )
+
+
+def _quarantine_special_entries(planned: pd.DataFrame) -> None:
+    """Links, FIFOs, devices, sockets: quarantined whatever their name says, never read."""
+    special = planned["entry_kind"] != "file"
+    for column in ("template", "reason_code", "reason_zh", "reason_en"):
+        planned[column] = planned[column].astype(object)
+    for index in planned.index[special]:
+        code, zh, en = _entry_problem(str(planned.at[index, "entry_kind"]))
+        planned.loc[index, ["template", "reason_code", "reason_zh", "reason_en"]] = [
+            None,
+            code,
+            zh,
+            en,
+        ]
+    planned.loc[special, "duplicate_of"] = pd.NA
+
+
+def _quarantine_against_reference(planned: pd.DataFrame, ctx: LandingContext) -> None:
+    """Unknown units, months not yet due or before the first month: quarantined, not read."""
+    if ctx.known_units is None and ctx.as_of_month is None and ctx.first_month is None:
+        return
+    named = planned["template"].notna()
+    problems = manifest_rules.reference_problems(
+        planned.loc[named, ["unit", "report_month"]],
+        set(ctx.known_units) if ctx.known_units is not None else set(planned["unit"].dropna()),
+        ctx.as_of_month or "9999-12",
+        ctx.first_month,
+    ).dropna(subset=["reason_code"])
+    for column in ["template", *manifest_rules.REFERENCE_PROBLEM_COLUMNS]:
+        planned[column] = planned[column].astype(object)
+    planned.loc[problems.index, "template"] = None
+    planned.loc[problems.index, manifest_rules.REFERENCE_PROBLEM_COLUMNS] = problems.astype(object)
+
+
 def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     """New files with their upload ids, parsed names and duplicate links; nothing read yet."""
     with engine.connect() as conn:
@@ -117,8 +197,10 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
         ],
     )
     planned = pd.concat([fresh, names], axis=1)
+    _quarantine_against_reference(planned, ctx)
     planned["duplicate_of"] = manifest_rules.mark_duplicates(planned, manifest)
-    return planned
+    _quarantine_special_entries(planned)
+    return planned.drop(columns="entry_kind")
 
 
 def _write_as_read(
@@ -165,47 +247,57 @@ def _quarantine(row: dict[str, object], code: str, zh: str, en: str) -> dict[str
 
 
 def _read_template_files(
-    ctx: LandingContext, template: Template, files: pd.DataFrame
+    ctx: LandingContext, template: Template, files: pd.DataFrame, pool: ReaderPool
 ) -> tuple[list[dict[str, object]], list[pd.DataFrame], list[pd.DataFrame]]:
     """Read each file of one template: manifest rows, and the good ones' rows as read and
-    as canonical frames."""
-    manifest_rows: list[dict[str, object]] = []
-    frames: list[pd.DataFrame] = []
-    as_read: list[pd.DataFrame] = []
-    for _, row in files.iterrows():
-        base = row.to_dict()
+    as canonical frames. The bytes are read here; the parsing is done by `pool`'s workers,
+    in parallel and each under its memory and time limit."""
+    manifest_rows: list[dict[str, object] | None] = []
+    jobs: list[ParseJob] = []
+    for row in files.to_dict("records"):
         try:
             data = read_file(ctx.inbox, str(row["path"]))
         except OSError as error:
             manifest_rows.append(
                 _quarantine(
-                    base,
+                    row,
                     "unreadable",
                     f"文件无法读取：{error}",
                     f"the file cannot be read: {error}",
                 )
             )
             continue
-        result = read_upload(data, str(row["file_format"]), template)
+        manifest_rows.append(None)
+        jobs.append(ParseJob(data, str(row["file_format"]), template, ctx.read_limits))
+    results = iter(pool.read_many(jobs))
+    del jobs
+    frames: list[pd.DataFrame] = []
+    as_read: list[pd.DataFrame] = []
+    done: list[dict[str, object]] = []
+    for row, quarantined in zip(files.to_dict("records"), manifest_rows, strict=True):
+        if quarantined is not None:
+            done.append(quarantined)
+            continue
+        result = next(results)
         if result.problem is not None:
-            manifest_rows.append(
+            done.append(
                 _quarantine(
-                    base, result.problem.code, result.problem.reason_zh, result.problem.reason_en
+                    row, result.problem.code, result.problem.reason_zh, result.problem.reason_en
                 )
             )
             continue
         as_read.append(result.frame.assign(upload_id=int(row["upload_id"])))
         frames.append(canonical_frame(result))
-        manifest_rows.append(
+        done.append(
             {
-                **base,
+                **row,
                 "status": "loaded",
                 "rows": len(frames[-1]),
                 "encoding": result.encoding,
                 "header_row": result.header_row,
             }
         )
-    return manifest_rows, frames, as_read
+    return done, frames, as_read
 
 
 def _with_lineage(frames: list[pd.DataFrame], loaded: pd.DataFrame) -> pd.DataFrame:
@@ -257,48 +349,8 @@ def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
         )
 
 
-def land_template(
-    engine: Engine, ctx: LandingContext, template: Template, files: pd.DataFrame
-) -> tuple[pd.DataFrame, int]:
-    """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
-
-    Quarantined files get their reason; good files get raw Parquet, a staged Parquet
-    batch per report month and `stg_<template>` rows. Month by month, so that only one
-    month of a county's rows is in memory at a time.
-    """
-    written: list[pd.DataFrame] = []
-    rows = 0
-    with engine.begin() as conn:
-        for month, month_files in files.groupby("report_month", sort=True):
-            manifest_rows, frames, as_read = _read_template_files(ctx, template, month_files)
-            _write_as_read(ctx, template, str(month), as_read)
-            del as_read
-            records = _manifest_records(manifest_rows, ctx)
-            if frames:
-                batch = _with_lineage(frames, records.loc[records["status"] == "loaded"])
-                staged = normalise_frame(
-                    batch, template, ctx.contract, batch["report_month"], ctx.secret
-                )
-                del batch, frames
-                loaded = records["status"] == "loaded"
-                records.loc[loaded, "staged_path"] = _write_staged(
-                    ctx, template, staged, str(month)
-                )
-                bulk_insert(conn, schema.staging_tables[template.name], staged)
-                rows += len(staged)
-                del staged
-                # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
-                pa.default_memory_pool().release_unused()
-            bulk_insert(conn, schema.uploads, records)
-            written.append(records)
-        all_records = pd.concat(written, ignore_index=True) if written else pd.DataFrame()
-        if not all_records.empty:
-            _refresh_supersession(conn, all_records.loc[all_records["status"] == "loaded"])
-    return all_records, rows
-
-
-def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> pd.DataFrame:
-    """Record duplicates and badly named files (quarantined whole, with the reason)."""
+def _unread_rows(files: pd.DataFrame) -> list[dict[str, object]]:
+    """Manifest rows of files that are not read: duplicates, and files quarantined by name."""
     rows = []
     for row in files.to_dict("records"):
         if pd.notna(row.get("duplicate_of")):
@@ -316,30 +368,118 @@ def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> 
                     row, str(row["reason_code"]), str(row["reason_zh"]), str(row["reason_en"])
                 )
             )
-    records = _manifest_records(rows, ctx)
+    return rows
+
+
+def _record_manifest(conn: Connection, records: pd.DataFrame, ctx: LandingContext) -> None:
+    """Manifest rows and the issues of the quarantined ones, in the caller's transaction:
+    a run killed before it commits leaves neither, and the next run lands the files again."""
+    bulk_insert(conn, schema.uploads, records)
+    if records.empty:
+        return
+    quarantined = records.loc[records["status"] == "quarantined"]
+    if quarantined.empty:
+        return
+    findings = staged.file_quarantine_findings(quarantined)
+    # Scope nothing: a quarantine stays an issue until an officer resolves it.
+    record_findings(
+        conn,
+        findings,
+        ctx.run_id,
+        "landing",
+        scope=findings.iloc[0:0],
+        at=local_now(ctx.time_zone),
+    )
+
+
+def land_template(
+    engine: Engine,
+    ctx: LandingContext,
+    template: Template,
+    files: pd.DataFrame,
+    pool: ReaderPool,
+) -> tuple[pd.DataFrame, int]:
+    """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
+
+    Quarantined files get their reason; good files get raw Parquet, a staged Parquet
+    batch per report month and `stg_<template>` rows. Month by month, so that only one
+    month of a county's rows is in memory at a time. `files` may hold duplicates of the
+    others: they are recorded in the same transaction as the upload they duplicate.
+    """
+    written: list[pd.DataFrame] = []
+    rows = 0
     with engine.begin() as conn:
-        bulk_insert(conn, schema.uploads, records)
+        for month, month_files in files.groupby("report_month", sort=True):
+            copies = month_files["duplicate_of"].notna()
+            manifest_rows, frames, as_read = _read_template_files(
+                ctx, template, month_files.loc[~copies], pool
+            )
+            _write_as_read(ctx, template, str(month), as_read)
+            del as_read
+            records = _manifest_records(manifest_rows, ctx)
+            if frames:
+                batch = _with_lineage(frames, records.loc[records["status"] == "loaded"])
+                staged_rows = normalise_frame(
+                    batch, template, ctx.contract, batch["report_month"], ctx.secret
+                )
+                del batch, frames
+                loaded = records["status"] == "loaded"
+                records.loc[loaded, "staged_path"] = _write_staged(
+                    ctx, template, staged_rows, str(month)
+                )
+                bulk_insert(conn, schema.staging_tables[template.name], staged_rows)
+                rows += len(staged_rows)
+                del staged_rows
+                # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
+                pa.default_memory_pool().release_unused()
+            if copies.any():
+                duplicates = _manifest_records(_unread_rows(month_files.loc[copies]), ctx)
+                records = pd.concat([records, duplicates], ignore_index=True)
+            _record_manifest(conn, records, ctx)
+            written.append(records)
+        all_records = pd.concat(written, ignore_index=True) if written else pd.DataFrame()
+        if not all_records.empty:
+            _refresh_supersession(conn, all_records.loc[all_records["status"] == "loaded"])
+    return all_records, rows
+
+
+def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> pd.DataFrame:
+    """Record duplicates of uploads already landed and badly named files (quarantined whole,
+    with the reason), with the quarantines' issues, in one transaction."""
+    records = _manifest_records(_unread_rows(files), ctx)
+    with engine.begin() as conn:
+        _record_manifest(conn, records, ctx)
     return records
 
 
 def land_inbox(
     engine: Engine, ctx: LandingContext, progress: Progress | None = None
 ) -> LandingSummary:
-    """Land every new file of the inbox; the manifest makes this idempotent."""
+    """Land every new file of the inbox; the manifest makes this idempotent.
+
+    Crash consistency: each transaction holds a set of uploads together with everything
+    that refers to them (staged rows, the quarantines' issues, and the duplicates of
+    them), so a run killed at any point leaves whole templates landed and the rest for
+    the next run, which then lands exactly what an uninterrupted run would have.
+    """
     summary = LandingSummary()
     plan = plan_fresh_files(engine, ctx)
-    to_read = plan["duplicate_of"].isna() & plan["template"].notna()
-    if (~to_read).any():
-        records = land_unmatched(engine, ctx, plan.loc[~to_read])
+    readable = plan["duplicate_of"].isna() & plan["template"].notna()
+    # A copy of a file read in this run lands with its original (same template, month).
+    with_original = plan["duplicate_of"].isin(plan.loc[readable, "upload_id"])
+    in_templates = readable | with_original
+    if (~in_templates).any():
+        records = land_unmatched(engine, ctx, plan.loc[~in_templates])
         for status, n in records["status"].value_counts().items():
             summary.count(str(status), int(n))
-    for name, files in plan.loc[to_read].groupby("template", sort=True):
-        template = ctx.contract.templates[str(name)]
-        if progress:
-            progress(f"{template.title_zh} {name}: {len(files)} 个文件 files")
-        records, rows = land_template(engine, ctx, template, files)
-        for status, n in records["status"].value_counts().items():
-            summary.count(str(status), int(n))
-        summary.rows_by_template[template.name] = rows
-        summary.upload_ids.extend(int(i) for i in records["upload_id"])
+    with ReaderPool(ctx.sandbox) as pool:
+        for name, files in plan.loc[in_templates].groupby("template", sort=True):
+            template = ctx.contract.templates[str(name)]
+            if progress:
+                progress(f"{template.title_zh} {name}: {len(files)} 个文件 files")
+            records, rows = land_template(engine, ctx, template, files, pool)
+            for status, n in records["status"].value_counts().items():
+                summary.count(str(status), int(n))
+            summary.rows_by_template[template.name] = rows
+            summary.upload_ids.extend(int(i) for i in records["upload_id"])
     return summary

@@ -7,8 +7,6 @@ caller's transaction, so a failed run leaves nothing half-loaded.
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.sql import Select
@@ -40,6 +38,24 @@ def _prepared(frame: pd.DataFrame, table: Table, postgres: bool) -> pd.DataFrame
     return out
 
 
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_text(data: pd.DataFrame) -> str:
+    """The frame in COPY's text format: tab-separated, escaped, `\\N` for NULL."""
+    columns = []
+    for name in data.columns:
+        text = data[name].astype("string")
+        for plain, escaped in _COPY_ESCAPES:
+            text = text.str.replace(plain, escaped, regex=False)
+        columns.append(text.fillna("\\N"))
+    if not columns:
+        return ""
+    first, *rest = columns
+    lines = first.str.cat(rest, sep="\t") if rest else first
+    return "\n".join(lines.tolist()) + "\n"
+
+
 def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     """Insert every row of `frame` (columns named as the table's) into `table`."""
     if frame.empty:
@@ -48,14 +64,14 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     data = _prepared(frame, table, postgres)
     columns = list(data.columns)
     if postgres:
-        buffer = io.StringIO()
-        data.to_csv(buffer, index=False, header=False, na_rep="\\N")
         names = ", ".join(f'"{c}"' for c in columns)
-        sql = f"COPY \"{table.name}\" ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+        # COPY's text format: NULL is \N, and a value's own backslashes are escaped, so a
+        # cell holding the two characters \N stays text (as it does on SQLite).
+        sql = f'COPY "{table.name}" ({names}) FROM STDIN'
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write(buffer.getvalue())
+            copy.write(_copy_text(data))
         return len(data)
     objects = data.astype(object).where(data.notna(), None)
     records = list(objects.itertuples(index=False, name=None))

@@ -94,12 +94,25 @@ def release_lock(engine: Engine, run_id: str) -> None:
         conn.execute(delete(schema.run_lock).where(schema.run_lock.c.run_id == run_id))
 
 
-def start_run(engine: Engine, run_id: str, as_of: date, now: datetime | None = None) -> None:
-    """Record a run as started `now` (local wall time in the configured zone; warehouse.clock)."""
+def start_run(
+    engine: Engine,
+    run_id: str,
+    as_of: date,
+    now: datetime | None = None,
+    flow_run_id: str | None = None,
+) -> None:
+    """Record a run as started `now` (local wall time in the configured zone; warehouse.clock),
+    and its Prefect flow run, if any, so that a later run can mark that flow run crashed
+    when this process dies."""
+    summary = json.dumps({"flow_run_id": flow_run_id}) if flow_run_id else None
     with engine.begin() as conn:
         conn.execute(
             insert(schema.runs).values(
-                run_id=run_id, started_at=now or datetime.now(), as_of=as_of, status="running"
+                run_id=run_id,
+                started_at=now or datetime.now(),
+                as_of=as_of,
+                status="running",
+                summary=summary,
             )
         )
 
@@ -135,23 +148,30 @@ def abandon_running(engine: Engine, run_id: str, now: datetime | None = None) ->
     Whoever holds the lock is the only run there is, so any other `running` row
     belongs to a process that was killed (its lock was taken over as stale).
     """
+    return list(abandon_running_flow_runs(engine, run_id, now))
+
+
+def abandon_running_flow_runs(
+    engine: Engine, run_id: str, now: datetime | None = None
+) -> dict[str, str | None]:
+    """`abandon_running`, answering {run id: its Prefect flow run id or None}."""
     r = schema.runs.c
     with engine.begin() as conn:
-        gone = [
-            str(i)
-            for (i,) in conn.execute(
-                select(r.run_id).where(r.status == "running", r.run_id != run_id)
-            )
-        ]
-        if gone:
+        rows = conn.execute(
+            select(r.run_id, r.summary).where(r.status == "running", r.run_id != run_id)
+        ).all()
+        gone: dict[str, str | None] = {}
+        for gone_id, summary in rows:
+            started = json.loads(summary) if summary else {}
+            gone[str(gone_id)] = started.get("flow_run_id")
             conn.execute(
                 update(schema.runs)
-                .where(r.run_id.in_(gone))
+                .where(r.run_id == gone_id)
                 .values(
                     finished_at=now or datetime.now(),
                     status="failed",
                     summary=json.dumps(
-                        {"error": f"abandoned: the process died; found by {run_id}"}
+                        {**started, "error": f"abandoned: the process died; found by {run_id}"}
                     ),
                 )
             )

@@ -17,8 +17,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
+from transforms.normalise import empty_staged
 from transforms.reconcile import ReconInputs
-from transforms.templates import Contract, Template
+from transforms.templates import Contract, Template, load_contract
 from warehouse import schema
 from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
@@ -32,14 +33,15 @@ def uploads_frame(conn: Connection, statuses: Iterable[str] | None = None) -> pd
     return read_frame(conn, query.order_by(schema.uploads.c.upload_id))
 
 
-def _read_batches(raw_dir: Path, uploads: pd.DataFrame) -> pd.DataFrame:
+def _read_batches(raw_dir: Path, uploads: pd.DataFrame, template: Template) -> pd.DataFrame:
     frames = []
     for staged_path, group in uploads.groupby("staged_path"):
         ids = [int(i) for i in group["upload_id"]]
         table = pq.read_table(raw_dir / str(staged_path), filters=[("upload_id", "in", ids)])
         frames.append(table.to_pandas())
     if not frames:
-        return pd.DataFrame()
+        # No file of this kind yet: every stage still gets the template's columns.
+        return empty_staged(template, load_contract())
     return pd.concat(frames, ignore_index=True)
 
 
@@ -50,7 +52,7 @@ def staged_rows(raw_dir: Path, uploads: pd.DataFrame, template: Template) -> pd.
         & (uploads["kind"] == template.kind)
         & uploads["staged_path"].notna()
     ]
-    return _read_batches(raw_dir, mine)
+    return _read_batches(raw_dir, mine, template)
 
 
 def unvalidated_uploads(conn: Connection) -> pd.DataFrame:
@@ -124,27 +126,34 @@ def current_staged(
     )
 
 
-def quarantine_findings(conn: Connection, run_id: str, inbox: Path | None = None) -> pd.DataFrame:
-    """The quarantined files this run sees, as file-level findings (dimension validity).
+def quarantines_seen_again(conn: Connection, run_id: str, inbox: Path) -> pd.DataFrame:
+    """Quarantined files of earlier runs this run sees again, as file-level findings.
 
-    Seen: landed by this run, or (with `inbox`) still in the inbox at the same path
-    and followed by no later upload of the same identity or path. A file problem an
-    officer marked resolved without a corrected upload is then found again, and
-    reopens like a row issue does (issue ids do not depend on the upload id).
+    Seen again: still in the inbox at the same path and followed by no later upload of
+    the same identity or path. A file problem an officer marked resolved without a
+    corrected upload is then found again, and reopens like a row issue does (issue ids
+    do not depend on the upload id). Files quarantined by this run have their findings
+    recorded by landing, with their uploads rows.
     """
     u = schema.uploads.c
-    files = read_frame(conn, select(schema.uploads).where(u.status == "quarantined"))
-    seen = files["run_id"] == run_id
-    if inbox is not None and len(files):
-        later = read_frame(
-            conn,
-            select(u.upload_id, u.path, u.source, u.kind, u.unit, u.report_month).where(
-                u.status != "quarantined"
-            ),
-        )
-        present = files["path"].map(lambda p: (inbox / str(p)).is_file()).astype(bool)
-        seen = seen | (present & ~_followed_by(files, later))
-    files = files.loc[seen].reset_index(drop=True)
+    files = read_frame(
+        conn, select(schema.uploads).where(u.status == "quarantined", u.run_id != run_id)
+    )
+    if files.empty:
+        return file_quarantine_findings(files)
+    later = read_frame(
+        conn,
+        select(u.upload_id, u.path, u.source, u.kind, u.unit, u.report_month).where(
+            u.status != "quarantined"
+        ),
+    )
+    present = files["path"].map(lambda p: (inbox / str(p)).is_file()).astype(bool)
+    return file_quarantine_findings(files.loc[present & ~_followed_by(files, later)])
+
+
+def file_quarantine_findings(files: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined manifest rows as file-level findings (dimension validity)."""
+    files = files.reset_index(drop=True)
     return pd.DataFrame(
         {
             "rule": "file_" + files["reason_code"].fillna("quarantined").astype(str),

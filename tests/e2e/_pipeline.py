@@ -158,6 +158,7 @@ def run_tasks(settings: Settings, run_id: str, stages: Iterable[str]) -> RunResu
     status = "failed" if result.failure else "completed"
     runs.finish_run(engine, run_id, status, {"run_id": run_id, **result.returned})
     engine.dispose()
+    nightly.dispose_engines()  # as the flow does when a run ends
     return result
 
 

@@ -1,36 +1,36 @@
-"""Crash safety: a real `popstat run` killed with SIGKILL at several stages.
+"""Crash safety: a real `popstat run` killed with SIGKILL at many points, on both warehouses.
 
-The published mart must be yesterday's or today's, never a mix; the killed run's
-lock must be taken over; the next run must complete and publish what an
-uninterrupted run publishes. The runs are subprocesses against the session's
-Prefect test server; `POPSTAT_TEST_PAUSE_AT` (read by Settings) stops a run at a
-stage, or inside the publishing transaction, until the test kills it.
+A county's first night is killed again and again — inside landing (mid-transaction
+and between templates), at every stage boundary, inside the publishing transaction
+— each run picking up what the last one left. While no run has completed, nothing
+is published; the killed runs' lock is taken over; and the run that finally
+completes leaves exactly the uploads, issues and mart of an uninterrupted run.
+
+The kill points are injected from outside (`tests/crash_hooks.py`, run as
+`python -m tests.crash_hooks`): production code has no test hook.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pandas as pd
 import pytest
+from prefect import get_client
 from sqlalchemy import select
 
-from flows.nightly import PAUSE_MARKER
-from tests.e2e._ops import (
-    CountyFolders,
-    add_months,
-    popstat_command,
-    popstat_env,
-    published_mart,
-    run_popstat,
-    write_county,
-)
+from tests.crash_hooks import PAUSE_MARKER, POINT_VARIABLE
+from tests.e2e._ops import CountyFolders, popstat_env, write_county
+from tests.e2e._pipeline import warehouse_url
 from transforms.synthetic import GeneratedCounty
 from warehouse import schema
 from warehouse.db import make_engine
@@ -38,26 +38,61 @@ from warehouse.load import read_frame
 
 pytestmark = pytest.mark.prefect
 
-FIRST_MONTHS = {"2026-01", "2026-02", "2026-03", "2026-04", "2026-05"}
-LAST_MONTH = {"2026-06"}
+REPO = Path(__file__).resolve().parents[2]
+
+# In the order one night would meet them; each killed run resumes from the one before.
+KILL_POINTS = (
+    "insert:2",  # first landing transaction, not committed
+    "template:1",  # one template committed, the others not
+    "insert:7",  # a later template, mid-transaction
+    "stage:validate",
+    "stage:fingerprint",
+    "stage:reconcile",
+    "stage:compute",
+    "stage:audit",
+    "stage:publish",
+    "publish:insert",
+    "publish:commit",
+)
 
 
-def _run_ok(folders: CountyFolders, env: dict[str, str], cwd: Path) -> str:
-    result = run_popstat(["run", *folders.cli_args()], env, cwd)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def two_warehouses(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """(the crashed runs' warehouse, the uninterrupted run's), both empty, of one kind."""
+    first = warehouse_url(request.param, tmp_path_factory)
+    second = warehouse_url(request.param, tmp_path_factory)
+    yield next(first), next(second)
+    for generator in (first, second):
+        next(generator, None)
+
+
+def _command(folders: CountyFolders, url: str, home: Path) -> list[str]:
+    args = [*folders.cli_args(), "--warehouse", url]
+    args[args.index("--home") + 1] = str(home)
+    return [sys.executable, "-m", "tests.crash_hooks", "run", *args]
+
+
+def _env(prefect_api: str) -> dict[str, str]:
+    env = popstat_env(prefect_api)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def _run_ok(command: list[str], env: dict[str, str], cwd: Path) -> str:
+    result = subprocess.run(
+        command, env=env, cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
 
-def _kill_when_paused(
-    folders: CountyFolders, env: dict[str, str], cwd: Path, at: str, published: pd.DataFrame
-) -> int:
-    """Start a run that pauses at `at`, wait for it, SIGKILL it; returns its pid.
-
-    While it is paused, the mart a reader sees must still be `published`.
-    """
+def _kill_when_paused(command: list[str], env: dict[str, str], cwd: Path, at: str) -> int:
+    """Start a run that pauses at `at`, wait for it, SIGKILL it; returns its pid."""
     process = subprocess.Popen(
-        popstat_command("run", *folders.cli_args()),
-        env={**env, "POPSTAT_TEST_PAUSE_AT": at},
+        command,
+        env={**env, POINT_VARIABLE: at},
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -81,8 +116,6 @@ def _kill_when_paused(
             if line.startswith(f"{PAUSE_MARKER} {at}"):
                 break
             assert line, f"the run ended before pausing at {at}:\n{''.join(seen)[-3000:]}"
-        # At publish:commit everything is written but not committed: readers see yesterday's.
-        assert_same(published_mart(folders.warehouse_url), published)
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
@@ -90,51 +123,86 @@ def _kill_when_paused(
     return process.pid
 
 
-def assert_same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
+def _state(url: str) -> dict[str, pd.DataFrame]:
+    """Uploads, issues and mart as comparable frames: no ids a rerun may number otherwise."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            uploads = read_frame(conn, select(schema.uploads))
+            issues = read_frame(conn, select(schema.dq_issues))
+            mart = read_frame(conn, select(schema.mart_target_achievement))
+    finally:
+        engine.dispose()
+    path_of = dict(zip(uploads["upload_id"], uploads["path"], strict=True))
+    uploads["duplicate_of"] = uploads["duplicate_of"].map(path_of)
+    uploads = uploads[
+        [
+            "path",
+            "sha256",
+            "source",
+            "kind",
+            "unit",
+            "report_month",
+            "rows",
+            "late",
+            "status",
+            "reason_code",
+            "duplicate_of",
+        ]
+    ]
+    issues["upload"] = issues["upload_id"].map(path_of)
+    issues = issues[
+        ["issue_id", "rule", "severity", "upload", "row_number", "record_key", "status", "active"]
+    ]
+    mart = mart.drop(columns=["run_id"])
+    return {
+        "uploads": uploads.sort_values("path").reset_index(drop=True),
+        "issues": issues.sort_values("issue_id").reset_index(drop=True),
+        "mart": mart.sort_values(["area_code", "period", "indicator"]).reset_index(drop=True),
+    }
 
 
-def test_killed_runs_leave_the_old_mart_and_the_next_run_completes(
-    prefect_api: str, small_county: GeneratedCounty, tmp_path: Path
+def test_a_first_night_killed_anywhere_ends_as_an_uninterrupted_run(
+    prefect_api: str,
+    small_county: GeneratedCounty,
+    two_warehouses: tuple[str, str],
+    tmp_path: Path,
 ) -> None:
-    env = popstat_env(prefect_api)
-    folders = write_county(tmp_path / "county", small_county, months=FIRST_MONTHS)
-    _run_ok(folders, env, tmp_path)
-    yesterday = published_mart(folders.warehouse_url)
-    assert len(yesterday) > 0
+    crashed_url, clean_url = two_warehouses
+    env = _env(prefect_api)
+    folders = write_county(tmp_path / "county", small_county)
+    _run_ok(_command(folders, clean_url, tmp_path / "clean_home"), env, tmp_path)
+    clean = _state(clean_url)
+    assert len(clean["mart"]) > 0
+    assert {"duplicate", "quarantined"} <= set(clean["uploads"]["status"])
 
-    # Tonight's uploads arrive. The reference result: an uninterrupted run on a copy.
-    add_months(folders, small_county, LAST_MONTH)
-    reference = CountyFolders(folders.inbox, folders.reference, tmp_path / "ref", folders.as_of)
-    shutil.copytree(folders.home, reference.home)
-    _run_ok(reference, env, tmp_path)
-    today = published_mart(reference.warehouse_url)
-    assert not today.equals(yesterday)
-
+    command = _command(folders, crashed_url, tmp_path / "home")
     killed = []
-    for stage in ("validate", "compute", "publish:commit"):
-        killed.append(_kill_when_paused(folders, env, tmp_path, stage, yesterday))
-        assert_same(published_mart(folders.warehouse_url), yesterday)
-        engine = make_engine(folders.warehouse_url)
+    for point in KILL_POINTS:
+        killed.append(_kill_when_paused(command, env, tmp_path, point))
+        assert _state(crashed_url)["mart"].empty, f"published before a run completed ({point})"
+        engine = make_engine(crashed_url)
         with engine.connect() as conn:
             holder = conn.execute(select(schema.run_lock)).one()
         engine.dispose()
         assert holder.pid == killed[-1]  # the dead run's lock is still there
 
-    stdout = _run_ok(folders, env, tmp_path)
+    stdout = _run_ok(command, env, tmp_path)
     assert "完成 completed" in stdout
-    assert_same(published_mart(folders.warehouse_url), today)
+    after = _state(crashed_url)
+    for name, frame in clean.items():
+        pd.testing.assert_frame_equal(after[name], frame, check_dtype=False, obj=name)
 
-    engine = make_engine(folders.warehouse_url)
+    engine = make_engine(crashed_url)
     with engine.connect() as conn:
         runs = read_frame(conn, select(schema.runs).order_by(schema.runs.c.started_at))
         lock = conn.execute(select(schema.run_lock)).first()
-        history_runs = set(
-            read_frame(conn, select(schema.mart_target_achievement_history.c.run_id))["run_id"]
-        )
     engine.dispose()
     assert lock is None
-    assert list(runs["status"]) == ["completed", "failed", "failed", "failed", "completed"]
-    assert runs["summary"].iloc[1:4].str.contains("abandoned").all()
-    killed_ids = set(runs["run_id"].iloc[1:4])
-    assert not killed_ids & history_runs  # nothing of a killed run was ever published
+    assert list(runs["status"]) == ["failed"] * len(KILL_POINTS) + ["completed"]
+    # The killed runs' Prefect flow runs were marked crashed by the run after each.
+    flow_runs = [json.loads(s).get("flow_run_id") for s in runs["summary"].iloc[:-1]]
+    assert all(flow_runs), runs["summary"].tolist()
+    with get_client(sync_client=True) as client:
+        states = {str(client.read_flow_run(UUID(f)).state_type) for f in flow_runs}
+    assert states == {"StateType.CRASHED"}

@@ -265,7 +265,8 @@ def test_failed_run_logs_and_posts_a_notice(
         nightly(options=options)
     [notice] = received
     assert notice["event"] == "popstat.run.failed"
-    assert notice["stage"] == "reconcile"
+    # Landing checks units against the reference, so it is the first stage to miss it.
+    assert notice["stage"] == "land"
     assert notice["run_id"].startswith("run-")
     assert notice["flow_run_id"]
     engine = make_engine(f"sqlite:///{tmp_path / 'home' / 'warehouse.db'}")
@@ -273,7 +274,7 @@ def test_failed_run_logs_and_posts_a_notice(
         run = conn.execute(select(schema.runs)).one()
         lock = conn.execute(select(schema.run_lock)).first()
     assert (run.run_id, run.status) == (notice["run_id"], "failed")
-    assert json.loads(run.summary)["failed_stage"] == "reconcile"
+    assert json.loads(run.summary)["failed_stage"] == "land"
     assert lock is None  # the flow took the lock itself and gave it back
 
 

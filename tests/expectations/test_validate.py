@@ -17,7 +17,7 @@ from expectations.runtime import gx_runtime
 from expectations.suites import build_suite
 from expectations.validate import excluded_rows, validate_batch
 from transforms.identity import id_check_digit
-from transforms.rules import FINDING_COLUMNS, RULES_BY_CODE
+from transforms.rules import FINDING_COLUMNS, IDENTITY_KEY_COLUMNS, RULES_BY_CODE
 from transforms.templates import STAGED_DTYPES, Template, load_contract
 
 CONTRACT = load_contract()
@@ -150,7 +150,7 @@ def women() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_findings_have_the_design_columns(women: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     _, findings = women
-    assert tuple(findings.columns) == FINDING_COLUMNS
+    assert tuple(findings.columns) == FINDING_COLUMNS + IDENTITY_KEY_COLUMNS  # keys: never stored
     assert str(findings["upload_id"].dtype) == "Int64"
     assert set(findings["source"]) == {"village"} and set(findings["kind"]) == {"women"}
     assert set(findings["report_month"]) == {"2026-09"}

@@ -370,7 +370,8 @@ def test_normalise_frame_shape_and_dtypes() -> None:
     names = [c.name for c in template.columns]
     assert plain(out.columns) == [
         "upload_id", "row_number", "unit", "report_month",
-        *names, "id_number_key", *[f"err_{n}" for n in names], *[f"raw_{n}" for n in names],
+        *names, "id_number_key", "raw_id_number_key",
+        *[f"err_{n}" for n in names], *[f"raw_{n}" for n in names],
     ]  # fmt: skip
     # The text of a cell that failed is kept for its issue, and only that text.
     assert plain(out["raw_children"]) == [None, "x", ""]  # "" is the blank of a `missing`
