@@ -348,7 +348,7 @@ def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str
     with _stage(settings, run_id, "compute"):
         frames = workspace.load_frames(recon_paths)
         reference = read_reference(settings.reference)
-        engine = make_engine(settings.effective_warehouse_url)
+        engine = _engine(settings)
         with engine.connect() as conn:
             received, signed = signoffs.review_inputs(conn)
         review = review_months(frames["dq_reporting"], received, signed)

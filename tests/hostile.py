@@ -1,4 +1,4 @@
-"""Hostile uploads, built small by the tests (issue 10): what an attacker or a broken
+"""Hostile uploads, built small by the tests: what an attacker or a broken
 export could put in the inbox. Each builder returns bytes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every subset of an inbox runs (issue 10, point 1): a county's first night must work.
+"""Every subset of an inbox runs: a county's first night must work.
 
 The nightly tasks run on the empty inbox, on each source and each kind alone (hospitals not yet
 onboarded, a county with only its villages), and on a single hospital file, on the

@@ -1,4 +1,4 @@
-"""Hostile files beside a generated county (issue 10, "Done when"), on both warehouses.
+"""Hostile files beside a generated county, on both warehouses.
 
 `popstat run` must exit 0, quarantine each hostile file with its reason, read nothing
 from outside the inbox, and publish the very mart of the same county without them.

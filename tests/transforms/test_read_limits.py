@@ -1,4 +1,4 @@
-"""transforms.readers: limits checked before parsing, and a CSV quote left open (issue 10)."""
+"""transforms.readers: limits checked before parsing, and a CSV quote left open."""
 
 from __future__ import annotations
 

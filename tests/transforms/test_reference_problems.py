@@ -1,4 +1,4 @@
-"""transforms.manifest_rules: units and months checked against the reference (issue 10, point 6)."""
+"""transforms.manifest_rules: units and months checked against the reference."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The inbox is a boundary (issue 10, point 3): no link is followed, and every entry that
+"""The inbox is a boundary: no link is followed, and every entry that
 is not a regular file gets its own quarantined `uploads` row, never a crash."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue identity uses the keyed person hash, never the mask (issue 10, point 7)."""
+"""Issue identity uses the keyed person hash, never the mask."""
 
 from __future__ import annotations
 

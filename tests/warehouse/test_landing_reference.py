@@ -1,4 +1,4 @@
-"""Landing quarantines unknown units and impossible months before reading (issue 10, point 6)."""
+"""Landing quarantines unknown units and impossible months before reading."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reader entry point (a sandboxed worker) on arbitrary and mutated uploads (issue 10):
+"""The reader entry point (a sandboxed worker) on arbitrary and mutated uploads:
 always a frame or a quarantine reason in both languages, never an exception, never a dead run.
 """
 
