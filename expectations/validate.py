@@ -40,8 +40,8 @@ from expectations.suites import (
     prepare_batch,
     suite_name,
 )
-from transforms.identity import mask_id
-from transforms.rules import FINDING_COLUMNS, empty_findings, findings_frame, rule
+from transforms.landing.identity import mask_id
+from transforms.quality.rules import FINDING_COLUMNS, empty_findings, findings_frame, rule
 from transforms.templates import Column, Contract, Template, load_contract
 
 RESULT_FORMAT: dict[str, Any] = {

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
-from transforms.reconcile import ReconInputs
+from transforms.reconcile.all_sources import ReconInputs
 from transforms.templates import Contract, Template
 from warehouse import schema
 from warehouse.issues import record_findings

@@ -49,8 +49,8 @@ from tests.e2e._pipeline import (
     warehouse_url,
     write_county,
 )
-from transforms.catalog import load_catalog
-from transforms.identity import person_key
+from transforms.indicators.catalog import load_catalog
+from transforms.landing.identity import person_key
 from transforms.periods import periods_for
 from transforms.synthetic import (
     AnswerKey,

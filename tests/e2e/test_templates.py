@@ -20,8 +20,8 @@ from sqlalchemy import select
 from flows.cli import main
 from flows.settings import Settings
 from tests.e2e._pipeline import SECRET_KEY, run_tasks
-from transforms.normalise import normalise_frame
-from transforms.readers import canonical_frame, read_upload
+from transforms.landing.normalise import normalise_frame
+from transforms.landing.readers import canonical_frame, read_upload
 from transforms.synthetic import CountySpec, GeneratedCounty, generate_county
 from transforms.templates import Template, load_contract
 from warehouse import schema

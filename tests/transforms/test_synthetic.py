@@ -122,7 +122,7 @@ def test_id_check_digit() -> None:
 
 
 def test_identity_module_agrees_when_present() -> None:
-    identity = pytest.importorskip("transforms.identity")
+    identity = pytest.importorskip("transforms.landing.identity")
     for first17 in ("11010519491231002", "65422619900101123", "65422620260301007"):
         assert identity.id_check_digit(first17) == id_check_digit(first17)
 

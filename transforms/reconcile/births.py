@@ -55,7 +55,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from transforms.reconcile_common import (
+from transforms.reconcile.common import (
     concat_findings,
     conform,
     date_month_index,
@@ -70,7 +70,7 @@ from transforms.reconcile_common import (
     text,
     timeliness,
 )
-from transforms.reconcile_women import empty_changes
+from transforms.reconcile.women import empty_changes
 from transforms.templates import enum_value
 
 H, P, V = 0, 1, 2

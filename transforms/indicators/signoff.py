@@ -32,7 +32,7 @@ def signed_off_shares(
     """The share of signed-off village-months per (area, period).
 
     review: one row per village-month to review — area_code (the village), month
-    (`YYYY-MM`), signed_off (bool). closure: transforms.indicators.area_closure.
+    (`YYYY-MM`), signed_off (bool). closure: transforms.indicators.achievement.area_closure.
     Grain of the result: one row per (area_code, period) with at least one
     village-month behind it; columns SHARE_COLUMNS.
     """

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, cast
 
-from transforms.measures import MEASURES, Measure
+from transforms.indicators.measures import MEASURES, Measure
 from transforms.periods import PERIOD_KINDS, PeriodKind
 
 Unit = Literal["%", "count", "ratio"]
@@ -217,7 +217,7 @@ def _minimum(
 def parse_catalog(text: str, measures: Mapping[str, Measure] | None = None) -> Catalog:
     """Build and validate a catalog from TOML text (the packaged file, or a test's own).
 
-    `measures` defaults to the registry of transforms.measures.
+    `measures` defaults to the registry of transforms.indicators.measures.
     """
     known = MEASURES if measures is None else measures
     try:

@@ -1,7 +1,7 @@
 """The words an officer reads for the codes of the issue store, in Chinese and English.
 
 One owner of these labels: the report (reports/), the spreadsheet and the terminal
-commands (transforms.officer_views) all name severities, statuses, sources, rules
+commands (transforms.officer.views) all name severities, statuses, sources, rules
 and figure statuses from here.
 """
 

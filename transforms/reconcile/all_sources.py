@@ -3,9 +3,9 @@
 `reconcile(inputs, as_of)` takes the staged frames of the current uploads and
 returns the reconciled frames of design.md plus quality findings:
 
-- `recon_births` — one row per reconciled (real) birth (transforms/reconcile_births.py).
+- `recon_births` — one row per reconciled (real) birth (transforms/reconcile/births.py).
 - `recon_women` — one row per woman per monthly roster snapshot
-  (transforms/reconcile_women.py).
+  (transforms/reconcile/women.py).
 - `recon_fees` — one row per fee case per monthly ledger.
 - `recon_exams` — one row per couple examined per year (their first exam of the year).
 - `recon_changes` — one row per change (birth, or 放环/取环/结扎/皮埋 of a roster
@@ -31,8 +31,8 @@ from datetime import date
 
 import pandas as pd
 
-from transforms.reconcile_births import reconcile_births
-from transforms.reconcile_common import (
+from transforms.reconcile.births import reconcile_births
+from transforms.reconcile.common import (
     concat_findings,
     conform,
     date_month_index,
@@ -40,7 +40,7 @@ from transforms.reconcile_common import (
     month_label,
     sha256_hex,
 )
-from transforms.reconcile_women import reconcile_women
+from transforms.reconcile.women import reconcile_women
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,7 @@ previous period is given (value delta, status change).
 
 Pure: frames in, frames out. Grain of `bulletin_table`: one row per (parent area,
 indicator with a target, child area). Values are rounded for display only
-(transforms.mart_presentation), never contradicting the published status. The
+(transforms.officer.mart_presentation), never contradicting the published status. The
 page made from these rows lives in reports/ (reports.bulletin).
 """
 
@@ -18,8 +18,9 @@ import math
 
 import pandas as pd
 
-from transforms.catalog import Catalog
-from transforms.mart_presentation import (
+from transforms.indicators.catalog import Catalog
+from transforms.indicators.targets import score_one
+from transforms.officer.mart_presentation import (
     STATUS_LABELS,
     UNIT_LABELS,
     display_value,
@@ -33,7 +34,6 @@ from transforms.periods import (
     quarter_period,
     year_period,
 )
-from transforms.targets import score_one
 
 JUDGED = ("met", "not_met", "no_data")
 _ZH_DIGITS = "一二三四"

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from transforms.catalog import Indicator
-from transforms.explain import reason_text
-from transforms.officer_labels import (
+from transforms.indicators.catalog import Indicator
+from transforms.officer.explain import reason_text
+from transforms.officer.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
     SOURCE_LABELS,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms.identity import INVISIBLE_CHARS, nfkc, normalise_ids, person_key
+from transforms.landing.identity import INVISIBLE_CHARS, nfkc, normalise_ids, person_key
 from transforms.templates import Column, Contract, Template, fold_header
 
 LINEAGE_COLUMNS = ("upload_id", "row_number", "unit", "report_month")

@@ -22,9 +22,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from transforms.catalog import Catalog
-from transforms.measures import MEASURES, Measure
-from transforms.officer_views import officer_decisions_markdown
+from transforms.indicators.catalog import Catalog
+from transforms.indicators.measures import MEASURES, Measure
+from transforms.officer.views import officer_decisions_markdown
 
 
 @dataclass(frozen=True)

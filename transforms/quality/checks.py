@@ -14,7 +14,7 @@ what needs more than one row or one upload is checked here:
   (`outlier_monthly_count`).
 
 Every finding here is a warning (uploads.md, "What bad input gets"): the rows stay
-in the figures. Rule codes, dimensions and messages are in `transforms/rules.py`.
+in the figures. Rule codes, dimensions and messages are in `transforms/quality/rules.py`.
 Inputs are staged frames of *current* uploads (docs/design.md); rows with an
 error-severity finding should already be left out.
 """
@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.identity import mask_id
-from transforms.manifest_rules import is_late
+from transforms.landing.identity import mask_id
+from transforms.landing.manifest_rules import is_late
 from transforms.periods import deadline_for, month_due, month_index, month_name, month_number
-from transforms.rules import empty_findings, findings_frame, make_finding
+from transforms.quality.rules import empty_findings, findings_frame, make_finding
 from transforms.templates import Contract
 
 UPLOAD_KEY = ["unit", "source", "kind", "report_month"]

@@ -7,7 +7,7 @@ catalog indicator computed for that period's kind (indicator.periods).
 How a row is made (indicators.md):
 
 1. Each measure the catalog uses is computed per (area_code, month)
-   (transforms.measures).
+   (transforms.indicators.measures).
 2. Per area and period: flows are summed over the period's months; stocks take
    the area's snapshot of the last month of the period that has one.
 3. Rollup: every (source) area adds into itself and all its ancestors
@@ -23,7 +23,7 @@ How a row is made (indicators.md):
    published unit (87 = 87 %).
    A count target (births, prepregnancy_exams) is the annual task of the area it
    names and is never handed down.
-6. Status (transforms.targets.judge): `no_data` when the denominator is 0 (takes
+6. Status (transforms.indicators.targets.judge): `no_data` when the denominator is 0 (takes
    precedence), else `too_few` when the indicator's base (`minimum_of`, by default
    the denominator) is below its catalog `min_denominator`, else `no_target`
    without a target, else `met` / `not_met` on the unrounded value.
@@ -44,12 +44,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from transforms.catalog import Catalog
-from transforms.measures import MEASURES, empty_measure
+from transforms.indicators.catalog import Catalog
+from transforms.indicators.measures import MEASURES, empty_measure
+from transforms.indicators.signoff import signed_off_shares
+from transforms.indicators.targets import RANKED_STATUSES, TARGET_OPS, judge, score
 from transforms.periods import PERIOD_KINDS, Period
-from transforms.reconcile_common import empty_findings, findings_frame
-from transforms.signoff import signed_off_shares
-from transforms.targets import RANKED_STATUSES, TARGET_OPS, judge, score
+from transforms.reconcile.common import empty_findings, findings_frame
 
 __all__ = ["TARGET_OPS", "compute_indicators", "judge"]
 
@@ -415,7 +415,7 @@ def compute_indicators(
     catalog's measures read are needed. areas: areas.csv. targets: targets.csv
     (year, area_code, indicator, op, target, target_hi). periods: e.g.
     periods_for(months). review: the village-months to review and whether each is
-    signed off (transforms.signoff.review_months); None leaves signed_off_share
+    signed off (transforms.indicators.signoff.review_months); None leaves signed_off_share
     null. as_of / deadline_day: the run's date, for period_complete (null without an
     as-of date). Grain: area × period × indicator (see module doc).
     """

@@ -12,8 +12,8 @@ from datetime import date
 
 import pandas as pd
 
-from transforms import quality_checks
-from transforms.reconcile import ReconInputs
+from transforms.quality import checks as quality_checks
+from transforms.reconcile.all_sources import ReconInputs
 from transforms.templates import Contract
 
 # Each village's monthly counts watched for outliers: (input frame, source, kind,

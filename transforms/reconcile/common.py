@@ -24,7 +24,7 @@ from transforms.periods import (
     month_index,
     month_label,
 )
-from transforms.rules import FINDING_COLUMNS
+from transforms.quality.rules import FINDING_COLUMNS
 from transforms.templates import STAGED_DTYPES, load_contract
 
 # The month functions are re-exported for the reconciliation modules.
@@ -95,7 +95,7 @@ def masked(frame: pd.DataFrame, column: str) -> pd.Series:
         return given.astype("string")
     raw = frame.get(column)
     if raw is not None and raw.notna().any():
-        from transforms.identity import mask_id  # display only; keys never come from here
+        from transforms.landing.identity import mask_id  # display only; keys never come from here
 
         return mask_id(raw.astype("string"))
     return pd.Series(pd.NA, index=frame.index, dtype="string")

@@ -6,10 +6,10 @@ rows they came from and what was excluded; this module decides which records cou
 and traces each to its file and row.
 
 A record's contribution is the indicator's own measure function applied to it
-(transforms.measures), so the records listed here add up to the published numerator
+(transforms.indicators.measures), so the records listed here add up to the published numerator
 and denominator by construction of the same rule: flows count the period's months,
 stocks the last snapshot month of the period per source area (as
-transforms.indicators.measure_values does).
+transforms.indicators.achievement.measure_values does).
 
 Grain of `records`: one row per reconciled record that counts (contributes to the
 numerator or the denominator), traced to one source row (the village's first, then
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from transforms.catalog import Indicator
-from transforms.identity import mask_id
-from transforms.measures import MEASURES
+from transforms.indicators.catalog import Indicator
+from transforms.indicators.measures import MEASURES
+from transforms.landing.identity import mask_id
 from transforms.periods import Period
-from transforms.reconcile_common import sha256_hex
+from transforms.reconcile.common import sha256_hex
 
 RECORD_COLUMNS: tuple[str, ...] = (
     "area_code",

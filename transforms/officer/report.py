@@ -24,8 +24,8 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from transforms.explain import Explanation
-from transforms.officer_labels import (
+from transforms.officer.explain import Explanation
+from transforms.officer.labels import (
     SEVERITY_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,

@@ -27,7 +27,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from transforms.reconcile_common import (
+from transforms.reconcile.common import (
     concat_findings,
     conform,
     date_month_index,
