@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from flows.nightly import PAUSE_MARKER
+from synthetic.spec import GeneratedCounty
 from tests.e2e._ops import (
     CountyFolders,
     add_months,
@@ -31,7 +32,6 @@ from tests.e2e._ops import (
     run_popstat,
     write_county,
 )
-from transforms.synthetic import GeneratedCounty
 from warehouse import schema
 from warehouse.db import make_engine
 from warehouse.load import read_frame

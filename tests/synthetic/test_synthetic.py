@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from transforms.synthetic import (
+from synthetic.county import generate_county
+from synthetic.reference import build_geography
+from synthetic.spec import (
     CHECK_CHARS,
     CountySpec,
     GeneratedCounty,
-    build_geography,
     check_digits,
-    generate_county,
     id_check_digit,
     upgrade_id15,
 )
