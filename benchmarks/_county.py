@@ -79,7 +79,8 @@ def size_label(args: argparse.Namespace) -> str:
 @contextmanager
 def county(args: argparse.Namespace) -> Iterator[County]:
     """Generate the county the size arguments describe, in `--keep` or a temporary folder."""
-    from transforms.synthetic import CountySpec, generate_county
+    from synthetic.county import generate_county
+    from synthetic.spec import CountySpec
     from warehouse.inbox import write_files
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,8 +29,8 @@ from _county import (
 
 def read_only(inbox: Path) -> dict[str, float]:
     """Read every file the way landing does, and do nothing else."""
-    from transforms.filenames import UploadName, parse_upload_name
-    from transforms.readers import canonical_frame, read_upload
+    from transforms.landing.filenames import UploadName, parse_upload_name
+    from transforms.landing.readers import canonical_frame, read_upload
     from transforms.templates import load_contract
 
     contract = load_contract()

@@ -32,8 +32,8 @@ from _county import (
 
 def reconcile_county(folder: Path, reference: Path, as_of: date) -> dict[str, object]:
     """Read the staged county back, reconcile it and run the cross checks; seconds and rows."""
-    from transforms.after_reconcile import cross_checks
-    from transforms.reconcile import reconcile
+    from transforms.reconcile.all_sources import reconcile
+    from transforms.reconcile.cross_checks import cross_checks
     from transforms.templates import load_contract
     from warehouse import staged
     from warehouse.db import make_engine

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transforms.catalog import load_catalog
-from transforms.mart_presentation import data_dictionary_markdown, indicator_catalog_markdown
+from transforms.indicators.catalog import load_catalog
+from transforms.officer.mart_presentation import (
+    data_dictionary_markdown,
+    indicator_catalog_markdown,
+)
+from transforms.officer.upload_templates import uploads_markdown
 from transforms.templates import load_contract
-from transforms.upload_templates import uploads_markdown
 
 DOCS = Path(__file__).resolve().parent
 BEGIN = "<!-- BEGIN generated from transforms/contracts/indicators.toml: make docs -->\n"

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from expectations.runtime import gx_runtime
-from transforms.catalog import Catalog, load_catalog
-from transforms.indicators import OUTPUT_COLUMNS
-from transforms.rules import empty_findings, findings_frame
-from transforms.targets import STATUSES, judge
+from transforms.indicators.achievement import OUTPUT_COLUMNS
+from transforms.indicators.catalog import Catalog, load_catalog
+from transforms.indicators.targets import STATUSES, judge
+from transforms.quality.rules import empty_findings, findings_frame
 
 MART_COLUMNS = OUTPUT_COLUMNS
 AUDIT_COLUMNS = (
@@ -56,7 +56,7 @@ def _expected_value(mart: pd.DataFrame, catalog: Catalog) -> pd.Series:
 
 
 def _expected_status(mart: pd.DataFrame, catalog: Catalog) -> pd.Series:
-    """The status the row's own value and target give (transforms.targets.judge).
+    """The status the row's own value and target give (transforms.indicators.targets.judge).
 
     `too_few` is taken as published where the indicator has a catalog minimum (its
     base may be another measure than the row's denominator), and only there.

@@ -2,7 +2,7 @@
 
 GB 11643-1999 (uploads.md, "Value formats"): 17 digits and an ISO 7064 MOD 11-2
 check character, a province code of GB/T 2260 (or 81/82/83), a real birth date from
-1900-01-01 on. The rules themselves live in `transforms.identity` (the normaliser
+1900-01-01 on. The rules themselves live in `transforms.landing.identity` (the normaliser
 uses them too); this module wraps them as an expectation on *staged* ID columns,
 which must already be canonical: a value that `normalise_ids` would still change
 (a 15-digit number, a lower-case `x`, a space) is reported as `id_format`.
@@ -20,13 +20,13 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_condition_partial,
 )
 
-from transforms.identity import as_text, normalise_ids
+from transforms.landing.identity import as_text, normalise_ids
 
 
 def id_problems(ids: pd.Series, latest_birth: pd.Timestamp | None = None) -> pd.Series:
     """Per value: null when it is a valid canonical ID, else the err code of its problem.
 
-    Codes as `transforms.identity.normalise_ids` gives them (`id_scientific`,
+    Codes as `transforms.landing.identity.normalise_ids` gives them (`id_scientific`,
     `id_format`, `id_checksum`, `id_region`, `id_birth_date` — the last when the
     encoded birth date is not real, before 1900 or after `latest_birth`), and
     `id_format` for a valid but not canonical value. Null stays null.

@@ -44,9 +44,9 @@ from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.row_conditions import Column as Col
 
 from expectations.chinese_id import ExpectColumnValuesToBeValidChineseId
-from transforms.identity import birth_date_from_id
-from transforms.normalise import report_month_ends
-from transforms.rules import rule
+from transforms.landing.identity import birth_date_from_id
+from transforms.landing.normalise import report_month_ends
+from transforms.quality.rules import rule
 from transforms.templates import Column, Contract, Template, load_contract
 
 INDEX = ("upload_id", "row_number")

@@ -40,8 +40,8 @@ from expectations.suites import (
     prepare_batch,
     suite_name,
 )
-from transforms.identity import mask_id
-from transforms.rules import (
+from transforms.landing.identity import mask_id
+from transforms.quality.rules import (
     FINDING_COLUMNS,
     IDENTITY_KEY_COLUMNS,
     empty_findings,

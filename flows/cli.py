@@ -239,7 +239,8 @@ def command_serve(args: argparse.Namespace) -> int:
 
 def command_demo(args: argparse.Namespace) -> int:
     from flows.settings import load_settings as _load
-    from transforms.synthetic import CountySpec, generate_county
+    from synthetic.county import generate_county
+    from synthetic.spec import CountySpec
     from warehouse.inbox import write_files
 
     settings = _load()

@@ -56,14 +56,14 @@ from flows.period_range import merge_range, month_range
 from flows.server_watchdog import start_watchdog
 from flows.settings import Settings, load_settings
 from flows.summaries import files_digest, fingerprint, markdown_summary, report_links
-from transforms.after_reconcile import cross_checks
-from transforms.catalog import load_catalog
-from transforms.indicators import compute_indicators, target_findings
-from transforms.manifest_rules import default_first_month
+from transforms.indicators.achievement import compute_indicators, target_findings
+from transforms.indicators.catalog import load_catalog
+from transforms.indicators.signoff import review_months
+from transforms.landing.manifest_rules import default_first_month
+from transforms.landing.readers import ReadLimits
 from transforms.periods import periods_for
-from transforms.readers import ReadLimits
-from transforms.reconcile import reconcile
-from transforms.signoff import review_months
+from transforms.reconcile.all_sources import reconcile
+from transforms.reconcile.cross_checks import cross_checks
 from transforms.templates import load_contract
 from warehouse import publish as publishing
 from warehouse import run_summary, runs, signoffs, staged, workspace

@@ -18,8 +18,8 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine
 
 from flows.settings import Settings
-from transforms.officer_labels import STATUS_LABELS
-from transforms.officer_views import (
+from transforms.officer.labels import STATUS_LABELS
+from transforms.officer.views import (
     FILTER_WORDS,
     count_line,
     filter_code,
@@ -363,8 +363,8 @@ def add_explain_command(
 
 def command_explain(args: argparse.Namespace, settings: Settings) -> int:
     """Print the figure, the records behind it and those left out (or all of it as CSV)."""
-    from transforms.explain import explanation_frame
-    from transforms.officer_views import explain_header, explain_view
+    from transforms.officer.explain import explanation_frame
+    from transforms.officer.views import explain_header, explain_view
     from warehouse.explain_data import ExplainError, explain
 
     lang = settings.lang

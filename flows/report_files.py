@@ -18,9 +18,9 @@ from sqlalchemy import Connection
 from reports.bulletin import render_bulletin_html
 from reports.explain_page import render_explain_page
 from reports.officer_report import render_html
-from transforms.bulletin import bulletin_sheets, bulletin_table
-from transforms.catalog import Catalog, load_catalog
-from transforms.officer_report import (
+from transforms.indicators.catalog import Catalog, load_catalog
+from transforms.officer.bulletin import bulletin_sheets, bulletin_table
+from transforms.officer.report import (
     AREA_COLUMNS,
     ReportInput,
     report_file_names,

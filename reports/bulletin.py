@@ -1,6 +1,6 @@
 """The bulletin (季度通报) as one self-contained HTML page (templates bulletin*.html.j2).
 
-Mart rows in, an HTML string out: the ranked rows of transforms.bulletin, per parent
+Mart rows in, an HTML string out: the ranked rows of transforms.officer.bulletin, per parent
 area a matrix of indicators × children and a card per indicator with its bar chart
 (reports.charts), met / not met by colour AND text, and the change since the previous
 period. The page makes no request of any kind: the stylesheet is inline, the charts
@@ -17,7 +17,8 @@ import pandas as pd
 
 from reports.charts import STATUS_SYMBOLS, Bar, bar_chart_svg
 from reports.rendering import render
-from transforms.bulletin import (
+from transforms.indicators.catalog import Catalog
+from transforms.officer.bulletin import (
     JUDGED,
     PROVISIONAL_NOTE,
     as_number,
@@ -29,8 +30,7 @@ from transforms.bulletin import (
     period_title,
     share_text,
 )
-from transforms.catalog import Catalog
-from transforms.mart_presentation import (
+from transforms.officer.mart_presentation import (
     LEVEL_LABELS,
     STATUS_LABELS,
     display_value,

@@ -16,9 +16,9 @@ import pandas as pd
 from markupsafe import Markup
 
 from reports.rendering import render
-from transforms.mart_presentation import STATUS_LABELS, format_target
-from transforms.officer_labels import SEVERITY_LABELS, Lang, labels_for
-from transforms.officer_report import SEVERITIES, month_counts
+from transforms.officer.labels import SEVERITY_LABELS, Lang, labels_for
+from transforms.officer.mart_presentation import STATUS_LABELS, format_target
+from transforms.officer.report import SEVERITIES, month_counts
 
 _TOLERANCE = 1e-9
 STATUS_SYMBOLS = {"met": "✓", "not_met": "✗", "no_data": "–"}

@@ -1,6 +1,6 @@
 """One township's figures explained, as a self-contained HTML page next to the report.
 
-Pure: explanations (transforms.explain) in, an HTML string out (template
+Pure: explanations (transforms.officer.explain) in, an HTML string out (template
 explain_page.html.j2). Like the report it fetches nothing and escapes every value;
 persons appear only as masked ID numbers. Each figure is a section whose id is the
 indicator code, so the report links to `<page>#<indicator>`.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reports.rendering import render
-from transforms.explain import Explanation
-from transforms.officer_views import MART_STATUS_LABELS, explain_header, explain_view
+from transforms.officer.explain import Explanation
+from transforms.officer.views import MART_STATUS_LABELS, explain_header, explain_view
 
 RECORDS_SHOWN = 500
 """Records listed per figure on the page; `popstat explain --format csv` gives them all."""

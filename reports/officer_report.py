@@ -1,7 +1,7 @@
 """The data officer's report as one self-contained HTML page (templates officer_report.html.j2,
 report_township.html.j2 and report_cells.html.j2).
 
-Pure: `ReportInput` (transforms.officer_report) in, an HTML string out. The page opens
+Pure: `ReportInput` (transforms.officer.report) in, an HTML string out. The page opens
 from a shared folder on an office intranet with no Internet: the stylesheet is inline,
 the chart is inline SVG (reports.charts), there is no script and no font or image from
 anywhere else — a Content-Security-Policy meta tag forbids any fetch. Every value from
@@ -9,7 +9,7 @@ the data is escaped by the templates' one path (reports.rendering). Person IDs a
 already masked in `dq_issues`; the offending `value` column is not shown at all.
 
 Here only the words and numbers each table shows are chosen; the markup is in the
-templates, the data shaping in transforms.officer_report.
+templates, the data shaping in transforms.officer.report.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 
 from reports.charts import month_chart_svg
 from reports.rendering import render, text_of
-from transforms.officer_labels import (
+from transforms.officer.labels import (
     FIGURE_STATUS,
     SEVERITY_LABELS,
     SOURCE_LABELS,
@@ -31,7 +31,7 @@ from transforms.officer_labels import (
     labels_for,
     rule_label,
 )
-from transforms.officer_report import (
+from transforms.officer.report import (
     NO_TOWNSHIP,
     RATE_FAIR,
     RATE_GOOD,
@@ -108,7 +108,7 @@ def _cards(prepared: PreparedReport, text: Mapping[str, str]) -> list[dict[str, 
 
 
 def _rules(data: ReportInput, lang: Lang, text: Mapping[str, str]) -> dict[str, object] | None:
-    """Issues per rule × township (transforms.officer_report.rule_table) as a table."""
+    """Issues per rule × township (transforms.officer.report.rule_table) as a table."""
     table = rule_table(data, lang)
     if table.empty:
         return None

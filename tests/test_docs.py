@@ -6,8 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from transforms.catalog import load_catalog
-from transforms.mart_presentation import indicator_catalog_markdown
+from transforms.indicators.catalog import load_catalog
+from transforms.officer.mart_presentation import indicator_catalog_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

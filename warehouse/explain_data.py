@@ -4,7 +4,7 @@ The figure is the published `mart_target_achievement` row; the records are the
 reconciled rows (`recon_*`, `dq_reporting`) of the areas under the figure's area,
 traced to the staged rows (`stg_*`, current uploads only) and the upload they came
 from; the rows left out are the `stg_exclusions` rows and quarantined uploads of
-those areas and months. The selection and tracing are transforms.explain.
+those areas and months. The selection and tracing are transforms.officer.explain.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import TypeVar
 import pandas as pd
 from sqlalchemy import Connection, false, select
 
-from transforms.catalog import load_catalog
-from transforms.explain import (
+from transforms.indicators.achievement import area_closure
+from transforms.indicators.catalog import load_catalog
+from transforms.indicators.measures import MEASURES
+from transforms.officer.explain import (
     FRAME_TEMPLATES,
     LEFT_OUT_COLUMNS,
     RECORD_COLUMNS,
@@ -30,8 +32,6 @@ from transforms.explain import (
     quarantined_left_out,
     trace_records,
 )
-from transforms.indicators import area_closure
-from transforms.measures import MEASURES
 from transforms.periods import parse_period
 from transforms.templates import load_contract
 from warehouse import schema

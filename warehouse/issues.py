@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, func, select, update
 from sqlalchemy.sql import ColumnElement
 
-from transforms.rules import FINDING_COLUMNS, IDENTITY_KEY_COLUMNS
+from transforms.quality.rules import FINDING_COLUMNS, IDENTITY_KEY_COLUMNS
 from warehouse import schema
 from warehouse.clock import local_now
 from warehouse.load import bulk_insert, read_frame

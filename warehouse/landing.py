@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, func, select, update
 
-from transforms import manifest_rules
-from transforms.filenames import NameProblem, UploadName, parse_upload_name
-from transforms.normalise import normalise_frame
-from transforms.readers import ReadLimits, canonical_frame
+from transforms.landing import manifest_rules
+from transforms.landing.filenames import NameProblem, UploadName, parse_upload_name
+from transforms.landing.normalise import normalise_frame
+from transforms.landing.readers import ReadLimits, canonical_frame
 from transforms.templates import Contract, Template
 from warehouse import schema, staged
 from warehouse.clock import local_now

@@ -2,7 +2,7 @@
 
 `query_mart` selects rows of mart_target_achievement (by period, by area and
 everything below it, by indicator); `export_mart` writes them as CSV or XLSX
-with Chinese headers (transforms.mart_presentation) or as Parquet with the
+with Chinese headers (transforms.officer.mart_presentation) or as Parquet with the
 English column names and unrounded values. `bulletin_rows` reads a period and
 the one before it for the bulletin (rendered by reports.bulletin, written by
 flows.report_files). Read-only: nothing here writes to
@@ -19,9 +19,9 @@ from typing import Literal
 import pandas as pd
 from sqlalchemy import Connection, func, or_, select
 
-from transforms.bulletin import previous_period
-from transforms.catalog import Catalog, load_catalog
-from transforms.mart_presentation import presentation_frame
+from transforms.indicators.catalog import Catalog, load_catalog
+from transforms.officer.bulletin import previous_period
+from transforms.officer.mart_presentation import presentation_frame
 from transforms.periods import parse_period
 from warehouse import schema
 from warehouse.load import read_frame

@@ -41,7 +41,7 @@ def read_reference(folder: Path) -> Reference:
     """Read the three reference files, every column as text (codes keep leading zeros).
 
     targets.csv stays text as written: a non-numeric year or target is a quality issue
-    of its row (transforms.indicators.target_findings), never a crash of the run.
+    of its row (transforms.indicators.achievement.target_findings), never a crash of the run.
     """
     frames = {key: _read(folder, name, cols) for key, (name, cols) in REFERENCE_FILES.items()}
     return Reference(

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from transforms.catalog import load_catalog
-from transforms.explain import Explanation
-from transforms.officer_report import (
+from transforms.indicators.catalog import load_catalog
+from transforms.officer.explain import Explanation
+from transforms.officer.report import (
     AREA_COLUMNS,
     FIGURE_COLUMNS,
     INSTITUTION_COLUMNS,
@@ -94,7 +94,7 @@ def report_figures(conn: Connection, period: str) -> pd.DataFrame:
 
 
 def township_explanations(conn: Connection, figures: pd.DataFrame) -> dict[str, list[Explanation]]:
-    """Every township figure explained (transforms.explain), per township code."""
+    """Every township figure explained (transforms.officer.explain), per township code."""
     out: dict[str, list[Explanation]] = {}
     for (area, period), rows in figures.groupby(["area_code", "period"], sort=False):
         codes = [str(c) for c in rows["indicator"]]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from types import TracebackType
 
-from transforms.readers import ReadLimits, ReadProblem, ReadResult, failed_read, read_upload
+from transforms.landing.readers import ReadLimits, ReadProblem, ReadResult, failed_read, read_upload
 from transforms.templates import Template
 
 _MiB = 1024 * 1024

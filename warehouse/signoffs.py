@@ -26,7 +26,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, and_, delete, select, update
 
-from transforms.signoff import review_months as village_review_months
+from transforms.indicators.signoff import review_months as village_review_months
 from warehouse import schema
 from warehouse.load import bulk_insert, read_frame
 
@@ -106,7 +106,7 @@ def _due_village_months(conn: Connection) -> pd.DataFrame:
 def review_inputs(conn: Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(received, signed): village-months with any village upload, and those signed off now.
 
-    Both with columns area_code (the village) and month, for transforms.signoff.
+    Both with columns area_code (the village) and month, for transforms.indicators.signoff.
     """
     uploaded = _village_uploads(conn)[["unit", "report_month"]].drop_duplicates()
     s = schema.village_signoffs.c

@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select, update
 
-from transforms.normalise import empty_staged
-from transforms.reconcile import ReconInputs
+from transforms.landing.normalise import empty_staged
+from transforms.reconcile.all_sources import ReconInputs
 from transforms.templates import Contract, Template, load_contract
 from warehouse import schema
 from warehouse.issues import record_findings

@@ -1,4 +1,4 @@
-"""Writing the upload templates as XLSX workbooks (the content is transforms.upload_templates).
+"""Writing the upload templates as XLSX workbooks (the content is transforms.officer.upload_templates).
 
 One workbook per upload kind: the sheet villages fill in (title, unit line, header,
 data rows with Excel data validation and text / date formats), then a sheet that
@@ -12,8 +12,7 @@ from typing import Any
 
 import xlsxwriter
 
-from transforms.templates import Contract
-from transforms.upload_templates import (
+from transforms.officer.upload_templates import (
     DATA_ROWS,
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -24,6 +23,7 @@ from transforms.upload_templates import (
     TemplateWorkbook,
     template_workbooks,
 )
+from transforms.templates import Contract
 
 FILL_SHEET = "填报"
 EXPLAIN_SHEET = "填表说明"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select
 
-from transforms.synthetic import CountySpec, GeneratedCounty
+from synthetic.spec import CountySpec, GeneratedCounty
 from warehouse import schema
 from warehouse.db import make_engine
 from warehouse.inbox import write_files

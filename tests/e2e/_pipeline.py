@@ -24,7 +24,7 @@ from sqlalchemy import Engine, Table, create_engine, select, text
 
 from flows import nightly
 from flows.settings import Settings
-from transforms.synthetic import GeneratedCounty
+from synthetic.spec import GeneratedCounty
 from warehouse import runs, schema
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files

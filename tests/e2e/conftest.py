@@ -21,8 +21,9 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
+from synthetic.county import generate_county  # noqa: E402
+from synthetic.spec import GeneratedCounty  # noqa: E402
 from tests.e2e._ops import SMALL_COUNTY  # noqa: E402
-from transforms.synthetic import GeneratedCounty, generate_county  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,8 @@ from sqlalchemy import Engine
 import warehouse.inbox
 import warehouse.landing
 from flows.settings import Settings
+from synthetic.county import generate_county
+from synthetic.spec import AnswerKey, CountySpec, GeneratedCounty, upgrade_id15
 from tests.e2e._pipeline import (
     MASKED_ID_RE,
     NIGHTLY,
@@ -49,16 +51,9 @@ from tests.e2e._pipeline import (
     warehouse_url,
     write_county,
 )
-from transforms.catalog import load_catalog
-from transforms.identity import person_key
+from transforms.indicators.catalog import load_catalog
+from transforms.landing.identity import person_key
 from transforms.periods import periods_for
-from transforms.synthetic import (
-    AnswerKey,
-    CountySpec,
-    GeneratedCounty,
-    generate_county,
-    upgrade_id15,
-)
 from transforms.templates import load_contract
 from warehouse import issues, schema
 from warehouse.db import make_engine
@@ -943,7 +938,7 @@ def test_mart_values_are_numerator_over_denominator_times_factor(world: World) -
     assert not problems, _problems(problems, "mart values that are not numerator/denominator")
 
 
-# The mart's birth figures, and the key's counts (transforms.synthetic.birth_figures) they
+# The mart's birth figures, and the key's counts (synthetic.answer_key.birth_figures) they
 # must equal: (indicator, mart column, key column).
 _BIRTH_FIGURES = (
     ("births", "numerator", "births"),

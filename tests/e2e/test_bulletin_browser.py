@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from reports.bulletin import render_bulletin_html
 from tests.browser import chromium, png_size, requests_sent
 from tests.mart_samples import sample_mart
-from transforms.catalog import load_catalog
+from transforms.indicators.catalog import load_catalog
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -28,10 +28,10 @@ import pytest
 from prefect import get_client
 from sqlalchemy import select
 
+from synthetic.spec import GeneratedCounty
 from tests.crash_hooks import PAUSE_MARKER, POINT_VARIABLE
 from tests.e2e._ops import CountyFolders, popstat_env, write_county
 from tests.e2e._pipeline import warehouse_url
-from transforms.synthetic import GeneratedCounty
 from warehouse import schema
 from warehouse.db import make_engine
 from warehouse.load import read_frame

@@ -16,9 +16,10 @@ from sqlalchemy import Engine
 
 from flows import nightly
 from flows.settings import Settings
+from synthetic.county import generate_county
+from synthetic.spec import GeneratedCounty, GeneratedFile
 from tests.e2e._ops import SMALL_COUNTY
 from tests.e2e._pipeline import NIGHTLY, SECRET_KEY, read_table, run_tasks
-from transforms.synthetic import GeneratedCounty, GeneratedFile, generate_county
 from transforms.templates import load_contract
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files

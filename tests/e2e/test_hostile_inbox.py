@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from synthetic.spec import GeneratedCounty
 from tests.e2e._ops import SECRET, CountyFolders, popstat_env, write_county
 from tests.e2e._pipeline import warehouse_url
 from tests.hostile import csv_lines, far_cell_xlsx, open_quote_csv, zip_bomb_xlsx
-from transforms.synthetic import GeneratedCounty
 from warehouse import schema
 from warehouse.db import make_engine
 from warehouse.load import read_frame

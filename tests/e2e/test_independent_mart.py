@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 
 from flows.settings import Settings
+from synthetic.county import generate_county
+from synthetic.spec import CountySpec, GeneratedCounty
 from tests.e2e import independent_births as ind
 from tests.e2e._pipeline import (
     NIGHTLY,
@@ -27,7 +29,6 @@ from tests.e2e._pipeline import (
     warehouse_url,
     write_county,
 )
-from transforms.synthetic import CountySpec, GeneratedCounty, generate_county
 from warehouse.db import make_engine
 
 KEY = ["area_code", "period", "indicator"]

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from synthetic.spec import GeneratedCounty
 from tests.e2e._ops import (
     CountyFolders,
     popstat_command,
@@ -32,7 +33,6 @@ from tests.e2e._ops import (
     run_popstat,
     write_county,
 )
-from transforms.synthetic import GeneratedCounty
 from warehouse import runs, schema
 from warehouse.db import make_engine, migrate
 from warehouse.load import read_frame

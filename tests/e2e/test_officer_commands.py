@@ -25,6 +25,7 @@ import pytest
 
 from flows.cli import main
 from flows.settings import Settings
+from synthetic.spec import GeneratedCounty
 from tests.e2e._ops import SECRET
 from tests.e2e._pipeline import (
     MASKED_ID_RE,
@@ -34,7 +35,6 @@ from tests.e2e._pipeline import (
     warehouse_url,
     write_county,
 )
-from transforms.synthetic import GeneratedCounty
 from warehouse.db import make_engine, migrate
 
 REPO = Path(__file__).parents[2]

@@ -22,7 +22,7 @@ from flows.cli import main
 from flows.report_files import write_report
 from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, REPORTING, V1, V2
 from tests.browser import chromium, png_size, requests_sent
-from transforms.officer_report import report_file_names
+from transforms.officer.report import report_file_names
 from warehouse import issues, schema
 from warehouse.db import make_engine, migrate
 from warehouse.load import bulk_insert

@@ -1,6 +1,6 @@
 """The seed's figures (篇五) end to end: files → land → … → publish → the worked example.
 
-transforms/synthetic_seed.py writes, for 和什托洛盖镇 and its eight villages, January to
+synthetic/seed.py writes, for 和什托洛盖镇 and its eight villages, January to
 September 2026, the uploads whose reconciled figures are docs/indicators.md's worked example.
 Here they go through the six nightly tasks (each task's undecorated function, on an
 SQLite warehouse, no Prefect server) and mart_target_achievement must publish exactly
@@ -23,14 +23,9 @@ from sqlalchemy import Engine, text
 
 from flows import nightly
 from flows.settings import Settings
-from transforms.synthetic import GeneratedCounty
-from transforms.synthetic_seed import (
-    H2,
-    SEED_FIGURES,
-    TOWNSHIP_CODE,
-    YTD,
-    generate_seed_county,
-)
+from synthetic.seed import generate_seed_county
+from synthetic.seed_township import H2, SEED_FIGURES, TOWNSHIP_CODE, YTD
+from synthetic.spec import GeneratedCounty
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from flows.cli import main
 from flows.settings import Settings
+from synthetic.spec import GeneratedCounty
 from tests.e2e._pipeline import NIGHTLY, SECRET_KEY, run_tasks, write_county
-from transforms.synthetic import GeneratedCounty
 from warehouse import schema
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files

@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from flows.cli import main
 from flows.settings import Settings
+from synthetic.county import generate_county
+from synthetic.spec import CountySpec, GeneratedCounty
 from tests.e2e._pipeline import SECRET_KEY, run_tasks
-from transforms.normalise import normalise_frame
-from transforms.readers import canonical_frame, read_upload
-from transforms.synthetic import CountySpec, GeneratedCounty, generate_county
+from transforms.landing.normalise import normalise_frame
+from transforms.landing.readers import canonical_frame, read_upload
 from transforms.templates import Template, load_contract
 from warehouse import schema
 from warehouse.db import make_engine, migrate

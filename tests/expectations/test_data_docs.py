@@ -27,7 +27,7 @@ from expectations.data_docs import (
 )
 from expectations.runtime import MAX_KEPT, gx_runtime
 from expectations.validate import validate_batch
-from transforms.identity import id_check_digit
+from transforms.landing.identity import id_check_digit
 from transforms.templates import Template, load_contract
 
 CONTRACT = load_contract()

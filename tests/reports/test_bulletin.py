@@ -12,13 +12,13 @@ import pytest
 from reports.bulletin import render_bulletin_html
 from reports.charts import Bar, bar_chart_svg
 from tests.mart_samples import FORMULA_NAME, SCRIPT_NAME, sample_mart
-from transforms.bulletin import (
+from transforms.indicators.catalog import load_catalog
+from transforms.officer.bulletin import (
     bulletin_sheets,
     bulletin_table,
     period_title,
     previous_period,
 )
-from transforms.catalog import load_catalog
 
 
 def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -12,8 +12,8 @@ import pytest
 from reports.charts import month_chart_svg
 from reports.officer_report import render_html
 from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, REPORTING, T1, T2, V1, V2, V3
-from transforms.officer_labels import rule_label
-from transforms.officer_report import (
+from transforms.officer.labels import rule_label
+from transforms.officer.report import (
     ReportInput,
     issues_table,
     month_counts,

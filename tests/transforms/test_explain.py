@@ -1,4 +1,4 @@
-"""transforms.explain on tiny frames: which records count, and where each came from."""
+"""transforms.officer.explain on tiny frames: which records count, and where each came from."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import date
 
 import pandas as pd
 
-from transforms.catalog import load_catalog
-from transforms.explain import (
+from transforms.indicators.catalog import load_catalog
+from transforms.officer.explain import (
     counted_records,
     explanation_frame,
     left_out_in_snapshot,

@@ -1,4 +1,4 @@
-"""transforms.filenames: upload names, their identity and the reasons a name is refused."""
+"""transforms.landing.filenames: upload names, their identity and the reasons a name is refused."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.filenames import NameProblem, UploadName, is_ignorable, parse_upload_name
+from transforms.landing.filenames import NameProblem, UploadName, is_ignorable, parse_upload_name
 from transforms.templates import Contract, load_contract
 
 CONTRACT = load_contract()

@@ -1,4 +1,4 @@
-"""transforms.identity: ID cleaning and validation, person keys, masks."""
+"""transforms.landing.identity: ID cleaning and validation, person keys, masks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.identity import (
+from transforms.landing.identity import (
     PROVINCE_CODES,
     birth_date_from_id,
     id_check_digit,

@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transforms.catalog import CatalogError, load_catalog, parse_catalog
-from transforms.indicators import (
+from transforms.indicators.achievement import (
     OUTPUT_COLUMNS,
     compute_indicators,
     normalise_targets,
     target_findings,
     target_problems,
 )
-from transforms.mart_presentation import MART_COLUMNS
-from transforms.measures import MEASURES
+from transforms.indicators.catalog import CatalogError, load_catalog, parse_catalog
+from transforms.indicators.measures import MEASURES
+from transforms.officer.mart_presentation import MART_COLUMNS
 from transforms.periods import parse_period, periods_for
 from warehouse.schema import mart_target_achievement
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from transforms import manifest_rules as rules
+from transforms.landing import manifest_rules as rules
 
 T = pd.Timestamp
 

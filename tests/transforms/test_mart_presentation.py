@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Boolean, Date, Float, Integer, Numeric, Text
 
 from tests.mart_samples import sample_mart
-from transforms.catalog import load_catalog
-from transforms.mart_presentation import (
+from transforms.indicators.catalog import load_catalog
+from transforms.officer.mart_presentation import (
     HEADERS_ZH,
     MART_COLUMNS,
     data_dictionary_markdown,
@@ -108,8 +108,8 @@ def test_the_committed_data_dictionary_is_generated_from_the_catalog() -> None:
     committed = (ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
     assert committed == expected, (
         "docs/data-dictionary.md is stale; regenerate it with: .venv/bin/python -c "
-        '"from transforms.catalog import load_catalog; '
-        "from transforms.mart_presentation import data_dictionary_markdown as d; "
+        '"from transforms.indicators.catalog import load_catalog; '
+        "from transforms.officer.mart_presentation import data_dictionary_markdown as d; "
         "open('docs/data-dictionary.md','w',encoding='utf-8').write(d(load_catalog()))\""
     )
 

@@ -1,4 +1,4 @@
-"""transforms.normalise: one parser per column type, and the staged frame."""
+"""transforms.landing.normalise: one parser per column type, and the staged frame."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.identity import id_check_digit, person_key
-from transforms.normalise import (
+from transforms.landing.identity import id_check_digit, person_key
+from transforms.landing.normalise import (
     clean_text,
     normalise_frame,
     parse_area_code,

@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.officer_views import (
+from transforms.officer.views import (
     count_line,
     filter_code,
     issue_detail_lines,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transforms.quality_checks import (
+from transforms.quality.checks import (
     expected_uploads,
     fee_ledger_checks,
     modified_z,
@@ -17,7 +17,7 @@ from transforms.quality_checks import (
     outlier_findings,
     roster_checks,
 )
-from transforms.rules import FINDING_COLUMNS
+from transforms.quality.rules import FINDING_COLUMNS
 from transforms.templates import load_contract
 
 CONTRACT = load_contract()

@@ -1,11 +1,11 @@
-"""transforms.readers: limits checked before parsing, and a CSV quote left open."""
+"""transforms.landing.readers: limits checked before parsing, and a CSV quote left open."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.hostile import csv_lines, far_cell_xlsx, open_quote_csv, workbook, zip_bomb_xlsx
-from transforms.readers import ReadLimits, check_limits, read_upload
+from transforms.landing.readers import ReadLimits, check_limits, read_upload
 from transforms.templates import load_contract
 
 BIRTHS = load_contract().templates["village_births"]

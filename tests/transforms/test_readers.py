@@ -1,4 +1,4 @@
-"""transforms.readers: CSV/XLSX bytes -> string frames under the located header."""
+"""transforms.landing.readers: CSV/XLSX bytes -> string frames under the located header."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.readers import (
+from transforms.landing.readers import (
     HEADER_SEARCH_ROWS,
     ReadResult,
     UnreadableError,

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from transforms.reconcile import ReconInputs, ReconResult, reconcile
-from transforms.reconcile_common import FINDING_COLUMNS
+from transforms.reconcile.all_sources import ReconInputs, ReconResult, reconcile
+from transforms.reconcile.common import FINDING_COLUMNS
 from transforms.templates import load_contract
 
 V1, V2, V3 = "654226101001", "654226101002", "654226102001"

@@ -1,10 +1,10 @@
-"""transforms.manifest_rules: units and months checked against the reference."""
+"""transforms.landing.manifest_rules: units and months checked against the reference."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from transforms.manifest_rules import default_first_month, reference_problems
+from transforms.landing.manifest_rules import default_first_month, reference_problems
 
 KNOWN = {"654226100201", "654226100", "H001"}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from transforms.catalog import load_catalog
-from transforms.indicators import area_closure, compute_indicators, normalise_areas
+from transforms.indicators.achievement import area_closure, compute_indicators, normalise_areas
+from transforms.indicators.catalog import load_catalog
+from transforms.indicators.signoff import review_months, signed_off_shares
 from transforms.periods import parse_period
-from transforms.signoff import review_months, signed_off_shares
 
 COUNTY, TOWN_A, TOWN_B = "654226", "654226100", "654226101"
 A1, A2, B1 = "654226100001", "654226100002", "654226101001"

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from transforms.targets import judge, meets, score, score_one
+from transforms.indicators.targets import judge, meets, score, score_one
 
 
 def _s(*values: object) -> pd.Series:

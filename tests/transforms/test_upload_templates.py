@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transforms.templates import load_contract, parse_contract
-from transforms.upload_templates import (
+from transforms.officer.upload_templates import (
     AREA_CODE_LENGTH,
     ID_LENGTH,
     template_workbook,
     template_workbooks,
     uploads_markdown,
 )
+from transforms.templates import load_contract, parse_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 

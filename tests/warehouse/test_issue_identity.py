@@ -6,8 +6,8 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from expectations.validate import validate_batch
-from transforms.identity import mask_id
-from transforms.normalise import normalise_frame
+from transforms.landing.identity import mask_id
+from transforms.landing.normalise import normalise_frame
 from transforms.templates import load_contract
 from warehouse import schema
 from warehouse.issues import record_findings

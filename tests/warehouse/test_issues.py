@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine
 
-from transforms.rules import FINDING_COLUMNS
+from transforms.quality.rules import FINDING_COLUMNS
 from warehouse import issues
 
 

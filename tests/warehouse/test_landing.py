@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, select
 
-from transforms.identity import id_check_digit
+from transforms.landing.identity import id_check_digit
 from transforms.templates import load_contract
 from warehouse import schema
 from warehouse.landing import LandingContext, land_inbox

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from flows import report_files
 from tests.mart_samples import FORMULA_NAME, sample_mart
-from transforms.mart_presentation import MART_COLUMNS
+from transforms.officer.mart_presentation import MART_COLUMNS
 from warehouse import mart_export
 from warehouse.publish import publish
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from synthetic.county import generate_county
 from tests.e2e._ops import SMALL_COUNTY
-from transforms.filenames import UploadName, parse_upload_name
-from transforms.readers import ReadLimits, ReadResult
-from transforms.synthetic import generate_county
+from transforms.landing.filenames import UploadName, parse_upload_name
+from transforms.landing.readers import ReadLimits, ReadResult
 from transforms.templates import Template, load_contract
 from warehouse.sandbox import ParseJob, ReaderPool, SandboxLimits
 

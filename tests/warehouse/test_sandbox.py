@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.hostile import csv_lines, far_cell_xlsx
-from transforms.readers import ReadLimits
+from transforms.landing.readers import ReadLimits
 from transforms.templates import load_contract
 from warehouse.sandbox import ParseJob, ReaderPool, SandboxLimits
 
