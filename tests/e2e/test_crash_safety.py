@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -31,7 +30,6 @@ from sqlalchemy import select
 from synthetic.spec import GeneratedCounty
 from tests.crash_hooks import PAUSE_MARKER, POINT_VARIABLE
 from tests.e2e._ops import CountyFolders, popstat_env, write_county
-from tests.e2e._pipeline import warehouse_url
 from warehouse import schema
 from warehouse.db import make_engine
 from warehouse.load import read_frame
@@ -54,18 +52,6 @@ KILL_POINTS = (
     "publish:insert",
     "publish:commit",
 )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def two_warehouses(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str]]:
-    """(the crashed runs' warehouse, the uninterrupted run's), both empty, of one kind."""
-    first = warehouse_url(request.param, tmp_path_factory)
-    second = warehouse_url(request.param, tmp_path_factory)
-    yield next(first), next(second)
-    for generator in (first, second):
-        next(generator, None)
 
 
 def _command(folders: CountyFolders, url: str, home: Path) -> list[str]:

@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from sqlalchemy import select
 
 from synthetic.spec import GeneratedCounty
 from tests.e2e._ops import SECRET, CountyFolders, popstat_env, write_county
-from tests.e2e._pipeline import warehouse_url
 from tests.hostile import csv_lines, far_cell_xlsx, open_quote_csv, zip_bomb_xlsx
 from warehouse import schema
 from warehouse.db import make_engine
@@ -83,18 +81,6 @@ def _plant(inbox: Path, outside: Path, files: dict[str, tuple[bytes | None, str 
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(inbox / "hostile/upload.sock"))
     server.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def two_warehouses(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str]]:
-    """(the hostile run's warehouse, the clean run's), both empty, of one kind."""
-    first = warehouse_url(request.param, tmp_path_factory)
-    second = warehouse_url(request.param, tmp_path_factory)
-    yield next(first), next(second)
-    for generator in (first, second):
-        next(generator, None)
 
 
 def _run(folders: CountyFolders, url: str, env: dict[str, str], cwd: Path) -> str:
