@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
 
 from synthetic.spec import GeneratedCounty
-from tests.e2e._ops import SECRET, CountyFolders, popstat_env, write_county
+from tests.e2e._ops import (
+    SECRET,
+    CountyFolders,
+    popstat_env,
+    uploads_issues_mart,
+    write_county,
+)
 from tests.hostile import csv_lines, far_cell_xlsx, open_quote_csv, zip_bomb_xlsx
-from warehouse import schema
-from warehouse.db import make_engine
-from warehouse.load import read_frame
 
 pytestmark = pytest.mark.prefect
 
@@ -98,23 +100,6 @@ def _run(folders: CountyFolders, url: str, env: dict[str, str], cwd: Path) -> st
     return result.stdout
 
 
-def _read(url: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            uploads = read_frame(conn, select(schema.uploads))
-            issues = read_frame(conn, select(schema.dq_issues))
-            mart = read_frame(conn, select(schema.mart_target_achievement))
-    finally:
-        engine.dispose()
-    mart = mart.drop(columns=["run_id"])
-    return (
-        uploads,
-        issues,
-        mart.sort_values(["area_code", "period", "indicator"]).reset_index(drop=True),
-    )
-
-
 def test_hostile_files_are_quarantined_and_change_nothing_published(
     prefect_api: str,
     small_county: GeneratedCounty,
@@ -134,7 +119,7 @@ def test_hostile_files_are_quarantined_and_change_nothing_published(
     stdout = _run(hostile, hostile_url, env, tmp_path)
     assert "完成 completed" in stdout
 
-    uploads, issues, mart = _read(hostile_url)
+    uploads, issues, mart = uploads_issues_mart(hostile_url)
     by_path = uploads.set_index("path")
     for name, (_, code) in files.items():
         row = by_path.loc[name]
@@ -148,7 +133,7 @@ def test_hostile_files_are_quarantined_and_change_nothing_published(
     raw = b"".join(p.read_bytes() for p in hostile.home.rglob("*") if p.is_file())
     assert OUTSIDE_MARKER.encode() not in raw
 
-    _, _, clean_mart = _read(clean_url)
+    _, _, clean_mart = uploads_issues_mart(clean_url)
     assert len(clean_mart) > 0
     pd.testing.assert_frame_equal(mart, clean_mart, check_dtype=False)
     assert not mart["period"].astype(str).str.startswith(("2099", "1900")).any()
