@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from tests.e2e._ops import (
     SECRET,
     CountyFolders,
     popstat_env,
+    run_popstat,
     uploads_issues_mart,
     write_county,
 )
@@ -87,15 +86,7 @@ def _plant(inbox: Path, outside: Path, files: dict[str, tuple[bytes | None, str 
 
 def _run(folders: CountyFolders, url: str, env: dict[str, str], cwd: Path) -> str:
     args = [*folders.cli_args(), "--warehouse", url]
-    result = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = run_popstat(["run", *args], env, cwd, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
