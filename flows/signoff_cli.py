@@ -15,15 +15,14 @@ import getpass
 import sys
 import unicodedata
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine
 
 from flows.settings import Settings
-from warehouse import schema, signoffs
+from warehouse import signoffs
+from warehouse.access import WarehouseNotReady, open_for_officer
 from warehouse.clock import local_now
-from warehouse.db import make_engine, migrate
 
 
 def add_signoff_command(
@@ -57,34 +56,31 @@ def _say(settings: Settings, zh: str, en: str) -> str:
     return zh if settings.lang == "zh" else en
 
 
+_REFUSALS = {
+    "missing": "找不到仓库 / no warehouse at",
+    "never_run": (
+        "仓库中还没有完成的运行，请先运行 run `popstat run` / no completed run in the warehouse at"
+    ),
+    "unreachable": "无法连接仓库 / cannot reach the warehouse at",
+}
+
+
 def _open_warehouse(settings: Settings) -> Engine | None:
-    """The warehouse, migrated, if it exists and a run completed there; else None (and why)."""
-    url = settings.effective_warehouse_url
-    hint = (
-        "用 --warehouse URL 或环境变量 POPSTAT_WAREHOUSE_URL 指向夜间运行使用的仓库 / "
-        "point --warehouse or POPSTAT_WAREHOUSE_URL at the warehouse the nightly run uses"
-    )
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        database = Path(url.removeprefix("sqlite:///"))
-        if not database.exists():
-            print(f"找不到仓库 / no warehouse at {database.resolve()}\n{hint}", file=sys.stderr)
-            return None
-    engine = make_engine(url)
-    ran = False
-    if inspect(engine).has_table(schema.runs.name):
-        with engine.connect() as conn:
-            completed = select(func.count()).where(schema.runs.c.status == "completed")
-            ran = bool(conn.execute(completed).scalar())
-    if not ran:
+    """The warehouse, migrated, if it exists and a run completed there; else None (and why).
+
+    The rule is `warehouse.access.open_for_officer`'s, as for every officer command.
+    """
+    try:
+        return open_for_officer(settings.effective_warehouse_url)
+    except WarehouseNotReady as refusal:
+        detail = f" ({refusal.detail})" if refusal.detail else ""
         print(
-            f"仓库中还没有完成的运行 / no completed run in the warehouse at {engine.url!r}: "
-            f"请先运行 run `popstat run`\n{hint}",
+            f"{_REFUSALS[refusal.reason]} {refusal.url}{detail}\n"
+            "用 --warehouse URL 或环境变量 POPSTAT_WAREHOUSE_URL 指向夜间运行使用的仓库 / "
+            "point --warehouse or POPSTAT_WAREHOUSE_URL at the warehouse the nightly run uses",
             file=sys.stderr,
         )
-        engine.dispose()
         return None
-    migrate(engine)
-    return engine
 
 
 def _width(text: str) -> int:

@@ -344,33 +344,32 @@ def _faults_key(
     ).reset_index(drop=True)
 
 
+WOMEN_KEY_COLUMNS: Final = (
+    "case",
+    "id_number",
+    "name",
+    "village_code",
+    "other_village_code",
+    "report_month",
+    "event_date",
+    "note",
+)
+
+
+def women_key_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The answer key's women events (one row per planted event) with text columns as strings."""
+    frame = pd.DataFrame(rows, columns=list(WOMEN_KEY_COLUMNS))
+    for c in WOMEN_KEY_COLUMNS:
+        if c != "event_date":
+            frame[c] = frame[c].astype("string")
+    return frame
+
+
 def _answer_key(
     sim: _Sim, files: _Files, births: pd.DataFrame, numbered: dict[str, pd.DataFrame]
 ) -> AnswerKey:
     births_key = _births_key(sim, files, births, numbered)
-    women = pd.DataFrame(
-        sim.women_key,
-        columns=[
-            "case",
-            "id_number",
-            "name",
-            "village_code",
-            "other_village_code",
-            "report_month",
-            "event_date",
-            "note",
-        ],
-    )
-    for c in (
-        "case",
-        "id_number",
-        "name",
-        "village_code",
-        "other_village_code",
-        "report_month",
-        "note",
-    ):
-        women[c] = women[c].astype("string")
+    women = women_key_frame(sim.women_key)
     return AnswerKey(
         uploads=_uploads_key(sim.spec, files, numbered),
         births=births_key,

@@ -58,7 +58,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from synthetic.answer_key import _births_key, _faults_key, _uploads_key
+from synthetic.answer_key import _births_key, _faults_key, _uploads_key, women_key_frame
 from synthetic.files import _Files
 from synthetic.population import _names
 from synthetic.reference import _csv_bytes
@@ -397,30 +397,7 @@ def _women_key(world: _World) -> pd.DataFrame:
                 "note": _WOMEN_NOTES[w.kind][1],
             }
         )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "case",
-            "id_number",
-            "name",
-            "village_code",
-            "other_village_code",
-            "report_month",
-            "event_date",
-            "note",
-        ],
-    )
-    for c in (
-        "case",
-        "id_number",
-        "name",
-        "village_code",
-        "other_village_code",
-        "report_month",
-        "note",
-    ):
-        frame[c] = frame[c].astype("string")
-    return frame
+    return women_key_frame(rows)
 
 
 # ------------------------------------------------------------------------ reference

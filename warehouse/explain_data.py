@@ -36,18 +36,9 @@ from transforms.periods import parse_period
 from transforms.templates import load_contract
 from warehouse import schema
 from warehouse.load import read_frame
+from warehouse.publish import RECON_TABLES
 
 T = TypeVar("T")
-
-RECON = {
-    "recon_births": schema.recon_births,
-    "recon_women": schema.recon_women,
-    "recon_fees": schema.recon_fees,
-    "recon_exams": schema.recon_exams,
-    "recon_changes": schema.recon_changes,
-    "recon_accuracy": schema.recon_accuracy,
-    "dq_reporting": schema.dq_reporting,
-}
 
 
 class ExplainError(ValueError):
@@ -103,7 +94,7 @@ def figure_row(conn: Connection, area: str, period: str, indicator: str) -> dict
 def _recon_rows(
     conn: Connection, name: str, areas: list[str], months: Sequence[str]
 ) -> pd.DataFrame:
-    table = RECON[name]
+    table = RECON_TABLES[name]
     parts = [
         read_frame(conn, select(table).where(table.c.area_code.in_(chunk)))
         for chunk in _chunks(areas)

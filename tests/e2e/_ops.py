@@ -94,6 +94,24 @@ def published_mart(warehouse_url: str) -> pd.DataFrame:
             mart = read_frame(conn, select(schema.mart_target_achievement))
     finally:
         engine.dispose()
+    return _comparable_mart(mart)
+
+
+def uploads_issues_mart(warehouse_url: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The uploads and issues as stored, and the mart as `published_mart` gives it."""
+    engine = make_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            uploads = read_frame(conn, select(schema.uploads))
+            issues = read_frame(conn, select(schema.dq_issues))
+            mart = read_frame(conn, select(schema.mart_target_achievement))
+    finally:
+        engine.dispose()
+    return uploads, issues, _comparable_mart(mart)
+
+
+def _comparable_mart(mart: pd.DataFrame) -> pd.DataFrame:
+    # run ids differ between runs that publish the same figures
     mart = mart.drop(columns=["run_id"])
     return mart.sort_values(["area_code", "period", "indicator"]).reset_index(drop=True)
 

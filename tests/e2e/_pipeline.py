@@ -132,6 +132,25 @@ def _stage(settings: Settings, run_id: str, stage: str, r: dict[str, Any]) -> An
     return nightly.publish.fn(settings, run_id, r["reconcile"], r["compute"])
 
 
+def county_settings(
+    county: GeneratedCounty,
+    root: Path,
+    inbox: Path,
+    reference: Path,
+    url: str,
+    secret_key: str = SECRET_KEY,
+) -> Settings:
+    """Settings of a nightly run over a written county: its home under `root`, as of its day."""
+    return Settings(
+        home=root / "home",
+        inbox=inbox,
+        reference=reference,
+        warehouse_url=url,
+        as_of=county.spec.effective_as_of,
+        secret_key=secret_key,
+    )
+
+
 def run_tasks(settings: Settings, run_id: str, stages: Iterable[str]) -> RunResult:
     """Run the named nightly tasks, in the flow's order, as one recorded run.
 

@@ -40,3 +40,17 @@ def prefect_api() -> Iterator[str]:
 def small_county() -> GeneratedCounty:
     """Six villages, two police stations, their institutions, January to June."""
     return generate_county(SMALL_COUNTY)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def two_warehouses(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """Two empty warehouses of one kind: the disturbed run's (crashed, hostile) and the clean run's."""
+    from tests.e2e._pipeline import warehouse_url  # imports the flows: only for tests that ask
+
+    first = warehouse_url(request.param, tmp_path_factory)
+    second = warehouse_url(request.param, tmp_path_factory)
+    yield next(first), next(second)
+    for generator in (first, second):
+        next(generator, None)

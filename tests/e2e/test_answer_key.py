@@ -41,6 +41,7 @@ from tests.e2e._pipeline import (
     NIGHTLY,
     SECRET_KEY,
     RunResult,
+    county_settings,
     names_in,
     nfkc,
     raw_ids_in,
@@ -108,14 +109,7 @@ def world(
 ) -> Iterator[World]:
     root = tmp_path_factory.mktemp("e2e_county")
     inbox, reference = write_county(county, root, Settings().time_zone)
-    settings = Settings(
-        home=root / "home",
-        inbox=inbox,
-        reference=reference,
-        warehouse_url=e2e_warehouse_url,
-        as_of=county.spec.effective_as_of,
-        secret_key=SECRET_KEY,
-    )
+    settings = county_settings(county, root, inbox, reference, e2e_warehouse_url)
     engine = make_engine(e2e_warehouse_url)
     first = run_tasks(settings, "e2e-run-1", NIGHTLY)
     state = snapshot(engine)

@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -30,8 +29,7 @@ from sqlalchemy import select
 
 from synthetic.spec import GeneratedCounty
 from tests.crash_hooks import PAUSE_MARKER, POINT_VARIABLE
-from tests.e2e._ops import CountyFolders, popstat_env, write_county
-from tests.e2e._pipeline import warehouse_url
+from tests.e2e._ops import CountyFolders, popstat_env, uploads_issues_mart, write_county
 from warehouse import schema
 from warehouse.db import make_engine
 from warehouse.load import read_frame
@@ -54,18 +52,6 @@ KILL_POINTS = (
     "publish:insert",
     "publish:commit",
 )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def two_warehouses(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str]]:
-    """(the crashed runs' warehouse, the uninterrupted run's), both empty, of one kind."""
-    first = warehouse_url(request.param, tmp_path_factory)
-    second = warehouse_url(request.param, tmp_path_factory)
-    yield next(first), next(second)
-    for generator in (first, second):
-        next(generator, None)
 
 
 def _command(folders: CountyFolders, url: str, home: Path) -> list[str]:
@@ -125,14 +111,7 @@ def _kill_when_paused(command: list[str], env: dict[str, str], cwd: Path, at: st
 
 def _state(url: str) -> dict[str, pd.DataFrame]:
     """Uploads, issues and mart as comparable frames: no ids a rerun may number otherwise."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            uploads = read_frame(conn, select(schema.uploads))
-            issues = read_frame(conn, select(schema.dq_issues))
-            mart = read_frame(conn, select(schema.mart_target_achievement))
-    finally:
-        engine.dispose()
+    uploads, issues, mart = uploads_issues_mart(url)
     path_of = dict(zip(uploads["upload_id"], uploads["path"], strict=True))
     uploads["duplicate_of"] = uploads["duplicate_of"].map(path_of)
     uploads = uploads[
@@ -154,11 +133,10 @@ def _state(url: str) -> dict[str, pd.DataFrame]:
     issues = issues[
         ["issue_id", "rule", "severity", "upload", "row_number", "record_key", "status", "active"]
     ]
-    mart = mart.drop(columns=["run_id"])
     return {
         "uploads": uploads.sort_values("path").reset_index(drop=True),
         "issues": issues.sort_values("issue_id").reset_index(drop=True),
-        "mart": mart.sort_values(["area_code", "period", "indicator"]).reset_index(drop=True),
+        "mart": mart,
     }
 
 

@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
 
 from synthetic.spec import GeneratedCounty
-from tests.e2e._ops import SECRET, CountyFolders, popstat_env, write_county
-from tests.e2e._pipeline import warehouse_url
+from tests.e2e._ops import (
+    SECRET,
+    CountyFolders,
+    popstat_env,
+    run_popstat,
+    uploads_issues_mart,
+    write_county,
+)
 from tests.hostile import csv_lines, far_cell_xlsx, open_quote_csv, zip_bomb_xlsx
-from warehouse import schema
-from warehouse.db import make_engine
-from warehouse.load import read_frame
 
 pytestmark = pytest.mark.prefect
 
@@ -85,48 +84,11 @@ def _plant(inbox: Path, outside: Path, files: dict[str, tuple[bytes | None, str 
     server.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def two_warehouses(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str]]:
-    """(the hostile run's warehouse, the clean run's), both empty, of one kind."""
-    first = warehouse_url(request.param, tmp_path_factory)
-    second = warehouse_url(request.param, tmp_path_factory)
-    yield next(first), next(second)
-    for generator in (first, second):
-        next(generator, None)
-
-
 def _run(folders: CountyFolders, url: str, env: dict[str, str], cwd: Path) -> str:
     args = [*folders.cli_args(), "--warehouse", url]
-    result = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = run_popstat(["run", *args], env, cwd, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
-
-
-def _read(url: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            uploads = read_frame(conn, select(schema.uploads))
-            issues = read_frame(conn, select(schema.dq_issues))
-            mart = read_frame(conn, select(schema.mart_target_achievement))
-    finally:
-        engine.dispose()
-    mart = mart.drop(columns=["run_id"])
-    return (
-        uploads,
-        issues,
-        mart.sort_values(["area_code", "period", "indicator"]).reset_index(drop=True),
-    )
 
 
 def test_hostile_files_are_quarantined_and_change_nothing_published(
@@ -148,7 +110,7 @@ def test_hostile_files_are_quarantined_and_change_nothing_published(
     stdout = _run(hostile, hostile_url, env, tmp_path)
     assert "完成 completed" in stdout
 
-    uploads, issues, mart = _read(hostile_url)
+    uploads, issues, mart = uploads_issues_mart(hostile_url)
     by_path = uploads.set_index("path")
     for name, (_, code) in files.items():
         row = by_path.loc[name]
@@ -162,7 +124,7 @@ def test_hostile_files_are_quarantined_and_change_nothing_published(
     raw = b"".join(p.read_bytes() for p in hostile.home.rglob("*") if p.is_file())
     assert OUTSIDE_MARKER.encode() not in raw
 
-    _, _, clean_mart = _read(clean_url)
+    _, _, clean_mart = uploads_issues_mart(clean_url)
     assert len(clean_mart) > 0
     pd.testing.assert_frame_equal(mart, clean_mart, check_dtype=False)
     assert not mart["period"].astype(str).str.startswith(("2099", "1900")).any()

@@ -23,7 +23,7 @@ from synthetic.spec import CountySpec, GeneratedCounty
 from tests.e2e import independent_births as ind
 from tests.e2e._pipeline import (
     NIGHTLY,
-    SECRET_KEY,
+    county_settings,
     read_table,
     run_tasks,
     warehouse_url,
@@ -49,14 +49,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
     root = tmp_path_factory.mktemp("independent")
     inbox, reference = write_county(county, root, Settings().time_zone)
     for url in warehouse_url("sqlite", tmp_path_factory):
-        settings = Settings(
-            home=root / "home",
-            inbox=inbox,
-            reference=reference,
-            warehouse_url=url,
-            as_of=county.spec.effective_as_of,
-            secret_key=SECRET_KEY,
-        )
+        settings = county_settings(county, root, inbox, reference, url)
         run_tasks(settings, "independent-1", NIGHTLY).require("publish")
         engine = make_engine(url)
         mart = read_table(engine, "mart_target_achievement")

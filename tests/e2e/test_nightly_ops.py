@@ -301,15 +301,7 @@ def test_second_run_is_refused_while_one_holds_the_warehouse(tmp_path: Path) -> 
 def test_serve_needs_a_prefect_server(tmp_path: Path) -> None:
     env = popstat_env("", PREFECT_HOME=str(tmp_path / "prefect"))
     env.pop("PREFECT_API_URL")
-    result = subprocess.run(
-        popstat_command("serve", "--home", str(tmp_path / "home")),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_popstat(["serve", "--home", str(tmp_path / "home")], env, tmp_path, timeout=120)
     assert result.returncode == 2, result.stderr
     assert "PREFECT_API_URL" in result.stderr
 

@@ -31,6 +31,7 @@ from tests.e2e._pipeline import (
     MASKED_ID_RE,
     NIGHTLY,
     RAW_ID_RE,
+    county_settings,
     run_tasks,
     warehouse_url,
     write_county,
@@ -58,14 +59,7 @@ class County:
 def _county_run(
     county: GeneratedCounty, url: str, root: Path, inbox: Path, reference: Path
 ) -> County:
-    settings = Settings(
-        home=root / "home",
-        inbox=inbox,
-        reference=reference,
-        warehouse_url=url,
-        as_of=county.spec.effective_as_of,
-        secret_key=SECRET,
-    )
+    settings = county_settings(county, root, inbox, reference, url, SECRET)
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()

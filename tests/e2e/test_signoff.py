@@ -20,7 +20,7 @@ from sqlalchemy import select
 from flows.cli import main
 from flows.settings import Settings
 from synthetic.spec import GeneratedCounty
-from tests.e2e._pipeline import NIGHTLY, SECRET_KEY, run_tasks, write_county
+from tests.e2e._pipeline import NIGHTLY, county_settings, run_tasks, write_county
 from warehouse import schema
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files
@@ -44,14 +44,7 @@ def world(small_county: GeneratedCounty, tmp_path_factory: pytest.TempPathFactor
     inbox, reference = write_county(small_county, root, Settings().time_zone)
     url = f"sqlite:///{(root / 'warehouse.db').as_posix()}"
     migrate(make_engine(url))
-    settings = Settings(
-        home=root / "home",
-        inbox=inbox,
-        reference=reference,
-        warehouse_url=url,
-        as_of=small_county.spec.effective_as_of,
-        secret_key=SECRET_KEY,
-    )
+    settings = county_settings(small_county, root, inbox, reference, url)
     run_tasks(settings, "e2e-signoff-1", NIGHTLY).require(*NIGHTLY)
     areas = pd.read_csv(io.BytesIO(small_county.reference["areas.csv"]), dtype=str)
     villages = areas.loc[areas["code"].str.len() == 12, ["code", "parent_code"]]

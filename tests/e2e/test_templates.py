@@ -21,7 +21,7 @@ from flows.cli import main
 from flows.settings import Settings
 from synthetic.county import generate_county
 from synthetic.spec import CountySpec, GeneratedCounty
-from tests.e2e._pipeline import SECRET_KEY, run_tasks
+from tests.e2e._pipeline import county_settings, run_tasks
 from transforms.landing.normalise import normalise_frame
 from transforms.landing.readers import canonical_frame, read_upload
 from transforms.templates import Template, load_contract
@@ -238,14 +238,7 @@ def test_filled_templates_land_with_zero_issues_and_a_bad_code_is_refused(
     )
     url = f"sqlite:///{(root / 'warehouse.db').as_posix()}"
     migrate(make_engine(url))
-    settings = Settings(
-        home=root / "home",
-        inbox=root / "inbox",
-        reference=root / "reference",
-        warehouse_url=url,
-        as_of=clean_county.spec.effective_as_of,
-        secret_key=SECRET_KEY,
-    )
+    settings = county_settings(clean_county, root, root / "inbox", root / "reference", url)
     run_tasks(settings, "e2e-templates", ["land", "validate"]).require("land", "validate")
     engine = make_engine(url)
     with engine.connect() as conn:

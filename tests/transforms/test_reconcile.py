@@ -156,6 +156,20 @@ def woman(key: str, month: str, **extra: Any) -> dict[str, Any]:
     return row | extra
 
 
+def hukou(event_type: str, key: str, day: str, village: str, **extra: Any) -> dict[str, Any]:
+    """A police household event (迁出, 迁入, 死亡注销) of a woman born 1985."""
+    row = {
+        "event_type": event_type,
+        "name": "x",
+        "id_number_key": key,
+        "sex": "F",
+        "birth_date": "1985-01-01",
+        "event_date": day,
+        "village_code": village,
+    }
+    return row | extra
+
+
 def run(as_of: date = AS_OF, **frames: pd.DataFrame | None) -> ReconResult:
     return reconcile(inputs(**frames), as_of)
 
@@ -445,18 +459,7 @@ def test_a_dead_woman_leaves_the_roster_and_late_rosters_are_inaccurate() -> Non
     )
     police = staged(
         "police_hukou",
-        [
-            {
-                "event_type": "死亡注销",
-                "name": "帕提古丽",
-                "id_number_key": "W1",
-                "sex": "F",
-                "birth_date": "1985-01-01",
-                "event_date": "2026-08-20",
-                "village_code": V1,
-                "unit": STATION,
-            }
-        ],
+        [hukou("死亡注销", "W1", "2026-08-20", V1, name="帕提古丽", unit=STATION)],
     )
     result = run(village_women=roster, police_hukou=police)
     assert result.recon_women.empty
@@ -480,24 +483,8 @@ def test_a_moved_out_woman_leaves_that_village_only() -> None:
     police = staged(
         "police_hukou",
         [
-            {
-                "event_type": "迁出",
-                "name": "x",
-                "id_number_key": "W2",
-                "sex": "F",
-                "birth_date": "1985-01-01",
-                "event_date": "2026-09-10",
-                "village_code": V1,
-            },
-            {
-                "event_type": "迁入",
-                "name": "x",
-                "id_number_key": "W2",
-                "sex": "F",
-                "birth_date": "1985-01-01",
-                "event_date": "2026-09-12",
-                "village_code": V2,
-            },
+            hukou("迁出", "W2", "2026-09-10", V1),
+            hukou("迁入", "W2", "2026-09-12", V2),
         ],
     )
     result = run(village_women=roster, police_hukou=police)
@@ -513,24 +500,8 @@ def test_a_woman_who_moved_back_in_stays() -> None:
     police = staged(
         "police_hukou",
         [
-            {
-                "event_type": "迁出",
-                "name": "x",
-                "id_number_key": "W2",
-                "sex": "F",
-                "birth_date": "1985-01-01",
-                "event_date": "2026-09-10",
-                "village_code": V1,
-            },
-            {
-                "event_type": "迁入",
-                "name": "x",
-                "id_number_key": "W2",
-                "sex": "F",
-                "birth_date": "1985-01-01",
-                "event_date": "2026-10-02",
-                "village_code": V1,
-            },
+            hukou("迁出", "W2", "2026-09-10", V1),
+            hukou("迁入", "W2", "2026-10-02", V1),
         ],
     )
     result = run(village_women=roster, police_hukou=police)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from transforms.indicators.catalog import Indicator
-from transforms.officer.explain import reason_text
+from transforms.officer.explain import LEFT_OUT_COLUMNS, RECORD_COLUMNS, reason_text
 from transforms.officer.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -390,31 +390,7 @@ def _detail(detail: str, reason: str, lang: Lang) -> str:
 
 def explain_view(rows: pd.DataFrame, included: bool, lang: Lang) -> pd.DataFrame:
     """Counted records (or those left out) as text cells under `lang` headers."""
-    columns = (
-        [
-            "area_code",
-            "month",
-            "person",
-            "numerator",
-            "denominator",
-            "status",
-            "source",
-            "file_name",
-            "row_number",
-            "other_sources",
-        ]
-        if included
-        else [
-            "area_code",
-            "month",
-            "person",
-            "reason",
-            "detail",
-            "source",
-            "file_name",
-            "row_number",
-        ]
-    )
+    columns = RECORD_COLUMNS if included else LEFT_OUT_COLUMNS
     out = pd.DataFrame(index=rows.index)
     for column in columns:
         values = rows[column]
