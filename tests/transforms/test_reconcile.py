@@ -834,7 +834,7 @@ def test_reconciliation_does_not_depend_on_row_order() -> None:
 
 def test_enum_values_the_code_relies_on_are_checked_against_the_contract() -> None:
     # The meanings are registered when the modules that use them are imported.
-    import transforms.indicators.measures  # noqa: F401
+    import transforms.indicators.measures
     import transforms.reconcile.women  # noqa: F401
     from transforms.templates import ContractError, check_enum_meanings, parse_contract
 
