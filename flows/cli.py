@@ -10,13 +10,13 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from flows.officer import add_issue_commands, command_issues
 from flows.publishing_cli import PUBLISHING_HANDLERS, add_publishing_commands
 from flows.settings import (
+    SETTING_NAMES,
     Settings,
     apply_prefect_environment,
     load_settings,
@@ -91,17 +91,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     flags = {k: v for k, v in vars(args).items() if k != "command"}
-    known = set(Settings.__dataclass_fields__)
-    return load_settings({k: v for k, v in flags.items() if k in known})
+    return load_settings({k: v for k, v in flags.items() if k in SETTING_NAMES})
 
 
 def _flow_options(args: argparse.Namespace) -> dict[str, Any]:
     """The settings flags given on the command line, as JSON values for a flow parameter."""
-    known = set(Settings.__dataclass_fields__)
     return {
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in vars(args).items()
-        if k in known and v is not None
+        if k in SETTING_NAMES and v is not None
     }
 
 
@@ -218,7 +216,7 @@ def command_backfill(args: argparse.Namespace) -> int:
 def command_serve(args: argparse.Namespace) -> int:
     """`popstat serve`: register the 02:30 deployment and run its flow runs (long-lived)."""
     settings = _settings(args)
-    apply_prefect_environment(replace(settings, verbose=True))
+    apply_prefect_environment(settings.model_copy(update={"verbose": True}))
     warn_if_development_secret(settings)
     from prefect import serve
     from prefect.settings import PREFECT_API_URL

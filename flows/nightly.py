@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from importlib import metadata
 from pathlib import Path
@@ -702,7 +702,7 @@ def backfill(
         with _engine(settings).connect() as conn:
             last_as_of = run_summary.latest_nightly_as_of(conn)
         if last_as_of is not None:
-            settings = replace(settings, as_of=_as_date(last_as_of))
+            settings = settings.model_copy(update={"as_of": _as_date(last_as_of)})
 
     def stages(settings: Settings, run_id: str, summary: dict[str, Any], tracker: _Tracker) -> None:
         summary["range"] = {"first": first_month, "last": last_month}
