@@ -23,6 +23,7 @@ from flows.settings import (
     warn_if_development_secret,
 )
 from flows.signoff_cli import add_signoff_command, command_signoff
+from flows.summaries import RunSummary
 from flows.templates_cli import add_templates_command, command_templates
 
 
@@ -123,7 +124,7 @@ def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
 
 def _run_locked(
     settings: Settings,
-    flow_call: Callable[[str], dict[str, Any]],
+    flow_call: Callable[[str], RunSummary],
     preflight: Callable[[Settings], list[str]] | None = None,
 ) -> int:
     """Lock, run `flow_call(run_id)` with stage progress on stderr, print its summary.
@@ -186,7 +187,7 @@ def command_run(args: argparse.Namespace) -> int:
     """`popstat run`: one nightly run under the warehouse lock; exit 3 if another holds it."""
     options = _flow_options(args)
 
-    def call(run_id: str) -> dict[str, Any]:
+    def call(run_id: str) -> RunSummary:
         from flows.nightly import nightly
 
         return nightly(options=options, run_id=run_id)
@@ -205,7 +206,7 @@ def command_backfill(args: argparse.Namespace) -> int:
         return 2
     options = _flow_options(args)
 
-    def call(run_id: str) -> dict[str, Any]:
+    def call(run_id: str) -> RunSummary:
         from flows.nightly import backfill
 
         return backfill(args.first_month, args.last_month, options=options, run_id=run_id)
