@@ -91,8 +91,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """The settings from the flags and `POPSTAT_*`; a bad value stops here (exit code 2)."""
+    from pydantic import ValidationError
+
     flags = {k: v for k, v in vars(args).items() if k != "command"}
-    return load_settings({k: v for k, v in flags.items() if k in SETTING_NAMES})
+    try:
+        return load_settings({k: v for k, v in flags.items() if k in SETTING_NAMES})
+    except ValidationError as error:
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"])
+            print(
+                f"设置无效 invalid setting {name} (POPSTAT_{name.upper()}): {problem['msg']}",
+                file=sys.stderr,
+            )
+        raise SystemExit(2) from None
 
 
 def _flow_options(args: argparse.Namespace) -> dict[str, Any]:

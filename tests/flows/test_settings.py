@@ -56,3 +56,17 @@ def test_the_secret_stays_out_of_the_repr() -> None:
     settings = Settings(secret_key="very-secret-key")
     assert "very-secret-key" not in repr(settings)
     assert settings.secret == b"very-secret-key"
+
+
+def test_the_command_names_a_bad_setting_and_stops(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from flows.cli import main
+
+    monkeypatch.setenv("POPSTAT_DEADLINE_DAY", "40")
+    with pytest.raises(SystemExit) as stopped:
+        main(["issues", "list", "--home", str(tmp_path)])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid setting deadline_day (POPSTAT_DEADLINE_DAY)" in err
+    assert "28" in err
