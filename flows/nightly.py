@@ -12,9 +12,8 @@ object: Prefect stores parameters on its server and the settings hold the
 person-key secret. The flow reads the rest from the environment like the
 command does.
 
-Who holds the warehouse lock: `popstat run` takes it before it imports Prefect
-and passes its `run_id`; a run without `run_id` (the scheduled deployment, a
-run started from the UI) takes the lock itself and gives it back at the end.
+The warehouse lock: see `warehouse.runs.lock_unless_held`. The stages' names and
+order: `flows.stages`.
 
 A rerun whose inputs have not changed since the last completed run (same
 uploads, exclusions, officer reviews, as-of date, reference files and code;
@@ -333,12 +332,9 @@ def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
 
 
 def _publish_summary(summary: publishing.PublishSummary) -> PublishCounts:
-    return {
-        "rows": summary.rows,
-        "new": summary.new,
-        "changed": summary.changed,
-        "removed": summary.removed,
-    }
+    return PublishCounts(
+        rows=summary.rows, new=summary.new, changed=summary.changed, removed=summary.removed
+    )
 
 
 @task(name="publish", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
