@@ -10,19 +10,20 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from flows.officer import add_issue_commands, command_issues
 from flows.publishing_cli import PUBLISHING_HANDLERS, add_publishing_commands
 from flows.settings import (
+    SETTING_NAMES,
     Settings,
     apply_prefect_environment,
     load_settings,
     warn_if_development_secret,
 )
 from flows.signoff_cli import add_signoff_command, command_signoff
+from flows.summaries import RunSummary
 from flows.templates_cli import add_templates_command, command_templates
 
 
@@ -90,18 +91,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """The settings from the flags and `POPSTAT_*`; a bad value stops here (exit code 2)."""
+    from pydantic import ValidationError
+
     flags = {k: v for k, v in vars(args).items() if k != "command"}
-    known = set(Settings.__dataclass_fields__)
-    return load_settings({k: v for k, v in flags.items() if k in known})
+    try:
+        return load_settings({k: v for k, v in flags.items() if k in SETTING_NAMES})
+    except ValidationError as error:
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"])
+            print(
+                f"设置无效 invalid setting {name} (POPSTAT_{name.upper()}): {problem['msg']}",
+                file=sys.stderr,
+            )
+        raise SystemExit(2) from None
 
 
 def _flow_options(args: argparse.Namespace) -> dict[str, Any]:
     """The settings flags given on the command line, as JSON values for a flow parameter."""
-    known = set(Settings.__dataclass_fields__)
     return {
         k: (str(v) if isinstance(v, Path) else v)
         for k, v in vars(args).items()
-        if k in known and v is not None
+        if k in SETTING_NAMES and v is not None
     }
 
 
@@ -125,7 +136,7 @@ def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
 
 def _run_locked(
     settings: Settings,
-    flow_call: Callable[[str], dict[str, Any]],
+    flow_call: Callable[[str], RunSummary],
     preflight: Callable[[Settings], list[str]] | None = None,
 ) -> int:
     """Lock, run `flow_call(run_id)` with stage progress on stderr, print its summary.
@@ -188,7 +199,7 @@ def command_run(args: argparse.Namespace) -> int:
     """`popstat run`: one nightly run under the warehouse lock; exit 3 if another holds it."""
     options = _flow_options(args)
 
-    def call(run_id: str) -> dict[str, Any]:
+    def call(run_id: str) -> RunSummary:
         from flows.nightly import nightly
 
         return nightly(options=options, run_id=run_id)
@@ -207,7 +218,7 @@ def command_backfill(args: argparse.Namespace) -> int:
         return 2
     options = _flow_options(args)
 
-    def call(run_id: str) -> dict[str, Any]:
+    def call(run_id: str) -> RunSummary:
         from flows.nightly import backfill
 
         return backfill(args.first_month, args.last_month, options=options, run_id=run_id)
@@ -218,7 +229,7 @@ def command_backfill(args: argparse.Namespace) -> int:
 def command_serve(args: argparse.Namespace) -> int:
     """`popstat serve`: register the 02:30 deployment and run its flow runs (long-lived)."""
     settings = _settings(args)
-    apply_prefect_environment(replace(settings, verbose=True))
+    apply_prefect_environment(settings.model_copy(update={"verbose": True}))
     warn_if_development_secret(settings)
     from prefect import serve
     from prefect.settings import PREFECT_API_URL

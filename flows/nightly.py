@@ -12,9 +12,8 @@ object: Prefect stores parameters on its server and the settings hold the
 person-key secret. The flow reads the rest from the environment like the
 command does.
 
-Who holds the warehouse lock: `popstat run` takes it before it imports Prefect
-and passes its `run_id`; a run without `run_id` (the scheduled deployment, a
-run started from the UI) takes the lock itself and gives it back at the end.
+The warehouse lock: see `warehouse.runs.lock_unless_held`. The stages' names and
+order: `flows.stages`.
 
 A rerun whose inputs have not changed since the last completed run (same
 uploads, exclusions, officer reviews, as-of date, reference files and code;
@@ -32,35 +31,27 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID
 
-import pandas as pd
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import (
-    create_link_artifact,
-    create_markdown_artifact,
-    create_table_artifact,
-)
 
-import expectations
-import transforms
-import warehouse
-from flows import progress
+from flows import prefect_runs, progress, run_inputs
 from flows.notify import failure_payload, notify_failure
 from flows.period_range import merge_range, month_range
-from flows.server_watchdog import start_watchdog
 from flows.settings import Settings, load_settings
-from flows.summaries import files_digest, fingerprint, markdown_summary, report_links
+from flows.stages import Stage
+from flows.summaries import (
+    LandingCounts,
+    PublishCounts,
+    RunSummary,
+    files_digest,
+    fingerprint,
+)
 from transforms.indicators.achievement import compute_indicators, target_findings
 from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
-from transforms.landing.manifest_rules import default_first_month
-from transforms.landing.readers import ReadLimits
 from transforms.periods import periods_for
 from transforms.reconcile.all_sources import reconcile
 from transforms.reconcile.cross_checks import cross_checks
@@ -68,11 +59,10 @@ from transforms.templates import load_contract
 from warehouse import publish as publishing
 from warehouse import run_summary, runs, signoffs, staged, workspace
 from warehouse.clock import local_now
-from warehouse.db import make_engine, migrate
+from warehouse.db import make_engine
 from warehouse.issues import record_findings
-from warehouse.landing import LandingContext, land_inbox
+from warehouse.landing import land_inbox
 from warehouse.reference import REFERENCE_FILES, ReferenceError, read_reference
-from warehouse.sandbox import SandboxLimits
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -88,6 +78,16 @@ SCHEDULE_CRON = "30 2 * * *"
 
 class AuditFailedError(RuntimeError):
     """The computed mart failed its audit; yesterday's stays published."""
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    """What `check_inputs` found: this run's fingerprint, the completed run that had the same
+    one (None: recompute), and each part's short digest (what changed, at a glance)."""
+
+    fingerprint: str
+    same_as: str | None
+    inputs: dict[str, str]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -117,7 +117,7 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str], None]]:
+def _stage(settings: Settings, run_id: str, name: Stage) -> Iterator[Callable[[str], None]]:
     """Report a stage's start, details and end; heartbeat the lock.
 
     Yields a function that reports a detail line (to the log and the progress line).
@@ -139,58 +139,6 @@ def _stage(settings: Settings, run_id: str, name: str) -> Iterator[Callable[[str
     progress.emit(name, "done", f"{time.perf_counter() - started:.1f} s")
 
 
-def _landing_context(settings: Settings, run_id: str) -> LandingContext:
-    reference = read_reference(settings.reference)
-    known_units = set(reference.areas["code"].dropna()) | set(
-        reference.institutions["code"].dropna()
-    )
-    return LandingContext(
-        inbox=settings.inbox,
-        raw_dir=settings.raw_dir,
-        run_id=run_id,
-        contract=load_contract(),
-        secret=settings.secret,
-        deadline_day=settings.deadline_day,
-        time_zone=settings.time_zone,
-        read_limits=ReadLimits(
-            max_bytes=settings.upload_max_bytes,
-            max_rows=settings.upload_max_rows,
-            max_columns=settings.upload_max_columns,
-            xlsx_max_uncompressed_bytes=settings.xlsx_max_uncompressed_bytes,
-            xlsx_max_compression_ratio=settings.xlsx_max_compression_ratio,
-        ),
-        sandbox=SandboxLimits(
-            memory_bytes=settings.reader_memory_mb * 1024 * 1024,
-            seconds=settings.reader_timeout_seconds,
-            workers=settings.reader_workers,
-        ),
-        known_units=frozenset(str(c) for c in known_units),
-        as_of_month=settings.effective_as_of.strftime("%Y-%m"),
-        first_month=_first_month(settings, reference.targets),
-    )
-
-
-def _first_month(settings: Settings, targets: pd.DataFrame) -> str | None:
-    """`--first-month`, else January of the earliest year in targets.csv."""
-    return settings.first_month or default_first_month(targets)
-
-
-def _short(part: str) -> str:
-    """A part of the fingerprint as kept in the run summary (what changed, at a glance)."""
-    return part if len(part) <= 16 else fingerprint({"part": part})[:16]
-
-
-def _code_digest() -> str:
-    """The code and contracts that decide the published figures (an upgrade recomputes)."""
-    roots = [Path(p.__file__).parent for p in (transforms, expectations, warehouse) if p.__file__]
-    files = [f for root in roots for f in root.rglob("*") if f.suffix in {".py", ".toml"}]
-    try:
-        version = metadata.version("popstat")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return version + ":" + files_digest(files, root=Path(transforms.__file__ or ".").parents[1])
-
-
 # ------------------------------------------------------------------------------- tasks
 
 
@@ -205,13 +153,13 @@ def _worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
     retry_delay_seconds=IO_RETRY_DELAYS,
     retry_condition_fn=_worth_retrying,
 )
-def land(settings: Settings, run_id: str) -> dict[str, Any]:
+def land(settings: Settings, run_id: str) -> LandingCounts:
     """Discover new and corrected uploads and land them (manifest, raw, staging)."""
-    with _stage(settings, run_id, "land") as detail:
+    with _stage(settings, run_id, Stage.LAND) as detail:
         engine = _engine(settings)
         # The quarantines' issues are recorded with their uploads, in landing's transactions;
         # here, those of earlier runs' files still in the inbox (a resolved one reopens).
-        summary = land_inbox(engine, _landing_context(settings, run_id), progress=detail)
+        summary = land_inbox(engine, run_inputs.landing_context(settings, run_id), progress=detail)
         with engine.begin() as conn:
             again = staged.quarantines_seen_again(conn, run_id, settings.inbox)
             # Scope nothing: a quarantine stays an issue until an officer resolves it.
@@ -237,7 +185,7 @@ def land(settings: Settings, run_id: str) -> dict[str, Any]:
 @task(name="validate")
 def validate(settings: Settings, run_id: str) -> dict[str, int]:
     """Great Expectations over every upload not yet checked, one batch per template."""
-    with _stage(settings, run_id, "validate") as detail:
+    with _stage(settings, run_id, Stage.VALIDATE) as detail:
         engine = _engine(settings)
         staged.mark_superseded_validated(engine, run_id)
         with engine.connect() as conn:
@@ -274,13 +222,13 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
 
 
 @task(name="check-inputs")
-def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
+def check_inputs(settings: Settings, run_id: str) -> InputCheck:
     """Fingerprint what reconcile → publish would read; the last run with the same one, if any.
 
     Only the latest completed run counts (a backfill in between publishes other
     figures), and only with the same as-of date.
     """
-    with _stage(settings, run_id, "fingerprint") as detail:
+    with _stage(settings, run_id, Stage.FINGERPRINT) as detail:
         engine = _engine(settings)
         with engine.connect() as conn:
             state = run_summary.input_state(conn)
@@ -291,7 +239,7 @@ def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
             "deadline_day": str(settings.deadline_day),
             "warehouse": state,
             "reference": files_digest(reference),
-            "code": _code_digest(),
+            "code": run_inputs.code_digest(),
         }
         value = fingerprint(parts)
         same_as = None
@@ -300,19 +248,15 @@ def check_inputs(settings: Settings, run_id: str) -> dict[str, Any]:
             detail(f"输入未变 inputs unchanged since {same_as}")
         elif last is not None and isinstance(last["summary"].get("inputs"), dict):
             before = last["summary"]["inputs"]
-            moved = sorted(k for k in parts if before.get(k) != _short(parts[k]))
+            moved = sorted(k for k in parts if before.get(k) != run_inputs.short_digest(parts[k]))
             detail(f"输入已变 inputs changed since {last['run_id']}: {', '.join(moved)}")
-        return {
-            "fingerprint": value,
-            "same_as": same_as,
-            "inputs": {k: _short(v) for k, v in parts.items()},
-        }
+        return InputCheck(value, same_as, {k: run_inputs.short_digest(v) for k, v in parts.items()})
 
 
 @task(name="reconcile")
 def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
     """Reconcile the three sources and run the cross-row checks; frames go to the run folder."""
-    with _stage(settings, run_id, "reconcile"):
+    with _stage(settings, run_id, Stage.RECONCILE):
         engine = _engine(settings)
         reference = read_reference(settings.reference)
         contract = load_contract()
@@ -324,7 +268,7 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
             contract,
             settings.effective_as_of,
             settings.deadline_day,
-            _first_month(settings, reference.targets),
+            run_inputs.first_month(settings, reference.targets),
         )
         targets = target_findings(reference.targets, load_catalog(), reference.areas)
         with engine.begin() as conn:
@@ -345,7 +289,7 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
 @task(name="compute")
 def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str:
     """Every indicator × area × period from the catalog; the mart goes to the run folder."""
-    with _stage(settings, run_id, "compute"):
+    with _stage(settings, run_id, Stage.COMPUTE):
         frames = workspace.load_frames(recon_paths)
         reference = read_reference(settings.reference)
         engine = _engine(settings)
@@ -374,7 +318,7 @@ def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str
 @task(name="audit")
 def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
     """Write–audit–publish: the computed mart must pass its suite before it is published."""
-    with _stage(settings, run_id, "audit"):
+    with _stage(settings, run_id, Stage.AUDIT):
         from expectations.audit import audit_findings, audit_mart
 
         mart = workspace.load_frames({"mart": mart_path})["mart"]
@@ -387,21 +331,18 @@ def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
         return failures
 
 
-def _publish_summary(summary: publishing.PublishSummary) -> dict[str, int]:
-    return {
-        "rows": summary.rows,
-        "new": summary.new,
-        "changed": summary.changed,
-        "removed": summary.removed,
-    }
+def _publish_summary(summary: publishing.PublishSummary) -> PublishCounts:
+    return PublishCounts(
+        rows=summary.rows, new=summary.new, changed=summary.changed, removed=summary.removed
+    )
 
 
 @task(name="publish", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
 def publish(
     settings: Settings, run_id: str, recon_paths: dict[str, str], mart_path: str
-) -> dict[str, int]:
+) -> PublishCounts:
     """Swap the reconciled tables and the mart in one transaction."""
-    with _stage(settings, run_id, "publish"):
+    with _stage(settings, run_id, Stage.PUBLISH):
         engine = _engine(settings)
         frames = workspace.load_frames(recon_paths)
         mart = workspace.load_frames({"mart": mart_path})["mart"]
@@ -417,13 +358,13 @@ def publish(
 @task(name="publish-range", retries=IO_RETRIES, retry_delay_seconds=IO_RETRY_DELAYS)
 def publish_range(
     settings: Settings, run_id: str, mart_path: str, first_month: str, last_month: str
-) -> dict[str, int]:
+) -> PublishCounts:
     """Publish the computed periods inside first..last; every other row keeps its value.
 
     The reconciled tables stay as the last nightly run published them. The caller
     holds the warehouse lock, so the mart read here is the one being replaced.
     """
-    with _stage(settings, run_id, "publish"):
+    with _stage(settings, run_id, Stage.PUBLISH):
         start, end = month_range(first_month, last_month)
         engine = _engine(settings)
         computed = workspace.load_frames({"mart": mart_path})["mart"]
@@ -444,75 +385,15 @@ def publish_range(
 
 @dataclass
 class _Tracker:
-    """Where the run is, for the failure notice."""
+    """Where the run is, for the failure notice and the run record."""
 
-    stage: str = "start"
-
-
-@contextmanager
-def _warehouse_lock(engine: Engine, run_id: str | None, time_zone: str) -> Iterator[str]:
-    """The caller's run id (it holds the lock), or a new one under a lock taken here."""
-    if run_id is not None:
-        yield run_id
-        return
-    migrate(engine)
-    own = runs.new_run_id(local_now(time_zone))
-    runs.acquire_lock(engine, own)
-    try:
-        yield own
-    finally:
-        runs.release_lock(engine, own)
+    stage: Stage = Stage.START
 
 
-def _flow_run_id() -> str | None:
-    from prefect.runtime import flow_run
-
-    value = flow_run.id
-    return str(value) if value else None
+StageRunner = Callable[[Settings, str, RunSummary, _Tracker], None]
 
 
-_watched_servers: set[int] = set()
-
-
-def _watch_temporary_server() -> None:
-    """A killed run must not leave Prefect's temporary server behind (flows/server_watchdog)."""
-    from prefect.server.api.server import SubprocessASGIServer
-
-    for server in list(SubprocessASGIServer._instances.values()):
-        process = server.server_process
-        if process is None or process.poll() is not None or process.pid in _watched_servers:
-            continue
-        _watched_servers.add(process.pid)
-        start_watchdog(process.pid)
-
-
-def _mark_flow_runs_crashed(flow_run_ids: list[str]) -> None:
-    """The Prefect flow runs of killed runs: `Crashed`, not `Running` forever in the UI.
-
-    Only flow runs whose popstat run was found abandoned under the lock: nothing else is
-    touched. A failure here never fails the run.
-    """
-    if not flow_run_ids:
-        return
-    from prefect import get_client
-    from prefect.states import Crashed
-
-    logger = get_run_logger()
-    try:
-        with get_client(sync_client=True) as client:
-            for flow_run_id in flow_run_ids:
-                state = client.read_flow_run(UUID(flow_run_id)).state
-                if state is not None and not state.is_final():
-                    client.set_flow_run_state(
-                        flow_run_id,
-                        Crashed(message="进程已终止 the process was killed; found by a later run"),
-                        force=True,
-                    )
-    except Exception as error:
-        logger.warning(f"flow runs not marked crashed: {type(error).__name__}: {error}")
-
-
-def _facts(engine: Engine, run_id: str) -> dict[str, Any]:
+def _facts(engine: Engine, run_id: str) -> RunSummary:
     with engine.connect() as conn:
         return {
             "files": run_summary.files_of_run(conn, run_id),
@@ -520,43 +401,7 @@ def _facts(engine: Engine, run_id: str) -> dict[str, Any]:
         }
 
 
-def _artifacts(settings: Settings, summary: dict[str, Any]) -> None:
-    """The run's artifacts in the Prefect UI; a failure here never fails the run."""
-    logger = get_run_logger()
-    run_id = str(summary["run_id"])
-    try:
-        engine = _engine(settings)
-        with engine.connect() as conn:
-            table = run_summary.issues_by_rule(conn, run_id)
-            changes = run_summary.mart_changes(conn, run_id) if summary.get("publish") else None
-        records = table.astype(object).where(table.notna(), None).to_dict("records")
-        create_table_artifact(
-            table=[{str(k): v for k, v in r.items()} for r in records],
-            key="popstat-quality-issues",
-            description=f"质量问题（按规则和级别）active quality issues by rule and severity — {run_id}",
-        )
-        create_markdown_artifact(
-            markdown=markdown_summary(summary, changes),
-            key="popstat-run-summary",
-            description=f"运行摘要 run summary — {run_id}",
-        )
-        for key, (path, title) in report_links(settings.reports_dir).items():
-            create_link_artifact(
-                link=path.as_uri(),
-                link_text=f"{title}: {path.name}",
-                key=f"popstat-{key}",
-                description=title,
-            )
-    except Exception as error:  # artifacts are a view; the run itself completed
-        logger.warning(f"run artifacts not written: {type(error).__name__}: {error}")
-
-
-def _run(
-    settings: Settings,
-    run_id: str | None,
-    kind: str,
-    stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
-) -> dict[str, Any]:
+def _run(settings: Settings, run_id: str | None, kind: str, stages: StageRunner) -> RunSummary:
     """Lock (if the caller does not hold it), record the run, run `stages`, report failure.
 
     The run's one engine is disposed of at the end, however the run ends.
@@ -568,33 +413,27 @@ def _run(
 
 
 def _locked_run(
-    settings: Settings,
-    run_id: str | None,
-    kind: str,
-    stages: Callable[[Settings, str, dict[str, Any], _Tracker], None],
-) -> dict[str, Any]:
+    settings: Settings, run_id: str | None, kind: str, stages: StageRunner
+) -> RunSummary:
     logger = get_run_logger()
-    try:
-        _watch_temporary_server()
-    except Exception as error:  # a view on housekeeping; never fails the run
-        logger.warning(f"temporary server not watched: {type(error).__name__}: {error}")
+    prefect_runs.watch_temporary_server()
     engine = _engine(settings)
-    summary: dict[str, Any] = {
+    summary: RunSummary = {
         "kind": kind,
         "run_id": run_id,
         "as_of": settings.effective_as_of.isoformat(),
-        "flow_run_id": _flow_run_id(),
+        "flow_run_id": prefect_runs.flow_run_id(),
     }
     tracker = _Tracker()
     started = False
     try:
-        with _warehouse_lock(engine, run_id, settings.time_zone) as rid:
+        with runs.lock_unless_held(engine, run_id, local_now(settings.time_zone)) as rid:
             summary["run_id"] = rid
             abandoned = runs.abandon_running_flow_runs(engine, rid, local_now(settings.time_zone))
             if abandoned:
                 summary["abandoned"] = list(abandoned)
                 logger.warning(f"runs left running by a dead process marked failed: {abandoned}")
-                _mark_flow_runs_crashed([f for f in abandoned.values() if f])
+                prefect_runs.mark_flow_runs_crashed([f for f in abandoned.values() if f])
             runs.start_run(
                 engine,
                 rid,
@@ -605,13 +444,13 @@ def _locked_run(
             started = True
             stages(settings, rid, summary, tracker)
             summary.update(_facts(engine, rid))
-            runs.finish_run(engine, rid, "completed", summary, local_now(settings.time_zone))
+            runs.finish_run(engine, rid, "completed", dict(summary), local_now(settings.time_zone))
     except BaseException as error:
         if isinstance(error, Exception):
             payload = failure_payload(
                 str(summary["run_id"]),
                 error,
-                stage=tracker.stage,
+                stage=tracker.stage.value,
                 kind=kind,
                 flow_run_id=summary["flow_run_id"],
                 at=local_now(settings.time_zone).isoformat(timespec="seconds"),
@@ -619,18 +458,23 @@ def _locked_run(
             notify_failure(settings.webhook_url, payload, log=logger.error)
         if started:
             try:
+                failed: RunSummary = {
+                    **summary,
+                    "error": repr(error),
+                    "failed_stage": tracker.stage.value,
+                }
                 runs.finish_run(
                     engine,
                     str(summary["run_id"]),
                     "failed",
-                    {**summary, "error": repr(error), "failed_stage": tracker.stage},
+                    dict(failed),
                     local_now(settings.time_zone),
                 )
             except Exception as bookkeeping:
                 logger.error(f"could not mark the run failed: {bookkeeping!r}")
         raise
     workspace.remove_run_folder(settings.home, str(summary["run_id"]))
-    _artifacts(settings, summary)
+    prefect_runs.write_artifacts(engine, settings.reports_dir, summary)
     return summary
 
 
@@ -641,11 +485,11 @@ def _reconcile_compute_audit(
     settings: Settings, run_id: str, tracker: _Tracker
 ) -> tuple[dict[str, str], str]:
     """Reconcile → compute → audit: the Parquet paths to publish, or AuditFailedError."""
-    tracker.stage = "reconcile"
+    tracker.stage = Stage.RECONCILE
     recon_paths = reconcile_sources(settings, run_id)
-    tracker.stage = "compute"
+    tracker.stage = Stage.COMPUTE
     mart_path = compute(settings, run_id, recon_paths)
-    tracker.stage = "audit"
+    tracker.stage = Stage.AUDIT
     failures = audit(settings, run_id, mart_path)
     if failures:
         raise AuditFailedError("; ".join(failures))
@@ -653,27 +497,27 @@ def _reconcile_compute_audit(
 
 
 def _nightly_stages(
-    settings: Settings, run_id: str, summary: dict[str, Any], tracker: _Tracker
+    settings: Settings, run_id: str, summary: RunSummary, tracker: _Tracker
 ) -> None:
-    tracker.stage = "land"
+    tracker.stage = Stage.LAND
     summary["landing"] = land(settings, run_id)
-    tracker.stage = "validate"
+    tracker.stage = Stage.VALIDATE
     summary["validation"] = validate(settings, run_id)
-    tracker.stage = "fingerprint"
+    tracker.stage = Stage.FINGERPRINT
     inputs = check_inputs(settings, run_id)
-    summary["fingerprint"] = inputs["fingerprint"]
-    summary["inputs"] = inputs["inputs"]
-    if inputs["same_as"]:
-        summary["skipped"] = {"same_as": inputs["same_as"]}
-        progress.emit("publish", "skipped", f"输入未变 inputs unchanged since {inputs['same_as']}")
+    summary["fingerprint"] = inputs.fingerprint
+    summary["inputs"] = inputs.inputs
+    if inputs.same_as:
+        summary["skipped"] = {"same_as": inputs.same_as}
+        progress.emit(Stage.PUBLISH, "skipped", f"输入未变 inputs unchanged since {inputs.same_as}")
         return
     recon_paths, mart_path = _reconcile_compute_audit(settings, run_id, tracker)
-    tracker.stage = "publish"
+    tracker.stage = Stage.PUBLISH
     summary["publish"] = publish(settings, run_id, recon_paths, mart_path)
 
 
 @flow(name="popstat-nightly", log_prints=False)
-def nightly(options: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
+def nightly(options: dict[str, Any] | None = None, run_id: str | None = None) -> RunSummary:
     """One nightly run: land → validate → reconcile → compute → audit → publish.
 
     `options`: settings as the command's flags would give them (JSON values);
@@ -689,7 +533,7 @@ def backfill(
     last_month: str,
     options: dict[str, Any] | None = None,
     run_id: str | None = None,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Recompute the published figures of first_month..last_month without reading any file.
 
     Reconciles again from the staged Parquet as of the last nightly run's date
@@ -702,12 +546,12 @@ def backfill(
         with _engine(settings).connect() as conn:
             last_as_of = run_summary.latest_nightly_as_of(conn)
         if last_as_of is not None:
-            settings = replace(settings, as_of=_as_date(last_as_of))
+            settings = settings.model_copy(update={"as_of": _as_date(last_as_of)})
 
-    def stages(settings: Settings, run_id: str, summary: dict[str, Any], tracker: _Tracker) -> None:
+    def stages(settings: Settings, run_id: str, summary: RunSummary, tracker: _Tracker) -> None:
         summary["range"] = {"first": first_month, "last": last_month}
         _, mart_path = _reconcile_compute_audit(settings, run_id, tracker)
-        tracker.stage = "publish"
+        tracker.stage = Stage.PUBLISH
         summary["publish"] = publish_range(settings, run_id, mart_path, first_month, last_month)
 
     return _run(settings, run_id, "backfill", stages)

@@ -20,19 +20,12 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from flows.stages import STAGE_LABELS
+
 # (stage, event, detail); event is one of EVENTS.
 Listener = Callable[[str, str, str], None]
 EVENTS = ("start", "info", "done", "failed", "skipped")
 
-STAGE_LABELS: dict[str, str] = {
-    "land": "接收 land",
-    "validate": "校验 validate",
-    "fingerprint": "比对 check inputs",
-    "reconcile": "核对 reconcile",
-    "compute": "计算 compute",
-    "audit": "审核 audit",
-    "publish": "发布 publish",
-}
 
 _listeners: list[Listener] = []
 _lock = threading.Lock()

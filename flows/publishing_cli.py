@@ -94,7 +94,8 @@ def _reader(settings: Settings) -> Engine | None:
 
 def command_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the filtered mart; 0 when written, 1 when no row matched, 2 for a bad filter."""
-    from warehouse.mart_export import export_mart, make_filter
+    from flows.export_files import export_mart
+    from warehouse.mart_export import make_filter
 
     try:
         selection = make_filter(args.period, args.area, args.indicator)

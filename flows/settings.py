@@ -7,29 +7,44 @@ defaults below. Every other module receives what it needs as arguments.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 DEVELOPMENT_SECRET = "popstat-development-key-do-not-use-in-production"
 DEFAULT_HOME = Path("popstat-data")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything a run needs to know about where things are and what day it is."""
+class Settings(BaseSettings):
+    """Everything a run needs to know about where things are and what day it is.
+
+    Each field `x` is read from `POPSTAT_X` (an empty variable counts as unset);
+    keyword arguments (the command's flags) win over the environment, the
+    environment over the defaults below. Frozen: change one with `model_copy(update=...)`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="POPSTAT_",
+        env_ignore_empty=True,
+        # Other POPSTAT_* variables (the tests' database URL, say) are not settings.
+        extra="ignore",
+        frozen=True,
+    )
 
     home: Path = DEFAULT_HOME
     warehouse_url: str = ""
     inbox: Path = Path("examples/inbox")
     reference: Path = Path("examples/reference")
-    deadline_day: int = 5
-    secret_key: str = DEVELOPMENT_SECRET
+    # Of the month after the report month; 28 at most, so every month has it.
+    deadline_day: int = Field(default=5, ge=1, le=28)
+    # Out of reprs and logs: persons are keyed with it.
+    secret_key: str = Field(default=DEVELOPMENT_SECRET, repr=False)
     time_zone: str = "Asia/Shanghai"
     as_of: date | None = None
     verbose: bool = False
@@ -37,18 +52,17 @@ class Settings:
     webhook_url: str = ""
     # `YYYY-MM`: uploads before it are quarantined and none is expected; "" = January of the
     # earliest year in targets.csv.
-    first_month: str = ""
+    first_month: str = Field(default="", pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")
     # Limits of one upload, checked before it is parsed (README, "Limits").
-    upload_max_bytes: int = 20 * 1024 * 1024
-    upload_max_rows: int = 100_000
-    upload_max_columns: int = 1_000
-    xlsx_max_uncompressed_bytes: int = 200 * 1024 * 1024
-    xlsx_max_compression_ratio: float = 200.0
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    upload_max_rows: int = Field(default=100_000, ge=1)
+    upload_max_columns: int = Field(default=1_000, ge=1)
+    xlsx_max_uncompressed_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    xlsx_max_compression_ratio: float = Field(default=200.0, ge=1)
     # The parsing workers: address space of each, seconds per file, how many (0: one per core).
-    reader_memory_mb: int = 2048
-    reader_timeout_seconds: float = 120.0
-    reader_workers: int = 0
-    extra: Mapping[str, str] = field(default_factory=dict)
+    reader_memory_mb: int = Field(default=2048, ge=1)
+    reader_timeout_seconds: float = Field(default=120.0, ge=1)
+    reader_workers: int = Field(default=0, ge=0)
 
     @property
     def effective_warehouse_url(self) -> str:
@@ -79,77 +93,13 @@ class Settings:
         return self.secret_key.encode("utf-8")
 
 
-_ENV_FIELDS: dict[str, str] = {
-    "POPSTAT_HOME": "home",
-    "POPSTAT_WAREHOUSE_URL": "warehouse_url",
-    "POPSTAT_INBOX": "inbox",
-    "POPSTAT_REFERENCE": "reference",
-    "POPSTAT_DEADLINE_DAY": "deadline_day",
-    "POPSTAT_SECRET_KEY": "secret_key",
-    "POPSTAT_TIME_ZONE": "time_zone",
-    "POPSTAT_AS_OF": "as_of",
-    "POPSTAT_LANG": "lang",
-    "POPSTAT_WEBHOOK_URL": "webhook_url",
-    "POPSTAT_FIRST_MONTH": "first_month",
-    "POPSTAT_UPLOAD_MAX_BYTES": "upload_max_bytes",
-    "POPSTAT_UPLOAD_MAX_ROWS": "upload_max_rows",
-    "POPSTAT_UPLOAD_MAX_COLUMNS": "upload_max_columns",
-    "POPSTAT_XLSX_MAX_UNCOMPRESSED_BYTES": "xlsx_max_uncompressed_bytes",
-    "POPSTAT_XLSX_MAX_COMPRESSION_RATIO": "xlsx_max_compression_ratio",
-    "POPSTAT_READER_MEMORY_MB": "reader_memory_mb",
-    "POPSTAT_READER_TIMEOUT_SECONDS": "reader_timeout_seconds",
-    "POPSTAT_READER_WORKERS": "reader_workers",
-}
+SETTING_NAMES = frozenset(Settings.model_fields)
 
 
-_POSITIVE_INTS = {
-    "upload_max_bytes",
-    "upload_max_rows",
-    "upload_max_columns",
-    "xlsx_max_uncompressed_bytes",
-    "reader_memory_mb",
-    "reader_workers",
-}
-_POSITIVE_FLOATS = {"xlsx_max_compression_ratio", "reader_timeout_seconds"}
-
-
-def _coerce(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in {"home", "inbox", "reference"}:
-        return Path(value)
-    if name == "deadline_day":
-        day = int(value)
-        if not 1 <= day <= 28:
-            raise ValueError(f"deadline day must be 1..28, got {day}")
-        return day
-    if name in _POSITIVE_INTS or name in _POSITIVE_FLOATS:
-        number = int(value) if name in _POSITIVE_INTS else float(value)
-        if number < (0 if name == "reader_workers" else 1):
-            raise ValueError(f"{name} must be a positive number, got {value}")
-        return number
-    if name == "first_month" and value:
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(value)):
-            raise ValueError(f"first month must be YYYY-MM, got {value!r}")
-        return str(value)
-    if name == "as_of" and isinstance(value, str):
-        return date.fromisoformat(value)
-    return value
-
-
-def load_settings(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Defaults, then `POPSTAT_*` variables, then non-None `overrides` (the flags)."""
-    env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for variable, name in _ENV_FIELDS.items():
-        if env.get(variable):
-            values[name] = _coerce(name, env[variable])
-    for name, value in (overrides or {}).items():
-        if value is not None:
-            values[name] = _coerce(name, value)
-    return replace(Settings(), **values)
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return Settings(**flags)
 
 
 def warn_if_development_secret(settings: Settings) -> None:

@@ -1,12 +1,6 @@
 """Pure helpers around a run's summary: fingerprint, console lines, Markdown, report links.
 
-A run's summary is the JSON kept in `runs.summary`:
-
-    run_id, kind ("nightly" | "backfill"), as_of, flow_run_id, fingerprint,
-    landing {files, rows}, files {status: n}       (this run's files, after supersession)
-    validation {template: findings}, issues {new, reopened},
-    skipped {same_as: run_id}                      (inputs unchanged: nothing recomputed)
-    publish {rows, new, changed, removed}, range {first, last} (backfill)
+A run's summary (`RunSummary`) is the JSON kept in `runs.summary`.
 
 No Prefect, no database: the command prints with these, the flow builds its
 artifacts with them, and the tests call them directly.
@@ -17,9 +11,53 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
+
+
+class LandingCounts(TypedDict):
+    """What landing did: files by status, rows by template, sign-offs withdrawn."""
+
+    files: dict[str, int]
+    rows: dict[str, int]
+    signoffs_withdrawn: int
+
+
+class PublishCounts(TypedDict):
+    """Rows of the published mart, and how many are new, changed or removed."""
+
+    rows: int
+    new: int
+    changed: int
+    removed: int
+
+
+class RunSummary(TypedDict, total=False):
+    """One run as kept in `runs.summary` (JSON) and returned by the flows.
+
+    Keys appear as the run gets there: `landing`/`validation` after those stages,
+    `skipped` when the inputs were unchanged, `publish` once published, `range`
+    for a backfill, `error`/`failed_stage` for a failed run.
+    """
+
+    kind: str  # "nightly" | "backfill"
+    run_id: str | None
+    as_of: str
+    flow_run_id: str | None
+    abandoned: list[str]  # runs left running by a dead process, marked failed
+    landing: LandingCounts
+    validation: dict[str, int]  # template → findings
+    fingerprint: str
+    inputs: dict[str, str]  # part → short digest: what changed since the last run
+    skipped: dict[str, str]  # {same_as: run_id}: inputs unchanged, nothing recomputed
+    range: dict[str, str]  # {first, last} (backfill)
+    publish: PublishCounts
+    files: dict[str, int]  # this run's files by status, after supersession
+    issues: dict[str, int]  # {new, reopened}
+    error: str
+    failed_stage: str
+
 
 FILE_STATUSES = ("loaded", "superseded", "duplicate", "quarantined")
 FILE_LABELS = {

@@ -6,8 +6,7 @@ installs the pause point named by the environment, then runs `popstat` as usual.
 the point the process prints `POPSTAT_TEST_PAUSED <point>` on stderr and waits to be
 killed (the crash tests send SIGKILL). Points:
 
-- `stage:<name>`: when stage `<name>` starts (land, validate, fingerprint, reconcile,
-  compute, audit, publish);
+- `stage:<name>`: when stage `<name>` starts (one of flows.stages.NIGHTLY_STAGES);
 - `insert:<n>`: after the n-th bulk insert of the run, inside its transaction (landing
   inserts come first: small n are inside landing);
 - `template:<n>`: after landing has committed its n-th template;
@@ -52,6 +51,10 @@ def install(point: str) -> None:
     kind, _, arg = point.partition(":")
     if kind == "stage":
         from flows import progress
+        from flows.stages import NIGHTLY_STAGES, Stage
+
+        if Stage(arg) not in NIGHTLY_STAGES:
+            raise ValueError(f"no stage {arg!r} in a nightly run")
 
         def listener(stage: str, event: str, detail: str) -> None:
             if stage == arg and event == "start":

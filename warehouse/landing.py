@@ -1,5 +1,9 @@
 """Landing: new inbox files → manifest rows, raw and staged Parquet, `stg_*` tables.
 
+The decisions (what a name says, what is quarantined, how rows are staged) are
+transforms/landing/batches.py's; here the inbox is listed, the bytes read, parsed in
+the sandboxed workers, and what the stage function returns is persisted.
+
 Each template is landed in its own transaction: a run that dies part-way leaves
 whole templates landed and the rest untouched, to be picked up by the next run.
 Files are read once: the manifest remembers every (path, sha256) it has seen.
@@ -11,16 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, func, select, update
 
 from transforms.landing import manifest_rules
-from transforms.landing.filenames import NameProblem, UploadName, parse_upload_name
-from transforms.landing.normalise import normalise_frame
-from transforms.landing.readers import ReadLimits, canonical_frame
+from transforms.landing.batches import (
+    StagedFiles,
+    manifest_records,
+    plan_files,
+    sort_read_results,
+    stage_rows,
+    unread_rows,
+    unreadable,
+)
+from transforms.landing.readers import ReadLimits, ReadResult, failed_read
 from transforms.templates import Contract, Template
 from warehouse import schema, staged
 from warehouse.clock import local_now
@@ -84,88 +94,6 @@ def manifest_frame(conn: Connection) -> pd.DataFrame:
     )
 
 
-def _name_fields(name: UploadName | NameProblem) -> dict[str, object]:
-    if isinstance(name, NameProblem):
-        return {"reason_code": name.code, "reason_zh": name.reason_zh, "reason_en": name.reason_en}
-    return {
-        "source": name.source,
-        "kind": name.kind,
-        "unit": name.unit,
-        "report_month": name.report_month,
-        "template": name.template_name,
-        "file_format": name.file_format,
-    }
-
-
-_ENTRY_PROBLEMS: dict[str, tuple[str, str, str]] = {
-    "symlink": (
-        "symbolic_link",
-        "这是一个符号链接（快捷方式），系统不会跟随链接读取收件箱以外的内容。"
-        "请把文件本身（而不是指向它的链接）放入收件箱。",
-        "This is a symbolic link; links are never followed, so nothing outside the inbox is "
-        "read. Put the file itself, not a link to it, in the inbox.",
-    ),
-    "unlistable": (
-        "unlistable_folder",
-        "收件箱中的这个文件夹无法打开（权限不足），其中的文件没有读取。请管理员检查文件夹权限。",
-        "This folder of the inbox cannot be opened (permission denied); its files were not "
-        "read. Ask the administrator to check the folder's permissions.",
-    ),
-}
-_SPECIAL_KINDS_ZH = {
-    "fifo": "命名管道",
-    "device": "设备文件",
-    "socket": "套接字",
-    "other": "特殊文件",
-}
-
-
-def _entry_problem(kind: str) -> tuple[str, str, str]:
-    """(code, zh, en) for an inbox entry that is not a regular file."""
-    if kind in _ENTRY_PROBLEMS:
-        return _ENTRY_PROBLEMS[kind]
-    return (
-        "not_a_regular_file",
-        f"这不是普通文件（{_SPECIAL_KINDS_ZH.get(kind, kind)}），不会被读取。"
-        "收件箱中只应放上报的 .csv 或 .xlsx 文件。",
-        f"This is not a regular file (a {kind}) and is never read. The inbox should hold only "
-        "the uploaded .csv and .xlsx files.",
-    )
-
-
-def _quarantine_special_entries(planned: pd.DataFrame) -> None:
-    """Links, FIFOs, devices, sockets: quarantined whatever their name says, never read."""
-    special = planned["entry_kind"] != "file"
-    for column in ("template", "reason_code", "reason_zh", "reason_en"):
-        planned[column] = planned[column].astype(object)
-    for index in planned.index[special]:
-        code, zh, en = _entry_problem(str(planned.at[index, "entry_kind"]))
-        planned.loc[index, ["template", "reason_code", "reason_zh", "reason_en"]] = [
-            None,
-            code,
-            zh,
-            en,
-        ]
-    planned.loc[special, "duplicate_of"] = pd.NA
-
-
-def _quarantine_against_reference(planned: pd.DataFrame, ctx: LandingContext) -> None:
-    """Unknown units, months not yet due or before the first month: quarantined, not read."""
-    if ctx.known_units is None and ctx.as_of_month is None and ctx.first_month is None:
-        return
-    named = planned["template"].notna()
-    problems = manifest_rules.reference_problems(
-        planned.loc[named, ["unit", "report_month"]],
-        set(ctx.known_units) if ctx.known_units is not None else set(planned["unit"].dropna()),
-        ctx.as_of_month or "9999-12",
-        ctx.first_month,
-    ).dropna(subset=["reason_code"])
-    for column in ["template", *manifest_rules.REFERENCE_PROBLEM_COLUMNS]:
-        planned[column] = planned[column].astype(object)
-    planned.loc[problems.index, "template"] = None
-    planned.loc[problems.index, manifest_rules.REFERENCE_PROBLEM_COLUMNS] = problems.astype(object)
-
-
 def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     """New files with their upload ids, parsed names and duplicate links; nothing read yet."""
     with engine.connect() as conn:
@@ -179,28 +107,15 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
             + 1
         )
     candidates = scan_inbox(ctx.inbox, manifest, ctx.time_zone)
-    fresh = manifest_rules.new_files(candidates, manifest).reset_index(drop=True)
-    fresh["upload_id"] = range(next_id, next_id + len(fresh))
-    names = pd.DataFrame(
-        [_name_fields(parse_upload_name(n, ctx.contract)) for n in fresh["file_name"]],
-        index=fresh.index,
-        columns=[
-            "source",
-            "kind",
-            "unit",
-            "report_month",
-            "template",
-            "file_format",
-            "reason_code",
-            "reason_zh",
-            "reason_en",
-        ],
+    return plan_files(
+        candidates,
+        manifest,
+        next_id,
+        ctx.contract,
+        ctx.known_units,
+        ctx.as_of_month,
+        ctx.first_month,
     )
-    planned = pd.concat([fresh, names], axis=1)
-    _quarantine_against_reference(planned, ctx)
-    planned["duplicate_of"] = manifest_rules.mark_duplicates(planned, manifest)
-    _quarantine_special_entries(planned)
-    return planned.drop(columns="entry_kind")
 
 
 def _write_as_read(
@@ -242,89 +157,26 @@ def _write_staged(ctx: LandingContext, template: Template, staged: pd.DataFrame,
     return relative.as_posix()
 
 
-def _quarantine(row: dict[str, object], code: str, zh: str, en: str) -> dict[str, object]:
-    return {**row, "status": "quarantined", "reason_code": code, "reason_zh": zh, "reason_en": en}
-
-
 def _read_template_files(
     ctx: LandingContext, template: Template, files: pd.DataFrame, pool: ReaderPool
-) -> tuple[list[dict[str, object]], list[pd.DataFrame], list[pd.DataFrame]]:
-    """Read each file of one template: manifest rows, and the good ones' rows as read and
-    as canonical frames. The bytes are read here; the parsing is done by `pool`'s workers,
+) -> StagedFiles:
+    """Read each file of one template and sort the results (manifest records, rows as read,
+    canonical frames). The bytes are read here; the parsing is done by `pool`'s workers,
     in parallel and each under its memory and time limit."""
-    manifest_rows: list[dict[str, object] | None] = []
+    results: list[ReadResult | None] = []
     jobs: list[ParseJob] = []
     for row in files.to_dict("records"):
         try:
             data = read_file(ctx.inbox, str(row["path"]))
         except OSError as error:
-            manifest_rows.append(
-                _quarantine(
-                    row,
-                    "unreadable",
-                    f"文件无法读取：{error}",
-                    f"the file cannot be read: {error}",
-                )
-            )
+            results.append(failed_read(unreadable(error), template))
             continue
-        manifest_rows.append(None)
+        results.append(None)
         jobs.append(ParseJob(data, str(row["file_format"]), template, ctx.read_limits))
-    results = iter(pool.read_many(jobs))
+    parsed = iter(pool.read_many(jobs))
     del jobs
-    frames: list[pd.DataFrame] = []
-    as_read: list[pd.DataFrame] = []
-    done: list[dict[str, object]] = []
-    for row, quarantined in zip(files.to_dict("records"), manifest_rows, strict=True):
-        if quarantined is not None:
-            done.append(quarantined)
-            continue
-        result = next(results)
-        if result.problem is not None:
-            done.append(
-                _quarantine(
-                    row, result.problem.code, result.problem.reason_zh, result.problem.reason_en
-                )
-            )
-            continue
-        as_read.append(result.frame.assign(upload_id=int(row["upload_id"])))
-        frames.append(canonical_frame(result))
-        done.append(
-            {
-                **row,
-                "status": "loaded",
-                "rows": len(frames[-1]),
-                "encoding": result.encoding,
-                "header_row": result.header_row,
-            }
-        )
-    return done, frames, as_read
-
-
-def _with_lineage(frames: list[pd.DataFrame], loaded: pd.DataFrame) -> pd.DataFrame:
-    """One batch of the files' canonical rows, each tagged with its upload, unit and month.
-
-    `loaded` lists the good files in the order their frames were read. The tags are set
-    once per batch, not per file: a pandas column assignment costs more than a small file.
-    """
-    batch = pd.concat(frames, ignore_index=True)
-    lengths = [len(f) for f in frames]
-    for column in ("upload_id", "unit", "report_month"):
-        batch[column] = np.repeat(loaded[column].to_numpy(), lengths)
-    batch["upload_id"] = batch["upload_id"].astype("int64")
-    return batch
-
-
-def _manifest_records(rows: list[dict[str, object]], ctx: LandingContext) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    frame["run_id"] = ctx.run_id
-    if "report_month" in frame:
-        late = manifest_rules.is_late(
-            frame["report_month"].astype("string"), frame["arrived_at"], ctx.deadline_day
-        )
-        frame["late"] = late
-    return frame
+    read = [result if result is not None else next(parsed) for result in results]
+    return sort_read_results(files, read, ctx.run_id, ctx.deadline_day)
 
 
 def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
@@ -347,28 +199,6 @@ def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
             .where(u.upload_id.in_([int(i) for i in group["upload_id"]]))
             .values(status=str(status))
         )
-
-
-def _unread_rows(files: pd.DataFrame) -> list[dict[str, object]]:
-    """Manifest rows of files that are not read: duplicates, and files quarantined by name."""
-    rows = []
-    for row in files.to_dict("records"):
-        if pd.notna(row.get("duplicate_of")):
-            rows.append(
-                {
-                    **row,
-                    "status": "duplicate",
-                    "reason_zh": f"与已接收文件内容完全相同（上传编号 {row['duplicate_of']}），不重复读取",
-                    "reason_en": f"same bytes as upload {row['duplicate_of']}; not read again",
-                }
-            )
-        else:
-            rows.append(
-                _quarantine(
-                    row, str(row["reason_code"]), str(row["reason_zh"]), str(row["reason_en"])
-                )
-            )
-    return rows
 
 
 def _record_manifest(conn: Connection, records: pd.DataFrame, ctx: LandingContext) -> None:
@@ -411,20 +241,13 @@ def land_template(
     with engine.begin() as conn:
         for month, month_files in files.groupby("report_month", sort=True):
             copies = month_files["duplicate_of"].notna()
-            manifest_rows, frames, as_read = _read_template_files(
-                ctx, template, month_files.loc[~copies], pool
-            )
-            _write_as_read(ctx, template, str(month), as_read)
-            del as_read
-            records = _manifest_records(manifest_rows, ctx)
-            if frames:
-                batch = _with_lineage(frames, records.loc[records["status"] == "loaded"])
-                staged_rows = normalise_frame(
-                    batch, template, ctx.contract, batch["report_month"], ctx.secret
-                )
-                del batch, frames
-                loaded = records["status"] == "loaded"
-                records.loc[loaded, "staged_path"] = _write_staged(
+            files_read = _read_template_files(ctx, template, month_files.loc[~copies], pool)
+            _write_as_read(ctx, template, str(month), files_read.as_read)
+            files_read.as_read = []
+            records = files_read.records
+            if files_read.canonical:
+                staged_rows = stage_rows(files_read, template, ctx.contract, ctx.secret)
+                records.loc[files_read.loaded, "staged_path"] = _write_staged(
                     ctx, template, staged_rows, str(month)
                 )
                 bulk_insert(conn, schema.staging_tables[template.name], staged_rows)
@@ -433,7 +256,9 @@ def land_template(
                 # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
                 pa.default_memory_pool().release_unused()
             if copies.any():
-                duplicates = _manifest_records(_unread_rows(month_files.loc[copies]), ctx)
+                duplicates = manifest_records(
+                    unread_rows(month_files.loc[copies]), ctx.run_id, ctx.deadline_day
+                )
                 records = pd.concat([records, duplicates], ignore_index=True)
             _record_manifest(conn, records, ctx)
             written.append(records)
@@ -446,7 +271,7 @@ def land_template(
 def land_unmatched(engine: Engine, ctx: LandingContext, files: pd.DataFrame) -> pd.DataFrame:
     """Record duplicates of uploads already landed and badly named files (quarantined whole,
     with the reason), with the quarantines' issues, in one transaction."""
-    records = _manifest_records(_unread_rows(files), ctx)
+    records = manifest_records(unread_rows(files), ctx.run_id, ctx.deadline_day)
     with engine.begin() as conn:
         _record_manifest(conn, records, ctx)
     return records

@@ -1,35 +1,25 @@
 """Reading the published mart for people: filtered exports and the rows of a bulletin.
 
 `query_mart` selects rows of mart_target_achievement (by period, by area and
-everything below it, by indicator); `export_mart` writes them as CSV or XLSX
-with Chinese headers (transforms.officer.mart_presentation) or as Parquet with the
-English column names and unrounded values. `bulletin_rows` reads a period and
-the one before it for the bulletin (rendered by reports.bulletin, written by
-flows.report_files). Read-only: nothing here writes to
-the warehouse.
+everything below it, by indicator), one row per area × period × indicator;
+flows.export_files writes them. `bulletin_rows` reads a period and the one before
+it for the bulletin (rendered by reports.bulletin, written by flows.report_files).
+Read-only and no files: frames out, nothing written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 from sqlalchemy import Connection, func, or_, select
 
 from transforms.indicators.catalog import Catalog, load_catalog
 from transforms.officer.bulletin import previous_period
-from transforms.officer.mart_presentation import presentation_frame
 from transforms.periods import parse_period
 from warehouse import schema
 from warehouse.load import read_frame
-from warehouse.tabular import write_csv, write_parquet, write_xlsx
-
-ExportFormat = Literal["csv", "xlsx", "parquet"]
-FORMATS: tuple[ExportFormat, ...] = ("csv", "xlsx", "parquet")
-SHEET_NAME = "考核指标达标情况"
 
 
 @dataclass(frozen=True)
@@ -119,62 +109,6 @@ def query_mart(
     for column in ("value", "target", "target_hi"):
         frame[column] = pd.to_numeric(frame[column]).astype("Float64")
     return _order(frame, catalog or load_catalog())
-
-
-def default_file_name(fmt: ExportFormat, selection: MartFilter) -> str:
-    """`mart_target_achievement_2026-Q3_654226100.csv`: the table and the filters."""
-    parts = ["mart_target_achievement", *selection.periods, *selection.areas]
-    if len(selection.indicators) == 1:
-        parts.append(selection.indicators[0])
-    return "_".join(parts).replace("..", "_to_") + f".{fmt}"
-
-
-def parquet_frame(mart: pd.DataFrame) -> pd.DataFrame:
-    """The mart as dashboards read it: English names, unrounded values, real dates."""
-    out = mart.copy()
-    for column in ("period_start", "period_end"):
-        out[column] = pd.to_datetime(out[column]).dt.date
-    return out
-
-
-def write_export(frame: pd.DataFrame, fmt: ExportFormat, path: Path) -> Path:
-    """Write mart rows: CSV (UTF-8 with BOM) or XLSX with Chinese headers, Parquet in English."""
-    if fmt == "csv":
-        return write_csv(path, presentation_frame(frame))
-    if fmt == "xlsx":
-        return write_xlsx(path, {SHEET_NAME: presentation_frame(frame)})
-    if fmt == "parquet":
-        return write_parquet(path, parquet_frame(frame))
-    raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    """Where the export went and how many rows it holds."""
-
-    path: Path | None
-    rows: int
-
-
-def export_mart(
-    conn: Connection,
-    fmt: ExportFormat,
-    out: Path,
-    selection: MartFilter = MartFilter(),
-    catalog: Catalog | None = None,
-) -> ExportResult:
-    """Write the selected mart rows to `out`: a file, or a folder (an existing one, or a
-    path without a suffix) that gets the default name.
-
-    Writes nothing when no row matches (a wrong period is more likely than a wish
-    for an empty file); the result then has no path.
-    """
-    frame = query_mart(conn, selection, catalog)
-    if frame.empty:
-        return ExportResult(path=None, rows=0)
-    folder = out.is_dir() or not out.suffix
-    path = out / default_file_name(fmt, selection) if folder else out
-    return ExportResult(path=write_export(frame, fmt, path), rows=len(frame))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from warehouse import schema
+from warehouse.db import migrate
 
 LOCK_NAME = "nightly"
 
@@ -176,3 +179,22 @@ def abandon_running_flow_runs(
                 )
             )
     return gone
+
+
+@contextmanager
+def lock_unless_held(engine: Engine, run_id: str | None, now: datetime) -> Iterator[str]:
+    """The caller's run id (it holds the lock), or a new one under a lock taken here.
+
+    `popstat run` takes the lock before it imports Prefect and passes its run id; a
+    run started without one (the schedule, the UI) takes it here and gives it back.
+    """
+    if run_id is not None:
+        yield run_id
+        return
+    migrate(engine)
+    own = new_run_id(now)
+    acquire_lock(engine, own)
+    try:
+        yield own
+    finally:
+        release_lock(engine, own)

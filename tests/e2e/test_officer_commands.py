@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -304,7 +304,8 @@ def test_a_resolved_quarantine_reopens_when_the_run_sees_the_file_again(
     moved = tmp_path / "inbox"
     shutil.copytree(county_run.inbox, moved)
     (moved / lock_file).unlink()
-    run_tasks(replace(settings, inbox=moved), "officer-run-3", ["land"]).require("land")
+    elsewhere = settings.model_copy(update={"inbox": moved})
+    run_tasks(elsewhere, "officer-run-3", ["land"]).require("land")
     _, out, _ = _run(capsys, ["issues", "show", issue_id, *argv])
     assert "状态: 已解决" in out
 

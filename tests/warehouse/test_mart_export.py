@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from flows import report_files
+from flows import export_files, report_files
 from tests.mart_samples import FORMULA_NAME, sample_mart
 from transforms.officer.mart_presentation import MART_COLUMNS
 from warehouse import mart_export
@@ -55,13 +55,13 @@ def test_filters_are_validated() -> None:
     assert mart_export.make_filter(["2026-Q3", "2026-Q3,2026"]).periods == ("2026-Q3", "2026")
 
 
-@pytest.mark.parametrize("fmt", mart_export.FORMATS)
+@pytest.mark.parametrize("fmt", export_files.FORMATS)
 def test_each_format_reads_back(
-    published: Engine, tmp_path: Path, fmt: mart_export.ExportFormat
+    published: Engine, tmp_path: Path, fmt: export_files.ExportFormat
 ) -> None:
     selection = mart_export.make_filter(["2026-Q3"], ["654226100"])
     with published.connect() as conn:
-        result = mart_export.export_mart(conn, fmt, tmp_path, selection)
+        result = export_files.export_mart(conn, fmt, tmp_path, selection)
     assert result.path == tmp_path / f"mart_target_achievement_2026-Q3_654226100.{fmt}"
     assert result.rows == 4 * 3
     back = _read(result.path, fmt)
@@ -85,8 +85,8 @@ def test_each_format_reads_back(
 
 def test_named_file_and_no_rows(published: Engine, tmp_path: Path) -> None:
     with published.connect() as conn:
-        named = mart_export.export_mart(conn, "csv", tmp_path / "x" / "mine.csv")
-        nothing = mart_export.export_mart(
+        named = export_files.export_mart(conn, "csv", tmp_path / "x" / "mine.csv")
+        nothing = export_files.export_mart(
             conn, "csv", tmp_path / "empty", mart_export.make_filter(["2025-Q3"])
         )
     assert named.path == tmp_path / "x" / "mine.csv" and named.rows == len(sample_mart())
