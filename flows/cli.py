@@ -126,7 +126,7 @@ def _locked_engine(settings: Settings) -> tuple[Any, str] | int:
     migrate(engine)
     run_id = runs.new_run_id(local_now(settings.time_zone))
     try:
-        runs.acquire_lock(engine, run_id)
+        runs.acquire_lock(engine, run_id, time_zone=settings.time_zone)
     except runs.RunLockedError as error:
         print(error, file=sys.stderr)
         print("本次运行未开始 / this run did not start.", file=sys.stderr)

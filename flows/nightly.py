@@ -124,7 +124,7 @@ def _stage(settings: Settings, run_id: str, name: Stage) -> Iterator[Callable[[s
     """
     logger = get_run_logger()
     progress.emit(name, "start")
-    runs.heartbeat(_engine(settings), run_id)
+    runs.heartbeat(_engine(settings), run_id, settings.time_zone)
     started = time.perf_counter()
 
     def detail(message: str) -> None:
@@ -427,7 +427,7 @@ def _locked_run(
     tracker = _Tracker()
     started = False
     try:
-        with runs.lock_unless_held(engine, run_id, local_now(settings.time_zone)) as rid:
+        with runs.lock_unless_held(engine, run_id, settings.time_zone) as rid:
             summary["run_id"] = rid
             abandoned = runs.abandon_running_flow_runs(engine, rid, local_now(settings.time_zone))
             if abandoned:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from warehouse import schema
+from warehouse.clock import DEFAULT_TIME_ZONE, local_now
 from warehouse.db import migrate
 
 LOCK_NAME = "nightly"
@@ -53,9 +54,18 @@ def _is_stale(holder: dict[str, Any], now: datetime, stale_after: timedelta) -> 
     return bool(now - holder["heartbeat_at"] > stale_after)
 
 
-def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta(hours=2)) -> None:
-    """Take the warehouse for `run_id`, or raise RunLockedError at once."""
-    now = datetime.now()
+def acquire_lock(
+    engine: Engine,
+    run_id: str,
+    stale_after: timedelta = timedelta(hours=2),
+    time_zone: str = DEFAULT_TIME_ZONE,
+) -> None:
+    """Take the warehouse for `run_id`, or raise RunLockedError at once.
+
+    Lock times are wall time in the configured zone (warehouse.clock), as every time
+    an officer reads: the refusal says since when another run holds the warehouse.
+    """
+    now = local_now(time_zone)
     row = {
         "lock_name": LOCK_NAME,
         "run_id": run_id,
@@ -83,12 +93,12 @@ def acquire_lock(engine: Engine, run_id: str, stale_after: timedelta = timedelta
     raise RunLockedError({"run_id": "?", "host": "?", "pid": 0, "acquired_at": now})
 
 
-def heartbeat(engine: Engine, run_id: str) -> None:
+def heartbeat(engine: Engine, run_id: str, time_zone: str = DEFAULT_TIME_ZONE) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(schema.run_lock)
             .where(schema.run_lock.c.run_id == run_id)
-            .values(heartbeat_at=datetime.now())
+            .values(heartbeat_at=local_now(time_zone))
         )
 
 
@@ -182,7 +192,9 @@ def abandon_running_flow_runs(
 
 
 @contextmanager
-def lock_unless_held(engine: Engine, run_id: str | None, now: datetime) -> Iterator[str]:
+def lock_unless_held(
+    engine: Engine, run_id: str | None, time_zone: str = DEFAULT_TIME_ZONE
+) -> Iterator[str]:
     """The caller's run id (it holds the lock), or a new one under a lock taken here.
 
     `popstat run` takes the lock before it imports Prefect and passes its run id; a
@@ -192,8 +204,8 @@ def lock_unless_held(engine: Engine, run_id: str | None, now: datetime) -> Itera
         yield run_id
         return
     migrate(engine)
-    own = new_run_id(now)
-    acquire_lock(engine, own)
+    own = new_run_id(local_now(time_zone))
+    acquire_lock(engine, own, time_zone=time_zone)
     try:
         yield own
     finally:
