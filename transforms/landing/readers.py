@@ -43,7 +43,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -747,14 +747,20 @@ def canonical_frame(result: ReadResult) -> pd.DataFrame:
         if result.template is not None
         else list(result.columns)
     )
-    missing = pd.array([pd.NA] * len(frame), dtype=_STRING)
-    columns = {
-        name: frame[result.columns[name]].array
-        if result.columns.get(name) in frame.columns
-        else missing
-        for name in names
-    }
-    out = pd.DataFrame(columns).astype(_STRING)
+    # Built once from the arrays, without a copy per column: this runs for every file,
+    # in the run's own process, so pandas' per-frame overhead is the cost that counts.
+    rows = len(frame)
+    missing = None
+    columns: dict[str, Any] = {}
+    for name in names:
+        source = result.columns.get(name)
+        if source is not None and source in frame.columns:
+            array = frame[source].array
+            columns[name] = array if array.dtype == _STRING else array.astype(_STRING)
+            continue
+        if missing is None:
+            missing = pd.array([pd.NA] * rows, dtype=_STRING)
+        columns[name] = missing
     row_numbers = frame[ROW_NUMBER] if ROW_NUMBER in frame.columns else pd.Series(dtype="int64")
-    out[ROW_NUMBER] = row_numbers.to_numpy(dtype="int64")
-    return out.reset_index(drop=True)
+    columns[ROW_NUMBER] = row_numbers.to_numpy(dtype="int64")
+    return pd.DataFrame(columns, index=pd.RangeIndex(rows), copy=False)
