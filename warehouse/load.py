@@ -56,6 +56,17 @@ def _copy_text(data: pd.DataFrame) -> str:
     return "\n".join(lines.tolist()) + "\n"
 
 
+def _python_values(column: pd.Series) -> list[object]:
+    """A column's cells as Python objects, None for NA (what the SQLite driver binds)."""
+    return column.to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _records(data: pd.DataFrame) -> list[tuple[object, ...]]:
+    """The rows as tuples, built column by column: one conversion per column, not per cell
+    (`DataFrame.astype(object).where(...)` then `itertuples` cost ~10 µs a row)."""
+    return list(zip(*(_python_values(data[name]) for name in data.columns), strict=True))
+
+
 def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     """Insert every row of `frame` (columns named as the table's) into `table`."""
     if frame.empty:
@@ -73,8 +84,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
             copy.write(_copy_text(data))
         return len(data)
-    objects = data.astype(object).where(data.notna(), None)
-    records = list(objects.itertuples(index=False, name=None))
+    records = _records(data)
     placeholders = ", ".join("?" for _ in columns)
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'

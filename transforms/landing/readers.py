@@ -42,6 +42,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,38 +125,50 @@ def _decode(data: bytes) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- grids
 
 
-def _finish_grid(frame: pd.DataFrame) -> pd.DataFrame:
-    """`string` cells, NA for blank (whitespace-only) cells, trailing all-blank columns gone.
+def _clean_cells(cells: np.ndarray) -> np.ndarray:
+    """Text or None for blank (whitespace-only or non-text) cells, trailing all-blank columns
+    gone, as one 2-D object array.
 
     Works on the cells as one object array: upload files are small and many, and a
     pandas operation per column costs more than the whole file's cells in one pass.
     """
-    cells = frame.to_numpy(dtype=object)
     flat = [v if isinstance(v, str) and v.strip() else None for v in cells.ravel().tolist()]
     cleaned = np.array(flat, dtype=object).reshape(cells.shape)
     has_value = (cleaned != None).any(axis=0) if cleaned.size else np.zeros(0, bool)  # noqa: E711
     width = int(np.flatnonzero(has_value)[-1]) + 1 if has_value.any() else 0
-    return pd.DataFrame(cleaned[:, :width], columns=pd.RangeIndex(width), dtype=_STRING)
+    return cleaned[:, :width]
+
+
+def _cells_frame(cells: np.ndarray) -> pd.DataFrame:
+    """The grid of `read_grid` from cleaned cells: columns 0..n-1 of `string`."""
+    if cells.shape[1] == 0:
+        return pd.DataFrame(index=pd.RangeIndex(len(cells)), columns=pd.RangeIndex(0))
+    return pd.DataFrame(cells, columns=pd.RangeIndex(cells.shape[1]), dtype=_STRING)
 
 
 def _blank_to_na(value: str) -> str | None:
     return value if value.strip() else None
 
 
-def _grid_frame(rows: list[list[str | None]]) -> pd.DataFrame:
+def _rows_cells(rows: list[list[str | None]]) -> np.ndarray:
+    """Ragged rows as cleaned cells (short rows padded with None)."""
     width = max((len(r) for r in rows), default=0)
-    padded = [r + [None] * (width - len(r)) for r in rows]
     if width == 0:
-        return pd.DataFrame(index=pd.RangeIndex(len(rows)), columns=pd.RangeIndex(0))
-    return _finish_grid(pd.DataFrame(padded, columns=pd.RangeIndex(width), dtype=object))
+        return np.empty((len(rows), 0), dtype=object)
+    cells = np.empty((len(rows), width), dtype=object)
+    for i, row in enumerate(rows):
+        cells[i, : len(row)] = row
+    return _clean_cells(cells)
 
 
-def _csv_grid(text: str) -> pd.DataFrame:
-    """Parse CSV text into a grid; pandas' C parser when possible, the csv module otherwise.
+def _csv_cells(text: str) -> np.ndarray:
+    """Parse CSV text into cleaned cells; pandas' C parser when possible, the csv module
+    otherwise.
 
     The C parser needs the column count up front: the most commas on one line, plus one,
     bounds it unless a quoted field spans lines; then (or for very wide text) the csv module
-    reads the ragged records.
+    reads the ragged records. Cells are read as Python objects: nothing is converted to a
+    typed column only to be converted back (a file costs its cells, not its columns).
     """
     width = max((line.count(",") for line in text.split("\n")), default=0) + 1
     if width <= _FAST_CSV_MAX_WIDTH:
@@ -165,7 +178,7 @@ def _csv_grid(text: str) -> pd.DataFrame:
                 header=None,
                 names=range(width),
                 index_col=False,
-                dtype=str,
+                dtype=object,
                 keep_default_na=False,
                 skip_blank_lines=False,
                 engine="c",
@@ -174,9 +187,9 @@ def _csv_grid(text: str) -> pd.DataFrame:
             pass
         else:
             if isinstance(frame.index, pd.RangeIndex):
-                return _finish_grid(frame)
+                return _clean_cells(frame.to_numpy(dtype=object))
     reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    return _grid_frame([list(row) for row in reader])
+    return _rows_cells([list(row) for row in reader])
 
 
 def _unclosed_quote_line(text: str) -> int | None:
@@ -210,7 +223,7 @@ def _check_quotes(text: str) -> None:
         )
 
 
-def _read_csv(data: bytes) -> tuple[pd.DataFrame, str]:
+def _read_csv(data: bytes) -> tuple[np.ndarray, str]:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableError(
             "这是一个 Excel 文件，却以 .csv 为扩展名。请把扩展名改为 .xlsx，"
@@ -232,7 +245,7 @@ def _read_csv(data: bytes) -> tuple[pd.DataFrame, str]:
         text = text[1:]
     _check_quotes(text)
     try:
-        grid = _csv_grid(text)
+        grid = _csv_cells(text)
     except csv.Error as exc:
         raise UnreadableError(
             f"CSV 文件格式错误，无法解析（{exc}）。"
@@ -297,12 +310,13 @@ def _xlsx_rows(data: bytes) -> list[list[str | None]]:
         ) from exc
 
 
-def _read_grid(data: bytes, file_format: str) -> tuple[pd.DataFrame, str | None]:
+def _read_cells(data: bytes, file_format: str) -> tuple[np.ndarray, str | None]:
+    """The file's cleaned cells (a 2-D object array: text, or None when blank), encoding."""
     fmt = file_format.lower().lstrip(".")
     if fmt == "csv":
         return _read_csv(data)
     if fmt == "xlsx":
-        return _grid_frame(_xlsx_rows(data)), None
+        return _rows_cells(_xlsx_rows(data)), None
     raise UnreadableError(
         f"不支持的文件格式 {file_format}，只接受 .csv 和 .xlsx。",
         f"Unsupported file format {file_format}; only .csv and .xlsx are accepted.",
@@ -316,7 +330,7 @@ def read_grid(data: bytes, file_format: str) -> pd.DataFrame:
     with one field); short rows are padded with NA. `file_format` is `csv` or `xlsx`.
     Raises `UnreadableError` when the bytes cannot be decoded or opened.
     """
-    return _read_grid(data, file_format)[0]
+    return _cells_frame(_read_cells(data, file_format)[0])
 
 
 # --------------------------------------------------------------------------- limits
@@ -358,14 +372,27 @@ def _match_row(cells: list[str | None], lookup: dict[str, tuple[str, int]]) -> d
     return {name: position for name, (_, position) in best.items()}
 
 
-def _top_rows(grid: pd.DataFrame, n: int) -> list[list[str | None]]:
-    """The first `n` rows as lists of text or None (one conversion, not one per row)."""
-    top = grid.iloc[:n].to_numpy(dtype=object, na_value=None)
-    return [[None if v is None else str(v) for v in row] for row in top.tolist()]
+def _row_texts(cells: np.ndarray) -> list[list[str | None]]:
+    """Rows of cells as lists of text or None (one conversion, not one per row)."""
+    return [[None if v is None else str(v) for v in row] for row in cells.tolist()]
 
 
-def _row_cells(grid: pd.DataFrame, row: int) -> list[str | None]:
-    return _top_rows(grid.iloc[row:], 1)[0]
+def _grid_cells(grid: pd.DataFrame) -> np.ndarray:
+    return grid.to_numpy(dtype=object, na_value=None)
+
+
+def _header_row(cells: np.ndarray, template: Template) -> int | None:
+    lookup = _spelling_lookup(template)
+    required = {c.name for c in template.required_columns}
+    best_row: int | None = None
+    best_count = 1
+    for row, texts in enumerate(_row_texts(cells[:HEADER_SEARCH_ROWS])):
+        matched = _match_row(texts, lookup)
+        if required <= matched.keys() and matched:
+            return row
+        if len(matched) > best_count:
+            best_row, best_count = row, len(matched)
+    return best_row
 
 
 def locate_header(grid: pd.DataFrame, template: Template) -> int | None:
@@ -376,17 +403,7 @@ def locate_header(grid: pd.DataFrame, template: Template) -> int | None:
     no row names them all, the row naming the most template columns, if it names at least
     two, so that the caller can report which required columns are missing.
     """
-    lookup = _spelling_lookup(template)
-    required = {c.name for c in template.required_columns}
-    best_row: int | None = None
-    best_count = 1
-    for row, cells in enumerate(_top_rows(grid, HEADER_SEARCH_ROWS)):
-        matched = _match_row(cells, lookup)
-        if required <= matched.keys() and matched:
-            return row
-        if len(matched) > best_count:
-            best_row, best_count = row, len(matched)
-    return best_row
+    return _header_row(_grid_cells(grid.iloc[:HEADER_SEARCH_ROWS]), template)
 
 
 # --------------------------------------------------------------------------- upload
@@ -445,17 +462,18 @@ def _headers_en(template: Template, names: Iterable[str]) -> str:
     return ", ".join(f"{template.column(n).header} ({n})" for n in names)
 
 
-def _body(grid: pd.DataFrame, header_row: int) -> tuple[pd.DataFrame, dict[int, str]]:
+def _body(cells: np.ndarray, header_row: int) -> tuple[pd.DataFrame, dict[int, str]]:
     """Data rows under the header (blank and trailing total rows dropped).
 
     Returns the frame and grid position -> frame column name. A column is kept when its
     header cell or any cell under it is non-blank.
     """
-    header = _row_cells(grid, header_row)
-    cells = grid.to_numpy(dtype=object, na_value=None)[header_row + 1 :]
+    header = _row_texts(cells[header_row : header_row + 1])[0]
+    width = cells.shape[1]
+    cells = cells[header_row + 1 :]
     present = cells != None  # noqa: E711 - element-wise test on an object array
-    has_data = present.any(axis=0).tolist() if len(cells) else [False] * grid.shape[1]
-    used = [p for p in range(grid.shape[1]) if header[p] is not None or has_data[p]]
+    has_data = present.any(axis=0).tolist() if len(cells) else [False] * width
+    used = [p for p in range(width) if header[p] is not None or has_data[p]]
     names = _column_names(header, used)
     row_numbers = np.arange(1, len(cells) + 1)
     keep = present[:, used].any(axis=1) if len(cells) else np.zeros(0, bool)
@@ -497,19 +515,20 @@ def read_upload(
         if too_large is not None:
             return _failed(too_large.code, too_large.reason_zh, too_large.reason_en, None, template)
         try:
-            grid, encoding = _read_grid(data, file_format)
+            cells, encoding = _read_cells(data, file_format)
         except UnreadableError as exc:
             return _failed(exc.code, exc.reason_zh, exc.reason_en, None, template)
-        if len(grid) > limits.max_rows + HEADER_SEARCH_ROWS or grid.shape[1] > limits.max_columns:
+        n_rows, n_columns = cells.shape
+        if n_rows > limits.max_rows + HEADER_SEARCH_ROWS or n_columns > limits.max_columns:
             return _too_large(
-                f"{len(grid)} 行 × {grid.shape[1]} 列",
-                f"{len(grid)} rows x {grid.shape[1]} columns",
+                f"{n_rows} 行 × {n_columns} 列",
+                f"{n_rows} rows x {n_columns} columns",
                 limits,
                 template,
             )
 
         required = [c.name for c in template.required_columns]
-        header_row = locate_header(grid, template)
+        header_row = _header_row(cells, template)
         if header_row is None:
             return _failed(
                 "no_header",
@@ -524,8 +543,9 @@ def read_upload(
                 template,
             )
 
-        frame, names_at = _body(grid, header_row)
-        matched = _match_row(_row_cells(grid, header_row), _spelling_lookup(template))
+        frame, names_at = _body(cells, header_row)
+        header = _row_texts(cells[header_row : header_row + 1])[0]
+        matched = _match_row(header, _spelling_lookup(template))
         columns = {
             col.name: names_at[matched[col.name]] for col in template.columns if col.name in matched
         }
@@ -575,14 +595,20 @@ def canonical_frame(result: ReadResult) -> pd.DataFrame:
         if result.template is not None
         else list(result.columns)
     )
-    missing = pd.array([pd.NA] * len(frame), dtype=_STRING)
-    columns = {
-        name: frame[result.columns[name]].array
-        if result.columns.get(name) in frame.columns
-        else missing
-        for name in names
-    }
-    out = pd.DataFrame(columns).astype(_STRING)
+    # Built once from the arrays, without a copy per column: this runs for every file,
+    # in the run's own process, so pandas' per-frame overhead is the cost that counts.
+    rows = len(frame)
+    missing = None
+    columns: dict[str, Any] = {}
+    for name in names:
+        source = result.columns.get(name)
+        if source is not None and source in frame.columns:
+            array = frame[source].array
+            columns[name] = array if array.dtype == _STRING else array.astype(_STRING)
+            continue
+        if missing is None:
+            missing = pd.array([pd.NA] * rows, dtype=_STRING)
+        columns[name] = missing
     row_numbers = frame[ROW_NUMBER] if ROW_NUMBER in frame.columns else pd.Series(dtype="int64")
-    out[ROW_NUMBER] = row_numbers.to_numpy(dtype="int64")
-    return out.reset_index(drop=True)
+    columns[ROW_NUMBER] = row_numbers.to_numpy(dtype="int64")
+    return pd.DataFrame(columns, index=pd.RangeIndex(rows), copy=False)
