@@ -90,6 +90,31 @@ def default_first_month(targets: pd.DataFrame) -> str | None:
     return f"{int(years.min()):04d}-01" if len(years) else None
 
 
+# Why a well-named upload is refused against the reference, in the officer's two
+# languages; `{unit}`, `{month}`, `{as_of}` and `{first}` are filled per file.
+REFERENCE_REASONS: dict[str, tuple[str, str]] = {
+    "unknown_unit": (
+        "文件名中的单位代码 {unit} 不在区划代码表（areas.csv）或机构表（institutions.csv）中。"
+        "请核对单位代码后改名重新上传；如是新设单位，请联系区里更新参考数据。",
+        "The unit code {unit} in the file name is in neither areas.csv nor "
+        "institutions.csv. Check the code and upload the file again under the right name; "
+        "for a new unit, ask the district to update the reference data.",
+    ),
+    "not_yet_due": (
+        "报告月份 {month} 晚于统计截止月份 {as_of}（尚未到期）。"
+        "请检查文件名中的年月是否写错，改正后重新上传。",
+        "The report month {month} is after the as-of month {as_of} (not yet due). "
+        "Check the year and month in the file name and upload it again.",
+    ),
+    "before_first_month": (
+        "报告月份 {month} 早于系统启用月份 {first}，不再接收。"
+        "请检查文件名中的年月是否写错，改正后重新上传。",
+        "The report month {month} is before the first month {first} the system takes. "
+        "Check the year and month in the file name and upload it again.",
+    ),
+}
+
+
 def reference_problems(
     names: pd.DataFrame,
     known_units: set[str],
@@ -110,32 +135,14 @@ def reference_problems(
     unknown = named & ~unit.isin(known_units)
     future = named & ~unknown & (month > as_of_month)
     early = named & ~unknown & ~future & (month < first_month if first_month else False)
-    for index in names.index[unknown]:
-        code = str(unit[index])
-        out.loc[index, REFERENCE_PROBLEM_COLUMNS] = [
-            "unknown_unit",
-            f"文件名中的单位代码 {code} 不在区划代码表（areas.csv）或机构表（institutions.csv）中。"
-            "请核对单位代码后改名重新上传；如是新设单位，请联系区里更新参考数据。",
-            f"The unit code {code} in the file name is in neither areas.csv nor "
-            "institutions.csv. Check the code and upload the file again under the right name; "
-            "for a new unit, ask the district to update the reference data.",
-        ]
-    for index in names.index[future]:
-        m = str(month[index])
-        out.loc[index, REFERENCE_PROBLEM_COLUMNS] = [
-            "not_yet_due",
-            f"报告月份 {m} 晚于统计截止月份 {as_of_month}（尚未到期）。"
-            "请检查文件名中的年月是否写错，改正后重新上传。",
-            f"The report month {m} is after the as-of month {as_of_month} (not yet due). "
-            "Check the year and month in the file name and upload it again.",
-        ]
-    for index in names.index[early]:
-        m = str(month[index])
-        out.loc[index, REFERENCE_PROBLEM_COLUMNS] = [
-            "before_first_month",
-            f"报告月份 {m} 早于系统启用月份 {first_month}，不再接收。"
-            "请检查文件名中的年月是否写错，改正后重新上传。",
-            f"The report month {m} is before the first month {first_month} the system takes. "
-            "Check the year and month in the file name and upload it again.",
-        ]
+    values = {"as_of": as_of_month, "first": first_month}
+    for code, flagged in (
+        ("unknown_unit", unknown),
+        ("not_yet_due", future),
+        ("before_first_month", early),
+    ):
+        zh, en = REFERENCE_REASONS[code]
+        for index in names.index[flagged]:
+            at = {**values, "unit": unit[index], "month": month[index]}
+            out.loc[index, REFERENCE_PROBLEM_COLUMNS] = [code, zh.format(**at), en.format(**at)]
     return out
