@@ -28,6 +28,20 @@ _PROCEDURE_EN = {
 }
 
 
+def _roster_row(rows: pd.DataFrame) -> dict[str, object]:
+    """Where a roster finding points: the village's roster row, its woman masked (warning)."""
+    return {
+        "severity": "warning",
+        "source": "village",
+        "kind": "women",
+        "unit": rows["area_code"],
+        "report_month": rows["report_month"],
+        "upload_id": rows["upload_id"],
+        "row_number": rows["row_number"],
+        "record_key": masked(rows, "id_number"),
+    }
+
+
 def removal_findings(rows: pd.DataFrame, death: str) -> pd.DataFrame:
     """roster_dead_or_moved_out: a roster row of a woman the police registered as dead
     (`removal_type` == `death`) or moved out on or before the roster's month."""
@@ -42,15 +56,8 @@ def removal_findings(rows: pd.DataFrame, death: str) -> pd.DataFrame:
         rows.index,
         {
             "rule": "roster_dead_or_moved_out",
-            "severity": "warning",
             "dimension": "accuracy",
-            "source": "village",
-            "kind": "women",
-            "unit": rows["area_code"],
-            "report_month": month,
-            "upload_id": rows["upload_id"],
-            "row_number": rows["row_number"],
-            "record_key": masked(rows, "id_number"),
+            **_roster_row(rows),
             "value": rows["removal_type"] + " " + when,
             "message_zh": "公安已于"
             + when
@@ -82,15 +89,8 @@ def stale_findings(rows: pd.DataFrame) -> pd.DataFrame:
         rows.index,
         {
             "rule": "roster_stale_method",
-            "severity": "warning",
             "dimension": "accuracy",
-            "source": "village",
-            "kind": "women",
-            "unit": rows["area_code"],
-            "report_month": month,
-            "upload_id": rows["upload_id"],
-            "row_number": rows["row_number"],
-            "record_key": masked(rows, "id_number"),
+            **_roster_row(rows),
             "value": method,
             "message_zh": month
             + "花名册的避孕措施为“"
@@ -126,15 +126,8 @@ def duplicate_findings(rows: pd.DataFrame) -> pd.DataFrame:
         rows.index,
         {
             "rule": "roster_duplicate_person",
-            "severity": "warning",
             "dimension": "uniqueness",
-            "source": "village",
-            "kind": "women",
-            "unit": rows["area_code"],
-            "report_month": month,
-            "upload_id": rows["upload_id"],
-            "row_number": rows["row_number"],
-            "record_key": masked(rows, "id_number"),
+            **_roster_row(rows),
             "value": areas,
             "message_zh": "该妇女出现在"
             + month
