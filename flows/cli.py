@@ -36,6 +36,20 @@ def _common() -> argparse.ArgumentParser:
     return parser
 
 
+def _executor_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        help="where the counties are reconciled: local (default) or dask (needs PostgreSQL)",
+    )
+    parser.add_argument(
+        "--dask-address", dest="dask_address", help="a Dask scheduler (default: a local cluster)"
+    )
+    parser.add_argument(
+        "--dask-workers", dest="dask_workers", type=int, help="local cluster processes (0: cores)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="popstat", description="人口计生统计 ETL / population statistics ETL"
@@ -50,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reference", help="folder of areas.csv, institutions.csv, targets.csv")
     run.add_argument("--as-of", dest="as_of", help="the date the run acts as of (YYYY-MM-DD)")
     run.add_argument("--deadline-day", dest="deadline_day", type=int)
+    _executor_flags(run)
 
     backfill = commands.add_parser(
         "backfill",
@@ -63,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", dest="as_of", help="as-of date (default: that of the last nightly run)"
     )
     backfill.add_argument("--deadline-day", dest="deadline_day", type=int)
+    _executor_flags(backfill)
 
     serve = commands.add_parser(
         "serve",
@@ -100,10 +116,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     except ValidationError as error:
         for problem in error.errors():
             name = ".".join(str(part) for part in problem["loc"])
-            print(
-                f"设置无效 invalid setting {name} (POPSTAT_{name.upper()}): {problem['msg']}",
-                file=sys.stderr,
-            )
+            where = f" {name} (POPSTAT_{name.upper()})" if name else ""
+            print(f"设置无效 invalid setting{where}: {problem['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -198,13 +212,14 @@ def _missing_inputs(settings: Settings) -> list[str]:
 def command_run(args: argparse.Namespace) -> int:
     """`popstat run`: one nightly run under the warehouse lock; exit 3 if another holds it."""
     options = _flow_options(args)
+    settings = _settings(args)
 
     def call(run_id: str) -> RunSummary:
-        from flows.nightly import nightly
+        from flows.nightly import nightly, on_executor
 
-        return nightly(options=options, run_id=run_id)
+        return on_executor(settings, nightly)(options=options, run_id=run_id)
 
-    return _run_locked(_settings(args), call, preflight=_missing_inputs)
+    return _run_locked(settings, call, preflight=_missing_inputs)
 
 
 def command_backfill(args: argparse.Namespace) -> int:
@@ -217,13 +232,16 @@ def command_backfill(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     options = _flow_options(args)
+    settings = _settings(args)
 
     def call(run_id: str) -> RunSummary:
-        from flows.nightly import backfill
+        from flows.nightly import backfill, on_executor
 
-        return backfill(args.first_month, args.last_month, options=options, run_id=run_id)
+        return on_executor(settings, backfill)(
+            args.first_month, args.last_month, options=options, run_id=run_id
+        )
 
-    return _run_locked(_settings(args), call)
+    return _run_locked(settings, call)
 
 
 def command_serve(args: argparse.Namespace) -> int:

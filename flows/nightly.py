@@ -33,9 +33,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from prefect import flow, get_run_logger, task
+import pandas as pd
+from prefect import Flow, flow, get_run_logger, task, unmapped
+from prefect.context import FlowRunContext
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows import prefect_runs, progress, run_inputs
 from flows.notify import failure_payload, notify_failure
@@ -50,18 +53,18 @@ from flows.summaries import (
     fingerprint,
 )
 from transforms.indicators.achievement import compute_indicators, target_findings
+from transforms.indicators.by_partition import work_partition
 from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
 from transforms.periods import periods_for
-from transforms.reconcile.all_sources import reconcile
-from transforms.reconcile.cross_checks import cross_checks
 from transforms.templates import load_contract
+from warehouse import partitions, run_summary, runs, signoffs, staged, workspace
 from warehouse import publish as publishing
-from warehouse import run_summary, runs, signoffs, staged, workspace
 from warehouse.clock import local_now
 from warehouse.db import make_engine
 from warehouse.issues import record_findings
 from warehouse.landing import land_inbox
+from warehouse.partitions import Split
 from warehouse.reference import REFERENCE_FILES, ReferenceError, read_reference
 
 if TYPE_CHECKING:
@@ -71,6 +74,8 @@ if TYPE_CHECKING:
 # Retries with backoff on the tasks that touch files and the database, and only those.
 IO_RETRIES = 2
 IO_RETRY_DELAYS: list[float] = [5, 30]
+
+F = TypeVar("F", bound=Flow[Any, Any])
 
 DEPLOYMENT_NAME = "nightly-0230"
 SCHEDULE_CRON = "30 2 * * *"
@@ -253,59 +258,111 @@ def check_inputs(settings: Settings, run_id: str) -> InputCheck:
         return InputCheck(value, same_as, {k: run_inputs.short_digest(v) for k, v in parts.items()})
 
 
-@task(name="reconcile")
+def split_partitions(settings: Settings, run_id: str) -> Split:
+    """Route the current staged rows to their partitions (counties), on disk."""
+    reference = read_reference(settings.reference)
+    return partitions.split_current_rows(
+        _engine(settings),
+        settings.raw_dir,
+        load_contract(),
+        reference.institutions,
+        workspace.partitions_folder(settings.home, run_id),
+    )
+
+
+@task(name="reconcile-partition")
+def reconcile_partition(
+    settings: Settings, run_id: str, part: str, first_month: str | None
+) -> dict[str, Any]:
+    """Reconcile, check and measure one county; its frames go to its folder (no database)."""
+    reference = read_reference(settings.reference)
+    contract = load_contract()
+    folder = workspace.partitions_folder(settings.home, run_id)
+    work = work_partition(
+        partitions.load_partition(folder, part, contract, reference.areas),
+        reference.institutions,
+        contract,
+        load_catalog(),
+        settings.effective_as_of,
+        settings.deadline_day,
+        first_month,
+    )
+    out = folder / (part or "_") / "out"
+    out.mkdir(exist_ok=True)
+    return {
+        "frames": workspace.save_frames(out, work.frames),
+        "findings": workspace.save_frames(
+            out, {f"findings_{k}": v for k, v in work.findings.items()}
+        ),
+        "leaves": workspace.save_frames(out, {"leaves": work.leaves})["leaves"],
+        "months": work.months,
+    }
+
+
+def combine_partitions(
+    settings: Settings, run_id: str, parts: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Record every partition's findings at once (an issue not found again by any
+    partition closes) and gather their frames for compute and publish."""
+    engine = _engine(settings)
+    reference = read_reference(settings.reference)
+    targets = target_findings(reference.targets, load_catalog(), reference.areas)
+    findings = workspace.gather_frames([p["findings"] for p in parts])
+    with engine.begin() as conn:
+        at = local_now(settings.time_zone)
+        for name, frame in findings.items():
+            record_findings(conn, frame, run_id, name.removeprefix("findings_"), at=at)
+        record_findings(conn, targets, run_id, "reference", at=at)
+    frames = workspace.gather_frames([{**p["frames"], "leaves": p["leaves"]} for p in parts])
+    frames["months"] = pd.DataFrame(
+        {"month": sorted({m for p in parts for m in p["months"]})}, dtype="string"
+    )
+    return workspace.save_frames(workspace.run_folder(settings.home, run_id), frames)
+
+
 def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
-    """Reconcile the three sources and run the cross-row checks; frames go to the run folder."""
-    with _stage(settings, run_id, Stage.RECONCILE):
-        engine = _engine(settings)
-        reference = read_reference(settings.reference)
-        contract = load_contract()
-        inputs = staged.load_recon_inputs(engine, settings.raw_dir, contract, reference.areas)
-        result = reconcile(inputs, settings.effective_as_of, settings.deadline_day)
-        checks = cross_checks(
-            inputs,
-            reference.institutions,
-            contract,
-            settings.effective_as_of,
-            settings.deadline_day,
-            run_inputs.first_month(settings, reference.targets),
-        )
-        targets = target_findings(reference.targets, load_catalog(), reference.areas)
-        with engine.begin() as conn:
-            at = local_now(settings.time_zone)
-            record_findings(conn, result.findings, run_id, "reconciliation", at=at)
-            for origin, findings in checks.findings.items():
-                record_findings(conn, findings, run_id, origin, at=at)
-            record_findings(conn, targets, run_id, "reference", at=at)
-        frames = {
-            name: getattr(result, name)
-            for name in publishing.RECON_TABLES
-            if name != "dq_reporting"
-        }
-        frames["dq_reporting"] = checks.dq_reporting
-        return workspace.save_frames(workspace.run_folder(settings.home, run_id), frames)
+    """Split by county, reconcile each county on the flow's task runner (one after another
+    here, in parallel on Dask), combine: the Parquet paths of the reconciled frames, the
+    leaf measures and the months."""
+    with _stage(settings, run_id, Stage.RECONCILE) as detail:
+        split = split_partitions(settings, run_id)
+        detail(f"分区 partitions: {len(split.parts)} ({', '.join(p or '—' for p in split.parts)})")
+        first = run_inputs.first_month(settings, read_reference(settings.reference).targets)
+        done = _each_partition(settings, run_id, split.parts, first or split.first_loaded_month)
+        return combine_partitions(settings, run_id, done)
+
+
+def _each_partition(
+    settings: Settings, run_id: str, parts: list[str], first_month: str | None
+) -> list[dict[str, Any]]:
+    """`reconcile_partition` of every partition, in order: mapped on the flow's task runner,
+    or called one after another outside a flow (the tests call the stages undecorated)."""
+    if FlowRunContext.get() is None:
+        return [reconcile_partition.fn(settings, run_id, part, first_month) for part in parts]
+    futures = reconcile_partition.map(
+        unmapped(settings), unmapped(run_id), parts, unmapped(first_month)
+    )
+    return [future.result() for future in futures]
 
 
 @task(name="compute")
 def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str:
     """Every indicator × area × period from the catalog; the mart goes to the run folder."""
     with _stage(settings, run_id, Stage.COMPUTE):
-        frames = workspace.load_frames(recon_paths)
+        frames = workspace.load_frames(
+            {k: recon_paths[k] for k in ("dq_reporting", "leaves", "months")}
+        )
         reference = read_reference(settings.reference)
         engine = _engine(settings)
         with engine.connect() as conn:
             received, signed = signoffs.review_inputs(conn)
         review = review_months(frames["dq_reporting"], received, signed)
-        months = sorted(
-            set(frames["recon_women"]["snapshot_month"].dropna())
-            | set(frames["recon_births"]["birth_month"].dropna())
-        )
         mart = compute_indicators(
-            frames,
+            frames["leaves"],
             load_catalog(),
             reference.areas,
             reference.targets,
-            periods_for(months),
+            periods_for(list(frames["months"]["month"])),
             run_id,
             as_of=settings.effective_as_of,
             deadline_day=settings.deadline_day,
@@ -344,7 +401,7 @@ def publish(
     """Swap the reconciled tables and the mart in one transaction."""
     with _stage(settings, run_id, Stage.PUBLISH):
         engine = _engine(settings)
-        frames = workspace.load_frames(recon_paths)
+        frames = workspace.load_frames({k: recon_paths[k] for k in publishing.RECON_TABLES})
         mart = workspace.load_frames({"mart": mart_path})["mart"]
         summary = publishing.publish(
             engine,
@@ -516,7 +573,34 @@ def _nightly_stages(
     summary["publish"] = publish(settings, run_id, recon_paths, mart_path)
 
 
-@flow(name="popstat-nightly", log_prints=False)
+def _one_at_a_time() -> TaskRunner[Any]:
+    """The default: partitions one after another, so memory holds one county at a time."""
+    return cast("TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=1))
+
+
+def task_runner(settings: Settings) -> TaskRunner[Any]:
+    """Where `reconcile_partition` runs: one county after another in this process (memory
+    bounded by one county), or on Dask (`settings.executor`)."""
+    if settings.executor == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if settings.dask_address:
+            return cast("TaskRunner[Any]", DaskTaskRunner(address=settings.dask_address))
+        cluster: dict[str, Any] = {"threads_per_worker": 1, "processes": True}
+        if settings.dask_workers:
+            cluster["n_workers"] = settings.dask_workers
+        return cast("TaskRunner[Any]", DaskTaskRunner(cluster_kwargs=cluster))
+    return _one_at_a_time()
+
+
+def on_executor(settings: Settings, flow_: F) -> F:
+    """The flow, its partitions run where the settings say."""
+    if settings.executor == "local":
+        return flow_
+    return cast(F, flow_.with_options(task_runner=task_runner(settings)))
+
+
+@flow(name="popstat-nightly", log_prints=False, task_runner=_one_at_a_time())
 def nightly(options: dict[str, Any] | None = None, run_id: str | None = None) -> RunSummary:
     """One nightly run: land → validate → reconcile → compute → audit → publish.
 
@@ -527,7 +611,7 @@ def nightly(options: dict[str, Any] | None = None, run_id: str | None = None) ->
     return _run(load_settings(options), run_id, "nightly", _nightly_stages)
 
 
-@flow(name="popstat-backfill", log_prints=False)
+@flow(name="popstat-backfill", log_prints=False, task_runner=_one_at_a_time())
 def backfill(
     first_month: str,
     last_month: str,

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "popstat-development-key-do-not-use-in-production"
@@ -63,6 +63,24 @@ class Settings(BaseSettings):
     reader_memory_mb: int = Field(default=2048, ge=1)
     reader_timeout_seconds: float = Field(default=120.0, ge=1)
     reader_workers: int = Field(default=0, ge=0)
+    # Where the counties of a run are reconciled: in this process, one after another
+    # ("local"), or on Dask ("dask": the cluster at `dask_address`, else a LocalCluster of
+    # `dask_workers` processes, 0 = one per core). Dask needs PostgreSQL (see below).
+    executor: Literal["local", "dask"] = "local"
+    dask_address: str = ""
+    dask_workers: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _distributed_needs_postgresql(self) -> Settings:
+        """A Dask run's workers are other processes, perhaps other machines: they cannot all
+        write one SQLite file, so a distributed run refuses the embedded warehouse."""
+        if self.executor == "dask" and not self.effective_warehouse_url.startswith("postgresql"):
+            raise ValueError(
+                "分布式运行（--executor dask）需要 PostgreSQL 数仓（--warehouse postgresql+psycopg://…）；"
+                "内置 SQLite 数仓只能在本机单进程运行 / a Dask run needs a PostgreSQL warehouse: "
+                "the embedded SQLite warehouse is one file for one process"
+            )
+        return self
 
     @property
     def effective_warehouse_url(self) -> str:

@@ -19,6 +19,13 @@ def run_folder(home: Path, run_id: str) -> Path:
     return folder
 
 
+def partitions_folder(home: Path, run_id: str) -> Path:
+    """Where a run keeps its partitions' inputs and outputs (warehouse.partitions)."""
+    folder = run_folder(home, run_id) / "partitions"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def save_frames(folder: Path, frames: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     paths = {}
     for name, frame in frames.items():
@@ -34,3 +41,14 @@ def load_frames(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
 
 def remove_run_folder(home: Path, run_id: str) -> None:
     shutil.rmtree(home / "runs" / run_id, ignore_errors=True)
+
+
+def gather_frames(paths: list[Mapping[str, str]]) -> dict[str, pd.DataFrame]:
+    """Frames of the same names from several folders (partitions), concatenated in order."""
+    names = list(dict.fromkeys(name for part in paths for name in part))
+    return {
+        name: pd.concat(
+            [pd.read_parquet(part[name]) for part in paths if name in part], ignore_index=True
+        )
+        for name in names
+    }

@@ -123,7 +123,7 @@ def _stage(settings: Settings, run_id: str, stage: str, r: dict[str, Any]) -> An
     if stage == "validate":
         return nightly.validate.fn(settings, run_id)
     if stage == "reconcile":
-        return nightly.reconcile_sources.fn(settings, run_id)
+        return nightly.reconcile_sources(settings, run_id)
     if stage == "compute":
         return nightly.compute.fn(settings, run_id, r["reconcile"])
     if stage == "audit":

@@ -79,7 +79,7 @@ def seed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedRun]:
     with disable_run_logger():  # the tasks log through Prefect; no flow run here
         tasks["land"] = nightly.land.fn(settings, RUN_ID)
         tasks["validate"] = nightly.validate.fn(settings, RUN_ID)
-        recon_paths = nightly.reconcile_sources.fn(settings, RUN_ID)
+        recon_paths = nightly.reconcile_sources(settings, RUN_ID)
         mart_path = nightly.compute.fn(settings, RUN_ID, recon_paths)
         tasks["audit"] = nightly.audit.fn(settings, RUN_ID, mart_path)
         tasks["publish"] = nightly.publish.fn(settings, RUN_ID, recon_paths, mart_path)

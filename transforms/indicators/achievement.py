@@ -179,19 +179,14 @@ def _period_months(periods: Sequence[Period]) -> pd.DataFrame:
 # ------------------------------------------------------------------- measures
 
 
-def measure_values(
-    frames: Mapping[str, pd.DataFrame],
-    measures: Sequence[str],
-    closure: pd.DataFrame,
-    periods: Sequence[Period],
-) -> pd.DataFrame:
-    """Measures per (measure, area_code, period), rolled up the hierarchy.
+def leaf_measures(frames: Mapping[str, pd.DataFrame], measures: Sequence[str]) -> pd.DataFrame:
+    """What the reconciled frames contribute to each measure, before any rollup.
 
-    Grain: one row per measure × area (any level) × period that has source
-    rows; value = the sum over the area's subtree of each source area's
-    period value (flows: sum over the months; stocks: last snapshot month).
+    Grain: one row per measure × source area × month (columns measure, stock,
+    area_code, month, value). Each partition of a run computes its own; their
+    concatenation is what one run over everything would compute (a person's rows
+    all lie in one partition: transforms.reconcile.partitions).
     """
-    month_map = _period_months(periods)
     parts = []
     for name in measures:
         computed = MEASURES[name].compute(frames)
@@ -201,6 +196,25 @@ def measure_values(
     if not parts:
         parts.append(empty_measure().assign(measure="", stock=False))
     long = pd.concat(parts, ignore_index=True).astype({"measure": "string"})
+    return long[["measure", "stock", "area_code", "month", "value"]]
+
+
+def measure_values(
+    leaves: pd.DataFrame,
+    closure: pd.DataFrame,
+    periods: Sequence[Period],
+) -> pd.DataFrame:
+    """Measures per (measure, area_code, period), rolled up the hierarchy.
+
+    `leaves`: leaf_measures() of every partition, concatenated.
+    Grain: one row per measure × area (any level) × period that has source
+    rows; value = the sum over the area's subtree of each source area's
+    period value (flows: sum over the months; stocks: last snapshot month).
+    """
+    month_map = _period_months(periods)
+    keys = ["measure", "area_code", "month"]
+    # Partitions may each hold part of an area's month: add them up first.
+    long = leaves.groupby([*keys, "stock"], as_index=False, sort=False)["value"].sum()
     long = long.merge(month_map, on="month", how="inner")
     keys = ["measure", "area_code", "period"]
     last = long.groupby(keys)["month"].transform("max")
@@ -399,7 +413,7 @@ def inherited_targets(
 
 
 def compute_indicators(
-    frames: Mapping[str, pd.DataFrame],
+    frames: Mapping[str, pd.DataFrame] | pd.DataFrame,
     catalog: Catalog,
     areas: pd.DataFrame,
     targets: pd.DataFrame,
@@ -412,7 +426,8 @@ def compute_indicators(
     """The rows of mart_target_achievement (docs/data-dictionary.md), columns OUTPUT_COLUMNS.
 
     frames: the reconciled frames by name (docs/design.md) — only those the
-    catalog's measures read are needed. areas: areas.csv. targets: targets.csv
+    catalog's measures read are needed — or, from a partitioned run, the
+    concatenated leaf_measures() of its partitions. areas: areas.csv. targets: targets.csv
     (year, area_code, indicator, op, target, target_hi). periods: e.g.
     periods_for(months). review: the village-months to review and whether each is
     signed off (transforms.indicators.signoff.review_months); None leaves signed_off_share
@@ -453,7 +468,8 @@ def compute_indicators(
         .merge(area_table, how="cross")
     )
 
-    values = measure_values(frames, catalog.measures, closure, periods)
+    leaves = frames if isinstance(frames, pd.DataFrame) else leaf_measures(frames, catalog.measures)
+    values = measure_values(leaves, closure, periods)
     num = values.rename(columns={"measure": "num_measure", "value": "numerator"})
     den = values.rename(columns={"measure": "den_measure", "value": "denominator"})
     grid = grid.merge(num, on=["num_measure", "area_code", "period"], how="left")

@@ -34,7 +34,8 @@ class CrossChecks:
     months_due: list[str]
 
 
-def _first_month(uploads: pd.DataFrame) -> str | None:
+def first_loaded_month(uploads: pd.DataFrame) -> str | None:
+    """The earliest month of a loaded upload (the expected uploads start there by default)."""
     months = uploads.loc[uploads["status"] == "loaded", "report_month"].dropna()
     return str(months.min()) if len(months) else None
 
@@ -52,7 +53,7 @@ def cross_checks(
     Uploads are expected from `first_month` (the configured first month), else from the
     earliest month loaded.
     """
-    first = first_month or _first_month(inputs.uploads)
+    first = first_month or first_loaded_month(inputs.uploads)
     due = quality_checks.months_due(first, as_of, deadline_day) if first else []
     reporting, completeness = quality_checks.expected_uploads(
         inputs.areas, institutions, contract, due, inputs.uploads, deadline_day

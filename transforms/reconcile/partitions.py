@@ -1,0 +1,183 @@
+"""Partitions of a run, and how rows cross them: the one place that says so.
+
+A run reconciles, checks and measures per **partition**: a county, named by the
+first six digits of an area code (GB/T 2260: 65 province, 6542 prefecture,
+654226 county). A partition's work needs only its own rows, so a province of a
+hundred counties runs as a hundred independent pieces (in parallel on Dask), and
+a machine holds one county at a time. A county's figures do not depend on how
+many other counties share the run.
+
+Every staged row gets two partitions:
+
+1. **Reconciliation: by person.** Every row about a person goes to the person's
+   *home* county, so all of her records meet in one place: births match within a
+   county, a roster woman's deaths, moves, procedures and checks find her roster,
+   her duplicate listing on another village's roster is resolved with the others.
+   Her home is where a village lists her: the county of her roster rows (where she
+   lives — 常住, then 流入, then 流出 — then the lowest village code, the rule that
+   picks her keeper among several rosters), else of the village that reported a
+   birth of hers, else none. A row whose person has no home (no ID, or not on any
+   village's list) stays in its uploader's county: a hospital birth of a mother no
+   village lists is the hospital county's unreported birth (漏报).
+   Which column names the person: `PERSON_COLUMNS` (for a police 出生登记 the
+   guardian — the mother — else the registered person).
+2. **Checks: by area.** The cross-row checks (expected uploads, ledger and roster
+   churn, outliers) judge a unit's uploads, so a row goes to the county of the
+   area it describes: a hospital row to its `village_code`'s county (else the
+   institution's), every other row to its uploader's.
+
+A row whose two partitions differ is written to both, marked for the work each
+does there. What crosses, as a consequence: a woman on rosters of two counties
+is reconciled (counted once) in her home county; the roster churn check
+(`roster_children_decreased`) compares a woman's snapshots within one county.
+Rollups above the county sum the counties' figures (indicators.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from transforms.reconcile.all_sources import ReconInputs
+from transforms.reconcile.women import RESIDENCE_PRIORITY
+
+COUNTY_DIGITS: Final = 6
+NO_PARTITION: Final = ""  # rows whose unit names no county; their own partition
+
+# The column(s) naming the person a row is about, first non-null wins; none: by area only.
+PERSON_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = {
+    "village_women": ("id_number_key",),
+    "village_births": ("mother_id_key",),
+    "village_fees": (),
+    "police_hukou": ("guardian_id_key", "id_number_key"),
+    "hospital_births": ("mother_id_key",),
+    "hospital_procedures": ("id_number_key",),
+    "hospital_checkups": ("id_number_key",),
+    "hospital_prepregnancy": ("wife_id_key",),
+}
+# The column naming the area a row describes, for the checks; none: the uploader's.
+AREA_COLUMN: Final[Mapping[str, str | None]] = {
+    "village_women": None,
+    "village_births": None,
+    "village_fees": None,
+    "police_hukou": None,
+    "hospital_births": "village_code",
+    "hospital_procedures": "village_code",
+    "hospital_checkups": "village_code",
+    "hospital_prepregnancy": "village_code",
+}
+
+
+def county_of(codes: pd.Series) -> pd.Series:
+    """The county of an area or institution code: the first six digits it holds.
+
+    Institution codes carry letters (`H654226001`): only digits count. A code with
+    fewer than six digits names no county (NO_PARTITION).
+    """
+    digits = codes.astype("string").str.replace(r"\D", "", regex=True)
+    county = digits.str.slice(0, COUNTY_DIGITS)
+    return county.where(county.str.len() == COUNTY_DIGITS, NO_PARTITION).fillna(NO_PARTITION)
+
+
+def unit_counties(units: pd.Series, institutions: pd.DataFrame) -> pd.Series:
+    """The uploader's county per row: an institution's township (institutions.csv), else
+    the unit code's own digits."""
+    township = institutions.set_index(institutions["code"].astype("string"))["township_code"]
+    township = township[~township.index.duplicated()]
+    known = units.astype("string").map(township)
+    return county_of(known.fillna(units.astype("string")))
+
+
+def person_homes(roster: pd.DataFrame, village_births: pd.DataFrame) -> pd.Series:
+    """Each person's home county (index: person key), by the module's rule.
+
+    `roster`: `id_number_key`, `unit`, `residence` of village roster rows;
+    `village_births`: `mother_id_key`, `unit` of village birth rows.
+    """
+    listed = pd.DataFrame(
+        {
+            "person": roster["id_number_key"].astype("string"),
+            "unit": roster["unit"].astype("string"),
+            "priority": roster["residence"].map(RESIDENCE_PRIORITY).fillna(9).astype("int64"),
+            "source": np.int64(0),
+        }
+    )
+    reported = pd.DataFrame(
+        {
+            "person": village_births["mother_id_key"].astype("string"),
+            "unit": village_births["unit"].astype("string"),
+            "priority": np.int64(0),
+            "source": np.int64(1),
+        }
+    )
+    people = pd.concat([listed, reported], ignore_index=True).dropna(subset=["person", "unit"])
+    people = people.sort_values(["person", "source", "priority", "unit"], kind="stable")
+    first = people.drop_duplicates("person")
+    return pd.Series(county_of(first["unit"]).to_numpy(), index=first["person"].to_numpy())
+
+
+def person_of(template: str, rows: pd.DataFrame) -> pd.Series:
+    """The key of the person each row is about (null: none, or a template without persons)."""
+    person = pd.Series(pd.NA, index=rows.index, dtype="string")
+    for column in PERSON_COLUMNS[template]:
+        if column in rows.columns:
+            person = person.fillna(rows[column].astype("string"))
+    return person
+
+
+def route(
+    template: str, rows: pd.DataFrame, homes: pd.Series, institutions: pd.DataFrame
+) -> pd.DataFrame:
+    """Per staged row: `recon_part` (its person's home, else the uploader's county) and
+    `check_part` (the county of the area it describes, else the uploader's)."""
+    uploader = unit_counties(rows["unit"], institutions)
+    home = person_of(template, rows).map(homes).astype("string")
+    area_column = AREA_COLUMN[template]
+    described = (
+        county_of(rows[area_column]).replace(NO_PARTITION, pd.NA)
+        if area_column is not None and area_column in rows.columns
+        else pd.Series(pd.NA, index=rows.index, dtype="string")
+    )
+    return pd.DataFrame(
+        {
+            "recon_part": home.fillna(uploader).astype("string"),
+            "check_part": described.fillna(uploader).astype("string"),
+        },
+        index=rows.index,
+    )
+
+
+def areas_of(areas: pd.DataFrame, part: str) -> pd.DataFrame:
+    """The reference areas a partition's checks expect uploads from: the county's own
+    subtree (a code starting with the county's); none for NO_PARTITION."""
+    if part == NO_PARTITION:
+        return areas.iloc[0:0]
+    codes = areas["code"].astype("string")
+    mine = codes.str.startswith(part).fillna(False) & (codes.str.len() >= COUNTY_DIGITS)
+    return areas.loc[mine.to_numpy(bool)].reset_index(drop=True)
+
+
+def institutions_of(institutions: pd.DataFrame, part: str) -> pd.DataFrame:
+    """The institutions whose township lies in the partition's county."""
+    county = county_of(institutions["township_code"])
+    return institutions.loc[(county == part).to_numpy(bool)].reset_index(drop=True)
+
+
+def uploads_of(uploads: pd.DataFrame, part: str, institutions: pd.DataFrame) -> pd.DataFrame:
+    """The manifest rows whose uploader lies in the partition's county."""
+    county = unit_counties(uploads["unit"], institutions)
+    return uploads.loc[(county == part).to_numpy(bool)].reset_index(drop=True)
+
+
+@dataclass(frozen=True, eq=False)
+class PartitionInputs:
+    """One partition's rows: what its reconciliation reads (rows routed by person, error
+    rows left out) and what its checks read (rows routed by area, with `excluded`)."""
+
+    part: str
+    recon: ReconInputs
+    checks: ReconInputs

@@ -1,0 +1,152 @@
+"""A run's partitions on disk: the current staged rows split by county, and read back.
+
+`split_current_rows` reads the current staged rows once, routes every row
+(transforms.reconcile.partitions: by person for reconciliation, by area for the
+checks) and writes one Parquet file per partition and template under the run's
+folder: `<folder>/<county>/<template>.parquet` with two flags, `_recon` and
+`_check`, saying which work the row takes part in there, and `_excluded` (an
+error row: never reconciled, seen by the checks only). `<folder>/<county>/uploads.parquet`
+holds the manifest rows of the county's uploaders. A partition's task then reads
+only its own folder (`load_partition`), so it needs no database and no other
+county's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+from sqlalchemy import Engine
+
+from transforms.reconcile.all_sources import ReconInputs
+from transforms.reconcile.cross_checks import first_loaded_month
+from transforms.reconcile.partitions import (
+    NO_PARTITION,
+    PartitionInputs,
+    areas_of,
+    person_homes,
+    route,
+    unit_counties,
+)
+from transforms.templates import Contract
+from warehouse.staged import exclusions, staged_rows, uploads_frame
+
+_FLAGS = ["_recon", "_check", "_excluded"]
+_HOME_COLUMNS = {
+    "village_women": ["upload_id", "unit", "id_number_key", "residence"],
+    "village_births": ["upload_id", "unit", "mother_id_key"],
+}
+
+
+def _home_rows(raw_dir: Path, current: pd.DataFrame, contract: Contract, name: str) -> pd.DataFrame:
+    """Only the columns that decide homes, of the current uploads' rows (no exclusions:
+    an error row still says where a person is listed)."""
+    template = contract.templates[name]
+    mine = current.loc[
+        (current["source"] == template.source)
+        & (current["kind"] == template.kind)
+        & current["staged_path"].notna()
+    ]
+    frames = [
+        pq.read_table(
+            raw_dir / str(path),
+            columns=_HOME_COLUMNS[name],
+            filters=[("upload_id", "in", [int(i) for i in group["upload_id"]])],
+        ).to_pandas()
+        for path, group in mine.groupby("staged_path")
+    ]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in _HOME_COLUMNS[name]})
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Split:
+    """The partitions written (sorted county codes) and the earliest loaded month."""
+
+    parts: list[str]
+    first_loaded_month: str | None
+
+
+def split_current_rows(
+    engine: Engine, raw_dir: Path, contract: Contract, institutions: pd.DataFrame, folder: Path
+) -> Split:
+    """Write each partition's current rows to `folder`; the partitions, sorted.
+
+    A partition is named by its county code ("" for rows whose unit names none,
+    written to `_`). Every county with an uploader is a partition, even when all its
+    rows were routed elsewhere: its expected uploads are still checked there.
+    """
+    with engine.connect() as conn:
+        uploads, excluded = uploads_frame(conn), exclusions(conn)
+    current = uploads.loc[uploads["status"] == "loaded"]
+    homes = person_homes(
+        _home_rows(raw_dir, current, contract, "village_women"),
+        _home_rows(raw_dir, current, contract, "village_births"),
+    )
+    parts: set[str] = set(unit_counties(uploads["unit"], institutions).unique())
+    routed: dict[str, pd.DataFrame] = {}
+    for name, template in contract.templates.items():
+        rows = staged_rows(raw_dir, current, template)
+        mine = excluded.loc[excluded["template"] == name, ["upload_id", "row_number"]]
+        flagged = rows.merge(
+            mine.assign(_excluded=True), on=["upload_id", "row_number"], how="left"
+        )
+        flagged["_excluded"] = flagged["_excluded"].fillna(False).astype(bool)
+        routes = route(name, flagged, homes, institutions)
+        routed[name] = pd.concat([flagged, routes], axis=1)
+        parts |= set(routes["recon_part"].unique()) | set(routes["check_part"].unique())
+    # No upload at all still makes one (empty) partition: the run publishes its empty figures.
+    ordered = sorted(parts) or [NO_PARTITION]
+    by_uploader = unit_counties(uploads["unit"], institutions)
+    for part in ordered:
+        target = folder / (part or "_")
+        target.mkdir(parents=True, exist_ok=True)
+        uploads.loc[(by_uploader == part).to_numpy(bool)].to_parquet(
+            target / "uploads.parquet", index=False
+        )
+        for name, frame in routed.items():
+            recon = (frame["recon_part"] == part).to_numpy(bool) & ~frame["_excluded"].to_numpy(
+                bool
+            )
+            check = (frame["check_part"] == part).to_numpy(bool)
+            rows = frame.loc[recon | check].drop(columns=["recon_part", "check_part"])
+            rows["_recon"] = recon[recon | check]
+            rows["_check"] = check[recon | check]
+            rows.to_parquet(target / f"{name}.parquet", index=False)
+    return Split(ordered, first_loaded_month(uploads))
+
+
+def _without_flags(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=_FLAGS).reset_index(drop=True)
+
+
+def load_partition(
+    folder: Path, part: str, contract: Contract, areas: pd.DataFrame
+) -> PartitionInputs:
+    """A partition's inputs as written by split_current_rows.
+
+    Reconciliation sees every area (a birth's area is chosen among the villages of
+    areas.csv); the checks see the county's own areas only (`partitions.areas_of`).
+    """
+    target = folder / (part or "_")
+    uploads = pd.read_parquet(target / "uploads.parquet")
+    recon: dict[str, pd.DataFrame] = {}
+    checks: dict[str, pd.DataFrame] = {}
+    excluded: dict[str, pd.DataFrame] = {}
+    for name in contract.templates:
+        rows = pd.read_parquet(target / f"{name}.parquet")
+        recon[name] = _without_flags(rows.loc[rows["_recon"].to_numpy(bool)])
+        check = rows["_check"].to_numpy(bool)
+        is_excluded = rows["_excluded"].to_numpy(bool)
+        checks[name] = _without_flags(rows.loc[check & ~is_excluded])
+        excluded[name] = _without_flags(rows.loc[check & is_excluded])
+    return PartitionInputs(
+        part=part,
+        recon=ReconInputs(**recon, uploads=uploads, areas=areas),
+        checks=ReconInputs(
+            **checks, uploads=uploads, areas=areas_of(areas, part), excluded=excluded
+        ),
+    )
