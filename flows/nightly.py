@@ -27,6 +27,7 @@ the range.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -296,6 +297,7 @@ def reconcile_partition(
         ),
         "leaves": workspace.save_frames(out, {"leaves": work.leaves})["leaves"],
         "months": work.months,
+        "process": os.getpid(),
     }
 
 
@@ -316,6 +318,9 @@ def combine_partitions(
     frames = workspace.gather_frames([{**p["frames"], "leaves": p["leaves"]} for p in parts])
     frames["months"] = pd.DataFrame(
         {"month": sorted({m for p in parts for m in p["months"]})}, dtype="string"
+    )
+    frames["partitions"] = pd.DataFrame(
+        {"process": pd.Series([p["process"] for p in parts], dtype="int64")}
     )
     return workspace.save_frames(workspace.run_folder(settings.home, run_id), frames)
 
@@ -539,11 +544,13 @@ def _locked_run(
 
 
 def _reconcile_compute_audit(
-    settings: Settings, run_id: str, tracker: _Tracker
+    settings: Settings, run_id: str, tracker: _Tracker, summary: RunSummary
 ) -> tuple[dict[str, str], str]:
     """Reconcile → compute → audit: the Parquet paths to publish, or AuditFailedError."""
     tracker.stage = Stage.RECONCILE
     recon_paths = reconcile_sources(settings, run_id)
+    processes = workspace.load_frames({"p": recon_paths["partitions"]})["p"]["process"]
+    summary["partitions"] = {"count": len(processes), "processes": processes.nunique()}
     tracker.stage = Stage.COMPUTE
     mart_path = compute(settings, run_id, recon_paths)
     tracker.stage = Stage.AUDIT
@@ -568,7 +575,7 @@ def _nightly_stages(
         summary["skipped"] = {"same_as": inputs.same_as}
         progress.emit(Stage.PUBLISH, "skipped", f"输入未变 inputs unchanged since {inputs.same_as}")
         return
-    recon_paths, mart_path = _reconcile_compute_audit(settings, run_id, tracker)
+    recon_paths, mart_path = _reconcile_compute_audit(settings, run_id, tracker, summary)
     tracker.stage = Stage.PUBLISH
     summary["publish"] = publish(settings, run_id, recon_paths, mart_path)
 
@@ -634,7 +641,7 @@ def backfill(
 
     def stages(settings: Settings, run_id: str, summary: RunSummary, tracker: _Tracker) -> None:
         summary["range"] = {"first": first_month, "last": last_month}
-        _, mart_path = _reconcile_compute_audit(settings, run_id, tracker)
+        _, mart_path = _reconcile_compute_audit(settings, run_id, tracker, summary)
         tracker.stage = Stage.PUBLISH
         summary["publish"] = publish_range(settings, run_id, mart_path, first_month, last_month)
 

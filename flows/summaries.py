@@ -52,6 +52,7 @@ class RunSummary(TypedDict, total=False):
     inputs: dict[str, str]  # part → short digest: what changed since the last run
     skipped: dict[str, str]  # {same_as: run_id}: inputs unchanged, nothing recomputed
     range: dict[str, str]  # {first, last} (backfill)
+    partitions: dict[str, int]  # {count: counties reconciled, processes: how many ran them}
     publish: PublishCounts
     files: dict[str, int]  # this run's files by status, after supersession
     issues: dict[str, int]  # {new, reopened}
@@ -134,6 +135,12 @@ def console_lines(summary: Mapping[str, Any], seconds: float) -> list[str]:
         rows = (summary.get("landing") or {}).get("rows") or {}
         for template, n in sorted(rows.items()):
             lines.append(f"  行 rows {template}: {n}")
+    if summary.get("partitions"):
+        parts = summary["partitions"]
+        lines.append(
+            f"  分区 partitions: {parts.get('count', 0)} 个县 counties, "
+            f"{parts.get('processes', 0)} 个进程 processes"
+        )
     issues = summary.get("issues") or {}
     lines.append(
         f"  问题 issues: 新发现 new {issues.get('new', 0)}, 重新打开 reopened {issues.get('reopened', 0)}"

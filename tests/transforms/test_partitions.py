@@ -1,0 +1,146 @@
+"""How rows are routed to county partitions (transforms.reconcile.partitions), on tiny frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from transforms.indicators.achievement import leaf_measures, measure_values
+from transforms.reconcile.partitions import (
+    NO_PARTITION,
+    areas_of,
+    county_of,
+    person_homes,
+    route,
+    unit_counties,
+)
+
+A, B = "654226", "654221"  # two counties
+VA, VB = f"{A}100201", f"{B}100201"  # a village in each
+INSTITUTIONS = pd.DataFrame(
+    {
+        "code": ["H654226100", "H654221100"],
+        "name": ["甲院", "乙院"],
+        "township_code": [f"{A}100", f"{B}100"],
+    }
+)
+
+
+def _s(values: list[object]) -> pd.Series:
+    return pd.Series(values, dtype="string")
+
+
+def test_a_county_is_the_first_six_digits_of_a_code_institution_letters_aside() -> None:
+    codes = _s(["654226100201", "654226", "H654221001", "6542", None])
+    assert county_of(codes).tolist() == [A, A, B, NO_PARTITION, NO_PARTITION]
+
+
+def test_an_institution_lies_in_its_townships_county_not_in_its_codes() -> None:
+    institutions = pd.DataFrame({"code": ["H999"], "name": ["x"], "township_code": [f"{B}100"]})
+    assert unit_counties(_s(["H999", VA]), institutions).tolist() == [B, A]
+
+
+def test_home_is_where_she_lives_then_the_lowest_village_then_a_birth_report() -> None:
+    roster = pd.DataFrame(
+        {
+            "id_number_key": _s(["w1", "w1", "w2", "w2"]),
+            "unit": _s([VA, VB, VB, VA]),
+            "residence": _s(["流出", "常住", "常住", "常住"]),
+        }
+    )
+    births = pd.DataFrame({"mother_id_key": _s(["w3", "w1"]), "unit": _s([VB, VA])})
+    homes = person_homes(roster, births)
+    # w1 lives (常住) in county B though listed as 流出 by A; w2 is 常住 in both: lowest code
+    # (B's 654221… < A's 654226…); w3 is on no roster: where a village reported her birth.
+    assert homes.to_dict() == {"w1": B, "w2": B, "w3": B}
+
+
+def test_rows_about_a_person_go_to_her_home_and_the_checks_stay_with_the_area() -> None:
+    homes = pd.Series({"w1": B})
+    hospital = pd.DataFrame(
+        {
+            "unit": _s(["H654226100", "H654226100", "H654226100"]),
+            "mother_id_key": _s(["w1", "w9", None]),
+            "village_code": _s([VB, VA, None]),
+        }
+    )
+    routed = route("hospital_births", hospital, homes, INSTITUTIONS)
+    # w1's home is B; w9 has none and stays with the hospital (county A); checks by village.
+    assert routed["recon_part"].tolist() == [B, A, A]
+    assert routed["check_part"].tolist() == [B, A, A]
+
+
+def test_a_police_birth_follows_the_mother_and_a_death_the_person() -> None:
+    homes = pd.Series({"mother": B, "dead": A})
+    police = pd.DataFrame(
+        {
+            "unit": _s([f"{A}100", f"{B}100"]),
+            "guardian_id_key": _s(["mother", None]),
+            "id_number_key": _s(["child", "dead"]),
+        }
+    )
+    routed = route("police_hukou", police, homes, INSTITUTIONS)
+    assert routed["recon_part"].tolist() == [B, A]
+    assert routed["check_part"].tolist() == [A, B]
+
+
+def test_fee_rows_stay_with_their_village() -> None:
+    fees = pd.DataFrame({"unit": _s([VA, VB]), "party_id_key": _s(["p", "p"])})
+    routed = route("village_fees", fees, pd.Series({"p": A}, dtype="string"), INSTITUTIONS)
+    assert routed["recon_part"].tolist() == [A, B]
+
+
+def test_a_partitions_checks_expect_uploads_from_its_own_county_only() -> None:
+    areas = pd.DataFrame(
+        {
+            "code": ["65", "6542", A, f"{A}100", VA, B, VB],
+            "name": list("abcdefg"),
+            "level": [
+                "province",
+                "prefecture",
+                "county",
+                "township",
+                "village",
+                "county",
+                "village",
+            ],
+            "parent_code": [None, "65", "6542", A, f"{A}100", "6542", B],
+        }
+    )
+    assert areas_of(areas, A)["code"].tolist() == [A, f"{A}100", VA]
+    assert areas_of(areas, NO_PARTITION).empty
+
+
+def test_leaf_measures_of_partitions_add_up_to_those_of_the_whole() -> None:
+    """A village whose women are reconciled in two partitions: the stock adds up per month,
+    so the sum of the parts' leaves rolls up to what one run over everything gives."""
+    women = pd.DataFrame(
+        {
+            "snapshot_month": _s(["2026-01", "2026-01", "2026-02"]),
+            "area_code": _s([VA, VA, VA]),
+            "woman_key": _s(["w1", "w2", "w1"]),
+        }
+    )
+    from transforms.periods import periods_for
+
+    closure = pd.DataFrame(
+        {"area_code": _s([VA, VA]), "ancestor_code": _s([VA, A]), "distance": [0, 1]}
+    )
+    periods = periods_for(["2026-01", "2026-02"])
+    whole = measure_values(
+        leaf_measures({"recon_women": women}, ["roster_women"]), closure, periods
+    )
+    parts = pd.concat(
+        [
+            leaf_measures({"recon_women": women.iloc[[0, 2]]}, ["roster_women"]),
+            leaf_measures({"recon_women": women.iloc[[1]]}, ["roster_women"]),
+        ],
+        ignore_index=True,
+    )
+    summed = measure_values(parts, closure, periods)
+    key = ["measure", "area_code", "period"]
+    pd.testing.assert_frame_equal(
+        whole.sort_values(key).reset_index(drop=True),
+        summed.sort_values(key).reset_index(drop=True),
+    )
+    january = summed[(summed["period"] == "2026-01") & (summed["area_code"] == A)]
+    assert january["value"].tolist() == [2.0]
