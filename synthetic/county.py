@@ -87,11 +87,17 @@ from synthetic.simulation import _Sim
 from synthetic.spec import CountySpec, GeneratedCounty, GeneratedFile
 
 
-def generate_county(spec: CountySpec | None = None) -> GeneratedCounty:
-    """The county's upload files, reference data and answer key (deterministic in `spec`)."""
+def generate_county(
+    spec: CountySpec | None = None, *, issued_ids: set[str] | None = None
+) -> GeneratedCounty:
+    """The county's upload files, reference data and answer key (deterministic in `spec`).
+
+    `issued_ids`: ID numbers other counties of a province already gave out
+    (synthetic.province); none of them is issued again, and this county's join the set.
+    """
     spec = spec or CountySpec()
     geo = build_geography(spec)
-    sim = _Sim(spec, geo)
+    sim = _Sim(spec, geo, issued_ids)
     sim.init_pool()
     if spec.faults:
         sim.plant()
