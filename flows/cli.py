@@ -79,7 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--villages-per-township", type=int, default=None)
     demo.add_argument("--months", type=int, default=None, help="months of the year to generate")
     demo.add_argument(
-        "--counties", type=int, default=1, help="县数；多于 1 个县时生成一个省 / counties (a province)"
+        "--counties",
+        type=int,
+        default=1,
+        help="县数；多于 1 个县时生成一个省 / counties (a province)",
     )
 
     add_issue_commands(commands, common)

@@ -79,7 +79,9 @@ def build_geography(spec: CountySpec) -> Geography:
     n_t, per = spec.townships, spec.villages_per_township
     skip_t, skip_v = spec.names_from * n_t, spec.names_from * n_t * per
     t_names = _from(
-        _name_list(TOWNSHIP_NAMES, _TOWNSHIP_PREFIX, _TOWNSHIP_SUFFIX, "", skip_t + n_t), skip_t, n_t
+        _name_list(TOWNSHIP_NAMES, _TOWNSHIP_PREFIX, _TOWNSHIP_SUFFIX, "", skip_t + n_t),
+        skip_t,
+        n_t,
     )
     t_codes = [f"{spec.county_code}{100 + i:03d}" for i in range(n_t)]
     v_names = _from(
