@@ -13,8 +13,10 @@ synthetic/: bytes and frames, nothing on disk.
 - Seeds and names: the first county has `seed` itself; county k a seed derived from
   (`seed`, k). County k starts at `names_from = k` in the name lists, so no two
   counties share a township or village name.
-- ID numbers: one registry for the whole province (`generate_county(issued_ids=...)`):
-  no person's number is issued in two counties.
+- What counties must not share (`spec.Taken`, passed to `generate_county`): no
+  person's ID number is issued in two counties, and no upload repeats the bytes of
+  another county's (a header-only CSV of an empty month would: it gets its title
+  line, as a repeat within a county does; uploads.md takes same bytes for one upload).
 - Inbox: with more than one county, each county's files are below a folder named by its
   code (`654226/2026-01/village/...`); upload names (the last path component, which is
   all landing reads) are unique anyway, as they hold the unit's code.
@@ -41,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic.county import generate_county
-from synthetic.spec import CountySpec, GeneratedCounty, GeneratedFile
+from synthetic.spec import CountySpec, GeneratedCounty, GeneratedFile, Taken
 
 PROVINCE: Final = ("65", "新疆维吾尔自治区")
 # (prefecture code, name, its counties (code, name)), in the order counties are used.
@@ -184,7 +186,7 @@ def generate_province(counties: int, seed: int, **county_spec_overrides: Any) ->
     if fixed:
         raise TypeError(f"the province sets {sorted(fixed)} of each county")
     places = county_places(counties)
-    issued: set[str] = set()
+    taken = Taken()
     generated = [
         generate_county(
             CountySpec(
@@ -194,7 +196,7 @@ def generate_province(counties: int, seed: int, **county_spec_overrides: Any) ->
                 names_from=k,
                 **county_spec_overrides,
             ),
-            issued_ids=issued,
+            taken=taken,
         )
         for k, (_, code, name) in enumerate(places)
     ]

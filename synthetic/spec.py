@@ -289,6 +289,16 @@ class CountySpec:
         return date(y, m + 1, self.deadline_day + 1)
 
 
+@dataclass
+class Taken:
+    """What a province's earlier counties already hold, so that a county repeats none
+    of it: the ID numbers issued, and the upload contents (two uploads with the same
+    bytes are one upload, uploads.md). A county adds its own to both."""
+
+    ids: set[str] = field(default_factory=set)
+    contents: set[bytes] = field(default_factory=set)
+
+
 @dataclass(frozen=True)
 class GeneratedFile:
     """One upload: path relative to the inbox, its bytes, its arrival (naive local time)."""

@@ -24,6 +24,8 @@ from synthetic.province import (
     PROVINCE,
     PROVINCE_TARGETS,
     GeneratedProvince,
+    county_places,
+    county_seed,
     generate_province,
 )
 from synthetic.spec import CountySpec, upgrade_id15
@@ -167,6 +169,33 @@ def test_no_id_number_is_in_two_counties(province: GeneratedProvince) -> None:
         for j in range(i + 1, len(ids)):
             both = ids[i] & ids[j]
             assert not both, f"counties {i} and {j} share {sorted(both)[:5]}"
+
+
+def test_no_upload_repeats_the_bytes_of_another_countys(province: GeneratedProvince) -> None:
+    # a header-only CSV of an empty month would, in the same style (uploads.md takes
+    # same bytes for one upload): it carries its title line instead
+    contents = [{f.data for f in county.files} for county in province.counties]
+    for i in range(len(contents)):
+        for j in range(i + 1, len(contents)):
+            assert not contents[i] & contents[j], f"counties {i} and {j} share uploads"
+
+
+def test_two_default_counties_made_apart_would_share_an_upload_made_together_not() -> None:
+    # demo's default county size and seed: made apart, the two counties hold one header-only
+    # CSV with the same bytes (an empty month, the same clerk habits); the province's
+    # `Taken` gives the second its title line, so landing does not take it for a duplicate
+    apart = [
+        generate_county(
+            CountySpec(seed=county_seed(7, k), county_code=code, county_name=name, names_from=k)
+        )
+        for k, (_, code, name) in enumerate(county_places(2))
+    ]
+    assert {f.data for f in apart[0].files} & {f.data for f in apart[1].files}
+    together = generate_province(2, 7)
+    assert [f.data for f in together.counties[0].files] == [f.data for f in apart[0].files]
+    contents = [{f.data for f in county.files} for county in together.counties]
+    assert not contents[0] & contents[1]
+    assert len(together.counties[1].files) == len(apart[1].files)
 
 
 def test_a_shared_registry_keeps_ids_apart_that_would_collide() -> None:
