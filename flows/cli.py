@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--townships", type=int, default=None)
     demo.add_argument("--villages-per-township", type=int, default=None)
     demo.add_argument("--months", type=int, default=None, help="months of the year to generate")
+    demo.add_argument(
+        "--counties",
+        type=int,
+        default=1,
+        help="县数；多于 1 个县时生成一个省 / counties (a province)",
+    )
 
     add_issue_commands(commands, common)
     add_publishing_commands(commands, common)
@@ -268,26 +274,31 @@ def command_serve(args: argparse.Namespace) -> int:
 
 def command_demo(args: argparse.Namespace) -> int:
     from flows.settings import load_settings as _load
-    from synthetic.county import generate_county
-    from synthetic.spec import CountySpec
+    from synthetic.province import MAX_COUNTIES, generate_province
     from warehouse.inbox import write_files
 
+    if not 1 <= args.counties <= MAX_COUNTIES:
+        print(
+            f"--counties 须在 1 到 {MAX_COUNTIES} 之间 / must be 1 to {MAX_COUNTIES}",
+            file=sys.stderr,
+        )
+        return 2
     settings = _load()
-    overrides: dict[str, Any] = {"seed": args.seed}
+    overrides: dict[str, Any] = {}
     if args.townships:
         overrides["townships"] = args.townships
     if args.villages_per_township:
         overrides["villages_per_township"] = args.villages_per_township
     if args.months:
         overrides["last_month"] = args.months
-    county = generate_county(CountySpec(**overrides))
+    generated = generate_province(args.counties, args.seed, **overrides)
     out = Path(args.out)
     n = write_files(
-        out / "inbox", ((f.path, f.data, f.arrived_at) for f in county.files), settings.time_zone
+        out / "inbox", ((f.path, f.data, f.arrived_at) for f in generated.files), settings.time_zone
     )
     write_files(
         out / "reference",
-        ((name, data, None) for name, data in county.reference.items()),
+        ((name, data, None) for name, data in generated.reference.items()),
         settings.time_zone,
     )
     print(

@@ -179,7 +179,8 @@ def markdown_summary(
 ) -> str:
     """The run's Markdown artifact: files by status, rows, issues, figures changed.
 
-    `changes` (optional): county-level figures this run changed, with columns
+    `changes` (optional): top-level figures (the county's; a province's) this run changed,
+    with columns
     indicator_name, period, had_previous, old_value, value, status
     (see warehouse.run_summary.mart_changes).
     """

@@ -272,7 +272,11 @@ def render_bulletin_html(
     """
     label = parse_period(period).label
     table = bulletin_table(current, previous, catalog)
-    county = current.loc[current["area_level"] == "county", "area_name"]
+    # the top area: the county, or the province above its counties (no parent)
+    top = current.loc[current["parent_code"].isna()] if "parent_code" in current else current[:0]
+    if top.empty:
+        top = current.loc[current["area_level"] == "county"]
+    county = top["area_name"]
     county_name = as_text(county.iloc[0]) if len(county) else ""
     title = f"{county_name}{period_title(label)}人口计生考核指标{bulletin_kind(label)}"
     runs = sorted(
@@ -282,7 +286,7 @@ def render_bulletin_html(
     if previous_label:
         shown = period_title(previous_label)
         meta.append(f"对比上期 {shown}" + ("" if len(previous) else "（上期无数据）"))
-    county_share = current.loc[current["area_level"] == "county"].get("signed_off_share")
+    county_share = top.get("signed_off_share")
     if county_share is not None and county_share.notna().any():
         meta.append(f"已审核把关村月 {round_half_up(100 * as_number(county_share.min()), 0):.0f}%")
     if runs:

@@ -9,6 +9,8 @@ templates) only, and nothing of popstat's imports it but flows/ (the demo) and t
 (geography, areas, institutions, targets), `population` and `simulation` (the women and
 their months), `births`, `fees`, `files` (which files arrive when, in what style),
 `records` (their rows), `rendering` (bytes), `faults` (what is planted),
-`answer_key`. `seed.generate_seed_county()` builds the seed township whose figures are
-indicators.md's worked example (`seed_township`, `seed_world`).
+`answer_key`. `province.generate_province(n, seed)` puts n such counties under their
+prefectures and a province (`popstat demo --counties N`). `seed.generate_seed_county()`
+builds the seed township whose figures are indicators.md's worked example
+(`seed_township`, `seed_world`).
 """

@@ -84,14 +84,20 @@ from synthetic.records import _records
 from synthetic.reference import build_geography, reference_files
 from synthetic.rendering import _render_all
 from synthetic.simulation import _Sim
-from synthetic.spec import CountySpec, GeneratedCounty, GeneratedFile
+from synthetic.spec import CountySpec, GeneratedCounty, GeneratedFile, Taken
 
 
-def generate_county(spec: CountySpec | None = None) -> GeneratedCounty:
-    """The county's upload files, reference data and answer key (deterministic in `spec`)."""
+def generate_county(
+    spec: CountySpec | None = None, *, taken: Taken | None = None
+) -> GeneratedCounty:
+    """The county's upload files, reference data and answer key (deterministic in `spec`).
+
+    `taken`: what other counties of a province already hold (synthetic.province): no ID
+    number is issued again and no upload repeats another's bytes; this county's join it.
+    """
     spec = spec or CountySpec()
     geo = build_geography(spec)
-    sim = _Sim(spec, geo)
+    sim = _Sim(spec, geo, None if taken is None else taken.ids)
     sim.init_pool()
     if spec.faults:
         sim.plant()
@@ -106,7 +112,7 @@ def generate_county(spec: CountySpec | None = None) -> GeneratedCounty:
         _plant_files(sim, files, records)
         _duplicates(sim, files)
     numbered: dict[str, pd.DataFrame] = {}
-    blobs = _render_all(spec, files, records, numbered)
+    blobs = _render_all(spec, files, records, numbered, None if taken is None else taken.contents)
     out: list[GeneratedFile] = []
     for i, f in enumerate(files.rows):
         if f["status"] == "missing":

@@ -125,7 +125,10 @@ def _plant_files(sim: _Sim, files: _Files, records: dict[str, pd.DataFrame]) -> 
         fault="lock_file",
         status="quarantined",
         reason_code="lock_file",
-        raw=_lock_file_bytes("Administrator"),
+        # Excel writes the PC's user: the same in every county would make the lock files
+        # of a province's counties one upload (same bytes), so later counties' PCs are
+        # named after the village.
+        raw=_lock_file_bytes("Administrator" if sim.spec.names_from == 0 else f["unit_name"]),
     )
     # Unrecognised name: the same roster saved once more in another format and name.
     f = files.get("village_women", pv(7), F + 2)

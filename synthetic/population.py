@@ -43,11 +43,15 @@ from synthetic.spec import (
 
 
 class _Ids:
-    """Issues unique, valid ID numbers (and keeps them unique across the county)."""
+    """Issues unique, valid ID numbers (and keeps them unique across the county).
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    `issued`: the numbers already given to people elsewhere (a province's other
+    counties); the set is shared, not copied, and every number issued here joins it.
+    """
+
+    def __init__(self, rng: np.random.Generator, issued: set[str] | None = None) -> None:
         self.rng = rng
-        self.issued: set[str] = set()
+        self.issued: set[str] = set() if issued is None else issued
 
     def make(self, region: Arr, birth: Arr, female: Arr) -> Arr:
         n = len(region)
@@ -126,10 +130,12 @@ def _cat(chunks: Sequence[dict[str, Arr]], keys: Sequence[str]) -> dict[str, Arr
 class _Population:
     """The county's women and what happens to them, month by month."""
 
-    def __init__(self, spec: CountySpec, geo: Geography) -> None:
+    def __init__(
+        self, spec: CountySpec, geo: Geography, issued_ids: set[str] | None = None
+    ) -> None:
         self.spec, self.geo = spec, geo
         self.rng = np.random.default_rng([spec.seed, 1])
-        self.ids = _Ids(np.random.default_rng([spec.seed, 2]))
+        self.ids = _Ids(np.random.default_rng([spec.seed, 2]), issued_ids)
         self.F = _mi(spec.year, spec.first_month)
         self.L = _mi(spec.year, spec.last_month)
         self.start = _mstart(self.F)

@@ -65,12 +65,30 @@ def _name_list(
     return names[:n]
 
 
+def _from(names: list[str], skip: int, n: int) -> list[str]:
+    """`n` names from position `skip` on; past the end of the list (only in a large
+    province, `spec.names_from`) the list starts over. A county's own `n` names are
+    never cut short here (the list holds them all or the county is too large)."""
+    if skip == 0 or len(names) >= skip + n:
+        return names[skip : skip + n]
+    return [names[(skip + i) % len(names)] for i in range(n)]
+
+
 def build_geography(spec: CountySpec) -> Geography:
     """The areas and institutions of `spec` (deterministic, no randomness)."""
     n_t, per = spec.townships, spec.villages_per_township
-    t_names = _name_list(TOWNSHIP_NAMES, _TOWNSHIP_PREFIX, _TOWNSHIP_SUFFIX, "", n_t)
+    skip_t, skip_v = spec.names_from * n_t, spec.names_from * n_t * per
+    t_names = _from(
+        _name_list(TOWNSHIP_NAMES, _TOWNSHIP_PREFIX, _TOWNSHIP_SUFFIX, "", skip_t + n_t),
+        skip_t,
+        n_t,
+    )
     t_codes = [f"{spec.county_code}{100 + i:03d}" for i in range(n_t)]
-    v_names = _name_list(VILLAGE_NAMES, _VILLAGE_PREFIX, _VILLAGE_SUFFIX, "村", n_t * per)
+    v_names = _from(
+        _name_list(VILLAGE_NAMES, _VILLAGE_PREFIX, _VILLAGE_SUFFIX, "村", skip_v + n_t * per),
+        skip_v,
+        n_t * per,
+    )
     v_codes = [f"{t_codes[t]}{201 + j:03d}" for t in range(n_t) for j in range(per)]
     v_town = [t for t in range(n_t) for _ in range(per)]
     i_codes = [f"H{c}" for c in t_codes] + [f"H{spec.county_code}001", f"H{spec.county_code}002"]

@@ -173,8 +173,13 @@ def _render_all(
     files: _Files,
     records: dict[str, pd.DataFrame],
     row_numbers: dict[str, pd.DataFrame],
+    taken: set[bytes] | None = None,
 ) -> dict[int, bytes]:
-    """Bytes of every file that has a template (records sorted, row numbers assigned)."""
+    """Bytes of every file that has a template (records sorted, row numbers assigned).
+
+    `taken`: contents a province's earlier counties already uploaded; a CSV here that
+    would repeat one gets its title line, like a repeat within the county. Every
+    content made here joins the set."""
     contract = load_contract()
     r = _Renderer(spec, files.rows)
     blobs: dict[int, bytes] = {}
@@ -236,15 +241,17 @@ def _render_all(
     # Two different uploads with the same bytes would be taken for one (uploads.md): an
     # empty file, or a ledger that did not change, repeats last month's bytes. Such CSV
     # files carry a title line naming unit and month, as an Excel export of the sheet would.
+    taken = set() if taken is None else taken
     seen: dict[bytes, list[int]] = {}
     for fi, data in blobs.items():
         seen.setdefault(data, []).append(fi)
-    for group in seen.values():
-        for fi in group[1:] if len(group) > 1 else ():
+    for data, group in seen.items():
+        for fi in group if data in taken else group[1:]:
             f = files.rows[fi]
             if f["fmt"] == "csv" and not f["title"]:
                 f["title"] = True
                 blobs[fi] = _csv_file(f, *csv_parts[fi])
+    taken.update(blobs.values())
     return blobs
 
 

@@ -260,6 +260,9 @@ class CountySpec:
     late_share: float = 0.03
     xlsx_share: float = 0.3
     deadline_day: int = 5
+    names_from: int = 0
+    """Where the township and village names start in the name lists: a province's
+    counties start further along, so no two of its counties share a place name."""
 
     def __post_init__(self) -> None:
         if not (len(self.county_code) == 6 and self.county_code.isdigit()):
@@ -274,6 +277,8 @@ class CountySpec:
             raise ValueError("planted faults need at least two villages")
         if self.faults and self.last_month - self.first_month < 3:
             raise ValueError("planted faults need at least four months")
+        if self.names_from < 0:
+            raise ValueError("names_from must not be negative")
 
     @property
     def effective_as_of(self) -> date:
@@ -282,6 +287,16 @@ class CountySpec:
             return self.as_of
         y, m = divmod(_mi(self.year, self.last_month) + 1, 12)
         return date(y, m + 1, self.deadline_day + 1)
+
+
+@dataclass
+class Taken:
+    """What a province's earlier counties already hold, so that a county repeats none
+    of it: the ID numbers issued, and the upload contents (two uploads with the same
+    bytes are one upload, uploads.md). A county adds its own to both."""
+
+    ids: set[str] = field(default_factory=set)
+    contents: set[bytes] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from transforms.indicators.achievement import AREA_LEVELS
 from warehouse import schema
 from warehouse.load import read_frame
 
@@ -80,14 +81,18 @@ def issues_by_rule(conn: Connection, run_id: str) -> pd.DataFrame:
     return grouped.drop(columns="_order").reset_index(drop=True)[columns]
 
 
-def mart_changes(conn: Connection, run_id: str, level: str = "county") -> pd.DataFrame:
-    """Figures at one area level that `run_id` published differently from before.
+def mart_changes(conn: Connection, run_id: str, level: str | None = None) -> pd.DataFrame:
+    """Figures at one area level that `run_id` published differently from before; by
+    default the top level published (the county, or the province above it).
 
     Columns: area_code, period, indicator, indicator_name, had_previous (False when
     the figure is published for the first time), old_value, value, status. From the mart history, which holds one row per
     figure per publishing run that changed it.
     """
     h = schema.mart_target_achievement_history.c
+    if level is None:
+        present = {str(v) for (v,) in conn.execute(select(h.area_level).distinct())}
+        level = next((v for v in AREA_LEVELS if v in present), "county")
     history = read_frame(
         conn,
         select(

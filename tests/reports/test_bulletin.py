@@ -221,3 +221,36 @@ def test_a_period_still_running_says_through_which_month() -> None:
     assert "截至8月" in page and "2026-09-30" not in page
     done = render_bulletin_html(mart, mart.iloc[0:0], "2026-Q3", load_catalog())
     assert "2026-07-01 至 2026-09-30" in done and "截至" not in done
+
+
+def _under_a_province(frame: pd.DataFrame) -> pd.DataFrame:
+    """The sample county's rows under 塔城地区 6542 under the province 65 (copies of the
+    county's rows with the codes, names and levels above it)."""
+    county = frame.loc[frame["area_level"] == "county"]
+    above = [
+        county.assign(
+            area_code="6542", area_name="塔城地区", area_level="prefecture", parent_code="65"
+        ),
+        county.assign(
+            area_code="65", area_name="新疆维吾尔自治区", area_level="province", parent_code=None
+        ),
+    ]
+    frame = frame.assign(
+        parent_code=frame["parent_code"].where(frame["area_level"] != "county", "6542")
+    )
+    return pd.concat([*above, frame], ignore_index=True)
+
+
+def test_a_provinces_bulletin_goes_top_down_under_the_provinces_name() -> None:
+    current, previous = (_under_a_province(f) for f in _frames())
+    table = bulletin_table(current, previous, load_catalog())
+    assert list(dict.fromkeys(table["parent_code"])) == [
+        "65",
+        "6542",
+        "654226",
+        "654226100",
+        "654226101",
+    ]
+    assert set(table.loc[table["parent_code"] == "6542", "area_level"]) == {"county"}
+    page = render_bulletin_html(current, previous, "2026-Q3", load_catalog(), "2026-Q2")
+    assert "<h1>新疆维吾尔自治区2026年第三季度" in page

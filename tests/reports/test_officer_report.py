@@ -15,6 +15,7 @@ from tests.area_samples import AREAS, HOSPITAL, INSTITUTIONS, REPORTING, T1, T2,
 from transforms.officer.labels import rule_label
 from transforms.officer.report import (
     ReportInput,
+    county_name,
     issues_table,
     month_counts,
     place_units,
@@ -194,6 +195,26 @@ def test_units_are_placed_under_their_townships() -> None:
     assert placed.loc["", "township_name"] == "未归属乡镇"
     assert placed.loc["654226109201", "township_code"] == "654226109"  # code prefix, no name
     assert list(placed["unit_order"]) == [0, 1, 2, 2, 3, 0]
+
+
+def test_a_provinces_report_is_named_for_the_province_and_places_units_the_same() -> None:
+    assert county_name(AREAS) == "和布克赛尔蒙古自治县"
+    above = pd.DataFrame(
+        {
+            "code": ["65", "6542"],
+            "name": ["新疆维吾尔自治区", "塔城地区"],
+            "level": ["province", "prefecture"],
+            "parent_code": [None, "65"],
+        },
+        dtype="string",
+    )
+    areas = AREAS.copy()
+    areas.loc[areas["level"] == "county", "parent_code"] = "6542"
+    province = pd.concat([above, areas], ignore_index=True)
+    assert county_name(province) == "新疆维吾尔自治区"
+    placed = place_units([V1, T1, "6542", "65"], province, INSTITUTIONS).set_index("unit")
+    assert placed.loc[V1, "township_code"] == T1 and placed.loc[T1, "township_code"] == T1
+    assert placed.loc["6542", "township_code"] == placed.loc["65", "township_code"] == ""
 
 
 def test_without_reference_the_report_works_by_code() -> None:

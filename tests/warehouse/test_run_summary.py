@@ -148,3 +148,34 @@ def test_mart_changes_compare_with_the_previous_publication(engine: Engine) -> N
     assert float(changes.loc["2026-09", "old_value"]) == 10.0
     assert float(changes.loc["2026-09", "value"]) == 12.0
     assert pd.isna(changes.loc["2026-08", "old_value"])
+
+
+def test_mart_changes_default_to_the_top_level_published(engine: Engine) -> None:
+    def row(area: str, level: str, value: float) -> dict:
+        return {
+            "area_code": area,
+            "area_name": area,
+            "area_level": level,
+            "period": "2026-09",
+            "period_start": date(2026, 9, 1),
+            "period_end": date(2026, 9, 30),
+            "indicator": "births",
+            "indicator_name": "出生人数",
+            "value": value,
+            "status": "no_target",
+            "run_id": "r1",
+        }
+
+    history = [
+        row("654226", "county", 3.0),
+        row("654201", "county", 4.0),
+        row("6542", "prefecture", 7.0),
+        row("65", "province", 7.0),
+    ]
+    with engine.begin() as conn:
+        bulk_insert(conn, schema.mart_target_achievement_history, pd.DataFrame(history))
+    with engine.connect() as conn:
+        top = run_summary.mart_changes(conn, "r1")
+        counties = run_summary.mart_changes(conn, "r1", level="county")
+    assert list(top["area_code"]) == ["65"] and float(top["value"].iloc[0]) == 7.0
+    assert sorted(counties["area_code"]) == ["654201", "654226"]

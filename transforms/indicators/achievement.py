@@ -1,8 +1,9 @@
 """Indicators, targets, status and rank: the rows of mart_target_achievement.
 
 Grain of the result: one row per (area, period, indicator) — every area of the
-areas table (county, townships, villages) × every given period × every
-catalog indicator computed for that period's kind (indicator.periods).
+areas table (a province, its prefectures and counties, or a county alone; townships;
+villages) × every given period × every catalog indicator computed for that period's
+kind (indicator.periods).
 
 How a row is made (indicators.md):
 
@@ -11,14 +12,16 @@ How a row is made (indicators.md):
 2. Per area and period: flows are summed over the period's months; stocks take
    the area's snapshot of the last month of the period that has one.
 3. Rollup: every (source) area adds into itself and all its ancestors
-   (village → township → county) by **summing** numerators and denominators.
+   (village → township → county → prefecture → province, as far as areas.csv
+   goes) by **summing** numerators and denominators.
    Rows whose area_code is not in the areas table are ignored (reconciliation
    reports unknown codes). Police / hospital uploads in dq_reporting carry a
-   township code and so count at township and county only.
+   township code and so count at the township and above only.
 4. value = numerator × factor / denominator, unrounded (counts: numerator ×
    factor, denominator published null).
 5. Target: the area's own row of targets.csv for the period's year and the
-   indicator, else the nearest ancestor's (village → township → county);
+   indicator, else the nearest ancestor's (village → township → county →
+   prefecture → province);
    only on period kinds in indicator.target_periods. Targets are in the
    published unit (87 = 87 %).
    A count target (births, prepregnancy_exams) is the annual task of the area it
@@ -31,7 +34,9 @@ How a row is made (indicators.md):
    met/not_met (a too_few row is not ranked), best first in the indicator's
    better direction (its target's op when the catalog gives none): higher → larger value; lower → smaller value;
    range → smaller distance to the target range (0 inside). Ties share the
-   smallest rank (method "min"). The county is ranked alone (rank 1).
+   smallest rank (method "min"). The root (the area without a parent: the
+   province, or the county of a county warehouse) is ranked alone (rank 1);
+   counties rank within their prefecture, townships within their county.
 8. period_complete: every month of the period is due at the run's as-of date
    (a half-year or year still running is published with the months so far).
 """
@@ -76,8 +81,9 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "signed_off_share",
     "run_id",
 )
-AREA_LEVELS = ("county", "township", "village")
-_LEVEL_BY_LENGTH = {6: "county", 9: "township", 12: "village"}
+AREA_LEVELS = ("province", "prefecture", "county", "township", "village")
+"""The levels, top down: the order of the rows (a higher level first)."""
+_LEVEL_BY_LENGTH = {2: "province", 4: "prefecture", 6: "county", 9: "township", 12: "village"}
 
 
 # ---------------------------------------------------------------------- areas
@@ -87,8 +93,9 @@ def normalise_areas(areas: pd.DataFrame) -> pd.DataFrame:
     """areas.csv (`code,name,level,parent_code`) → area_code, area_name, area_level,
     parent_code; one row per area.
 
-    `level` is kept when it is `village`/`township`/`county`, else derived from
-    the code's length (12/9/6 digits). An empty parent_code is null.
+    `level` is kept when it is one of AREA_LEVELS (`province`, `prefecture`,
+    `county`, `township`, `village`), else derived from the code's length
+    (2/4/6/9/12 digits). An empty parent_code is null.
     """
     frame = areas.rename(columns={"code": "area_code", "name": "area_name", "level": "area_level"})
     missing = [c for c in ("area_code", "area_name", "parent_code") if c not in frame.columns]

@@ -1,6 +1,7 @@
 """The quarterly bulletin (季度通报) as data: mart rows in, ranked rows and sheets out.
 
-For each parent area (the county's townships, then each township's villages)
+For each parent area (top down: a province's prefectures, a prefecture's
+counties, a county's townships, then each township's villages)
 and each indicator that has a target in the period, the children are ranked
 (the mart's `rank`, 1 = best), met / not met is shown by colour AND text, a
 bar chart draws each value against the target line, and the change since the
@@ -18,6 +19,7 @@ import math
 
 import pandas as pd
 
+from transforms.indicators.achievement import AREA_LEVELS
 from transforms.indicators.catalog import Catalog
 from transforms.indicators.targets import score_one
 from transforms.officer.mart_presentation import (
@@ -184,13 +186,16 @@ TABLE_COLUMNS = (
     "provisional",
 )
 
+_LEVEL_ORDER = {level: i for i, level in enumerate(AREA_LEVELS)}
+
 
 def bulletin_table(current: pd.DataFrame, previous: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """One row per (parent area, indicator with a target, child area), children ranked.
 
     `trend` is `better`, `worse` or `same` (by the indicator's better direction,
-    on the change as displayed), empty without a previous value. Parents: the
-    county first, then townships, by code; indicators in catalog order.
+    on the change as displayed), empty without a previous value. Parents: top
+    down by level (province, prefecture, county, township), by code within a level;
+    indicators in catalog order.
     """
     if current.empty:
         return pd.DataFrame(columns=list(TABLE_COLUMNS))
@@ -268,7 +273,10 @@ def bulletin_table(current: pd.DataFrame, previous: pd.DataFrame, catalog: Catal
                 "status_change_label": label,
                 "signed_off_share": as_number(record.get("signed_off_share")),
                 "provisional": is_provisional(record.get("signed_off_share")),
-                "_parent_order": (0 if levels.get(parent) == "county" else 1, parent),
+                "_parent_order": (
+                    _LEVEL_ORDER.get(str(levels.get(parent)), len(AREA_LEVELS)),
+                    parent,
+                ),
                 "_indicator_order": position.get(indicator, len(position)),
             }
         )

@@ -43,23 +43,23 @@ MART_COLUMNS: tuple[MartColumn, ...] = (
         "area_code",
         "text",
         "区划代码",
-        "村、乡镇或县的区划代码",
-        "village, township or county code",
+        "村、乡镇、县、地区或省的区划代码",
+        "village, township, county, prefecture or province code",
     ),
     MartColumn("area_name", "text", "区划名称", "区划名称", "area name"),
     MartColumn(
         "area_level",
         "text",
         "层级",
-        "层级：village 村、township 乡镇、county 县",
-        "level: `village`, `township` or `county`",
+        "层级：village 村、township 乡镇、county 县、prefecture 地区、province 省",
+        "level: `village`, `township`, `county`, `prefecture` or `province`",
     ),
     MartColumn(
         "parent_code",
         "text",
         "上级区划代码",
-        "上级区划代码；县为空",
-        "parent area code; null for the county",
+        "上级区划代码；最高一级（县级库为县，省级库为省）为空",
+        "parent area code; null for the top area (the county, or the province above it)",
     ),
     MartColumn(
         "period",
@@ -159,7 +159,13 @@ STATUS_LABELS: dict[str, str] = {
     "no_data": "无数据",
     "too_few": "基数过少",
 }
-LEVEL_LABELS: dict[str, str] = {"village": "村", "township": "乡镇", "county": "县"}
+LEVEL_LABELS: dict[str, str] = {
+    "village": "村",
+    "township": "乡镇",
+    "county": "县",
+    "prefecture": "地区",
+    "province": "省",
+}
 UNIT_LABELS: dict[str, str] = {"%": "%", "count": "计数", "ratio": "比值"}
 TARGET_OP_LABELS: dict[str, str] = {">=": "≥", "<=": "≤", "between": "区间"}
 BETTER_LABELS: dict[str, str] = {"higher": "越高越好", "lower": "越低越好", "range": "在区间内"}

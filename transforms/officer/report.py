@@ -172,7 +172,7 @@ def place_units(
             return code
         if level == "village":
             return _text(parents.get(code)) or code[:9]
-        if level == "county":
+        if level in ("county", "prefecture", "province"):
             return NO_TOWNSHIP
         if re.fullmatch(r"\d{12}", code):
             return code[:9]
@@ -219,8 +219,16 @@ def place_units(
 
 
 def county_name(areas: pd.DataFrame) -> str:
-    """The county's name from the reference areas (empty when unknown)."""
-    if "level" not in areas.columns or "name" not in areas.columns:
+    """The name of the top area of the reference areas: the county, or the province
+    above its counties (the area without a parent; empty when unknown)."""
+    if "name" not in areas.columns:
+        return ""
+    if "parent_code" in areas.columns:
+        parent = areas["parent_code"].astype("string").str.strip().replace("", pd.NA)
+        root = areas.loc[parent.isna().to_numpy(dtype=bool), "name"].dropna()
+        if len(root) == 1:
+            return str(root.iloc[0])
+    if "level" not in areas.columns:
         return ""
     county = areas.loc[areas["level"] == "county", "name"].dropna()
     return str(county.iloc[0]) if len(county) else ""
