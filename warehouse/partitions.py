@@ -86,7 +86,9 @@ def split_current_rows(
         _home_rows(raw_dir, current, contract, "village_women"),
         _home_rows(raw_dir, current, contract, "village_births"),
     )
-    parts: set[str] = set(unit_counties(uploads["unit"], institutions).unique())
+    by_uploader = unit_counties(uploads["unit"], institutions)
+    # A file whose unit could not be read (quarantined) is no county's upload.
+    parts: set[str] = set(by_uploader[by_uploader != NO_PARTITION].unique())
     routed: dict[str, pd.DataFrame] = {}
     for name, template in contract.templates.items():
         rows = staged_rows(raw_dir, current, template)
@@ -100,7 +102,6 @@ def split_current_rows(
         parts |= set(routes["recon_part"].unique()) | set(routes["check_part"].unique())
     # No upload at all still makes one (empty) partition: the run publishes its empty figures.
     ordered = sorted(parts) or [NO_PARTITION]
-    by_uploader = unit_counties(uploads["unit"], institutions)
     for part in ordered:
         target = folder / (part or "_")
         target.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,12 @@ from warehouse.inbox import write_files
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]
 
-PROVINCE_SIZE = {"townships": 2, "villages_per_township": 2, "women_per_village": 25, "last_month": 4}
+PROVINCE_SIZE = {
+    "townships": 2,
+    "villages_per_township": 2,
+    "women_per_village": 25,
+    "last_month": 4,
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,9 @@ def province_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     province = generate_province(2, seed=5, **PROVINCE_SIZE)
     root = tmp_path_factory.mktemp("province")
     write_files(root / "inbox", ((f.path, f.data, f.arrived_at) for f in province.files), TIME_ZONE)
-    write_files(root / "reference", ((n, d, None) for n, d in province.reference.items()), TIME_ZONE)
+    write_files(
+        root / "reference", ((n, d, None) for n, d in province.reference.items()), TIME_ZONE
+    )
     as_of = province.counties[0].spec.effective_as_of.isoformat()
     return root / "inbox", root / "reference", as_of
 
