@@ -260,7 +260,7 @@ def check_inputs(settings: Settings, run_id: str) -> InputCheck:
 
 
 def split_partitions(settings: Settings, run_id: str) -> Split:
-    """Route the current staged rows to their partitions (counties), on disk."""
+    """Route the current staged rows to their partitions (townships), on disk."""
     reference = read_reference(settings.reference)
     return partitions.split_current_rows(
         _engine(settings),
@@ -275,7 +275,7 @@ def split_partitions(settings: Settings, run_id: str) -> Split:
 def reconcile_partition(
     settings: Settings, run_id: str, part: str, first_month: str | None
 ) -> dict[str, Any]:
-    """Reconcile, check and measure one county; its frames go to its folder (no database)."""
+    """Reconcile, check and measure one township; its frames go to its folder (no database)."""
     reference = read_reference(settings.reference)
     contract = load_contract()
     folder = workspace.partitions_folder(settings.home, run_id)
@@ -326,7 +326,7 @@ def combine_partitions(
 
 
 def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
-    """Split by county, reconcile each county on the flow's task runner (one after another
+    """Split by township, reconcile each township on the flow's task runner (one after another
     here, in parallel on Dask), combine: the Parquet paths of the reconciled frames, the
     leaf measures and the months."""
     with _stage(settings, run_id, Stage.RECONCILE) as detail:
@@ -581,13 +581,13 @@ def _nightly_stages(
 
 
 def _one_at_a_time() -> TaskRunner[Any]:
-    """The default: partitions one after another, so memory holds one county at a time."""
+    """The default: partitions one after another, so memory holds one township at a time."""
     return cast("TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=1))
 
 
 def task_runner(settings: Settings) -> TaskRunner[Any]:
-    """Where `reconcile_partition` runs: one county after another in this process (memory
-    bounded by one county), or on Dask (`settings.executor`)."""
+    """Where `reconcile_partition` runs: one township after another in this process (memory
+    bounded by one township), or on Dask (`settings.executor`)."""
     if settings.executor == "dask":
         from prefect_dask import DaskTaskRunner
 

@@ -52,7 +52,7 @@ class RunSummary(TypedDict, total=False):
     inputs: dict[str, str]  # part → short digest: what changed since the last run
     skipped: dict[str, str]  # {same_as: run_id}: inputs unchanged, nothing recomputed
     range: dict[str, str]  # {first, last} (backfill)
-    partitions: dict[str, int]  # {count: counties reconciled, processes: how many ran them}
+    partitions: dict[str, int]  # {count: townships reconciled, processes: how many ran them}
     publish: PublishCounts
     files: dict[str, int]  # this run's files by status, after supersession
     issues: dict[str, int]  # {new, reopened}
@@ -138,7 +138,7 @@ def console_lines(summary: Mapping[str, Any], seconds: float) -> list[str]:
     if summary.get("partitions"):
         parts = summary["partitions"]
         lines.append(
-            f"  分区 partitions: {parts.get('count', 0)} 个县 counties, "
+            f"  分区 partitions: {parts.get('count', 0)} 个乡镇 townships, "
             f"{parts.get('processes', 0)} 个进程 processes"
         )
     issues = summary.get("issues") or {}

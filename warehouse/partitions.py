@@ -1,14 +1,14 @@
-"""A run's partitions on disk: the current staged rows split by county, and read back.
+"""A run's partitions on disk: the current staged rows split by township, and read back.
 
 `split_current_rows` reads the current staged rows once, routes every row
 (transforms.reconcile.partitions: by person for reconciliation, by area for the
 checks) and writes one Parquet file per partition and template under the run's
-folder: `<folder>/<county>/<template>.parquet` with two flags, `_recon` and
+folder: `<folder>/<township>/<template>.parquet` with two flags, `_recon` and
 `_check`, saying which work the row takes part in there, and `_excluded` (an
-error row: never reconciled, seen by the checks only). `<folder>/<county>/uploads.parquet`
-holds the manifest rows of the county's uploaders. A partition's task then reads
+error row: never reconciled, seen by the checks only). `<folder>/<township>/uploads.parquet`
+holds the manifest rows of the township's uploaders. A partition's task then reads
 only its own folder (`load_partition`), so it needs no database and no other
-county's rows.
+township's rows.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from transforms.reconcile.partitions import (
     areas_of,
     person_homes,
     route,
-    unit_counties,
+    uploader_partitions,
 )
 from transforms.templates import Contract
 from warehouse.staged import exclusions, staged_rows, uploads_frame
@@ -64,7 +64,7 @@ def _home_rows(raw_dir: Path, current: pd.DataFrame, contract: Contract, name: s
 
 @dataclass(frozen=True)
 class Split:
-    """The partitions written (sorted county codes) and the earliest loaded month."""
+    """The partitions written (sorted township codes) and the earliest loaded month."""
 
     parts: list[str]
     first_loaded_month: str | None
@@ -75,8 +75,8 @@ def split_current_rows(
 ) -> Split:
     """Write each partition's current rows to `folder`; the partitions, sorted.
 
-    A partition is named by its county code ("" for rows whose unit names none,
-    written to `_`). Every county with an uploader is a partition, even when all its
+    A partition is named by its township code ("" for rows whose unit names none,
+    written to `_`). Every township with an uploader is a partition, even when all its
     rows were routed elsewhere: its expected uploads are still checked there.
     """
     with engine.connect() as conn:
@@ -86,8 +86,8 @@ def split_current_rows(
         _home_rows(raw_dir, current, contract, "village_women"),
         _home_rows(raw_dir, current, contract, "village_births"),
     )
-    by_uploader = unit_counties(uploads["unit"], institutions)
-    # A file whose unit could not be read (quarantined) is no county's upload.
+    by_uploader = uploader_partitions(uploads["unit"], institutions)
+    # A file whose unit could not be read (quarantined) is no township's upload.
     parts: set[str] = set(by_uploader[by_uploader != NO_PARTITION].unique())
     routed: dict[str, pd.DataFrame] = {}
     for name, template in contract.templates.items():
@@ -130,7 +130,7 @@ def load_partition(
     """A partition's inputs as written by split_current_rows.
 
     Reconciliation sees every area (a birth's area is chosen among the villages of
-    areas.csv); the checks see the county's own areas only (`partitions.areas_of`).
+    areas.csv); the checks see the township's own areas only (`partitions.areas_of`).
     """
     target = folder / (part or "_")
     uploads = pd.read_parquet(target / "uploads.parquet")

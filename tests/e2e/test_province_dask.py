@@ -1,8 +1,8 @@
 """A 2-county province on Dask: the same mart, to the byte, as on the default executor.
 
-`popstat run --executor dask --dask-workers 2` reconciles the counties in two worker
-processes of a Dask LocalCluster; `popstat run` reconciles them one after another in
-its own process. Both run on PostgreSQL (a Dask run refuses SQLite, tested here too)
+`popstat run --executor dask --dask-workers 2` reconciles the partitions (the
+townships of both counties) in two worker processes of a Dask LocalCluster; `popstat
+run` reconciles them one after another in its own process. Both run on PostgreSQL (a Dask run refuses SQLite, tested here too)
 against the session's Prefect server. What the person types is what is tested: the
 command, what it prints, and what the dashboard then reads.
 """
@@ -66,7 +66,7 @@ def _run(
 
 
 def _partitions_line(stdout: str) -> tuple[int, int]:
-    found = re.search(r"分区 partitions: (\d+) 个县 counties, (\d+) 个进程 processes", stdout)
+    found = re.search(r"分区 partitions: (\d+) 个乡镇 townships, (\d+) 个进程 processes", stdout)
     assert found, stdout
     return int(found.group(1)), int(found.group(2))
 
@@ -89,9 +89,10 @@ def test_a_province_on_dask_publishes_the_default_executors_mart(
         "--dask-workers",
         "2",
     )
-    # Two counties each time: in the run's own process, and in the cluster's two workers.
-    assert _partitions_line(local) == (2, 1)
-    assert _partitions_line(on_dask) == (2, 2)
+    # Four townships each time: in the run's own process, and in the cluster's two workers.
+    townships = 2 * PROVINCE_SIZE["townships"]
+    assert _partitions_line(local) == (townships, 1)
+    assert _partitions_line(on_dask) == (townships, 2)
 
     expected, actual = published_mart(local_url), published_mart(dask_url)
     counties = set(expected.loc[expected["area_level"] == "county", "area_code"])

@@ -8,20 +8,16 @@ from transforms.indicators.achievement import leaf_measures, measure_values
 from transforms.reconcile.partitions import (
     NO_PARTITION,
     areas_of,
-    county_of,
+    partition_of,
     person_homes,
     route,
-    unit_counties,
+    uploader_partitions,
 )
 
-A, B = "654226", "654221"  # two counties
-VA, VB = f"{A}100201", f"{B}100201"  # a village in each
+A, B = "654226100", "654226101"  # two townships (partitions)
+VA, VB = f"{A}201", f"{B}201"  # a village in each
 INSTITUTIONS = pd.DataFrame(
-    {
-        "code": ["H654226100", "H654221100"],
-        "name": ["甲院", "乙院"],
-        "township_code": [f"{A}100", f"{B}100"],
-    }
+    {"code": ["H654226100", "H654226101"], "name": ["甲院", "乙院"], "township_code": [A, B]}
 )
 
 
@@ -29,14 +25,14 @@ def _s(values: list[object]) -> pd.Series:
     return pd.Series(values, dtype="string")
 
 
-def test_a_county_is_the_first_six_digits_of_a_code_institution_letters_aside() -> None:
-    codes = _s(["654226100201", "654226", "H654221001", "6542", None])
-    assert county_of(codes).tolist() == [A, A, B, NO_PARTITION, NO_PARTITION]
+def test_a_partition_is_the_first_nine_digits_of_a_code_institution_letters_aside() -> None:
+    codes = _s([VA, A, "H654226101", "654226", None])
+    assert partition_of(codes).tolist() == [A, A, B, NO_PARTITION, NO_PARTITION]
 
 
-def test_an_institution_lies_in_its_townships_county_not_in_its_codes() -> None:
-    institutions = pd.DataFrame({"code": ["H999"], "name": ["x"], "township_code": [f"{B}100"]})
-    assert unit_counties(_s(["H999", VA]), institutions).tolist() == [B, A]
+def test_an_institution_lies_in_its_township_whatever_its_code_says() -> None:
+    institutions = pd.DataFrame({"code": ["H654226001"], "name": ["x"], "township_code": [B]})
+    assert uploader_partitions(_s(["H654226001", VA]), institutions).tolist() == [B, A]
 
 
 def test_home_is_where_she_lives_then_the_lowest_village_then_a_birth_report() -> None:
@@ -49,16 +45,16 @@ def test_home_is_where_she_lives_then_the_lowest_village_then_a_birth_report() -
     )
     births = pd.DataFrame({"mother_id_key": _s(["w3", "w1"]), "unit": _s([VB, VA])})
     homes = person_homes(roster, births)
-    # w1 lives (常住) in county B though listed as 流出 by A; w2 is 常住 in both: lowest code
-    # (B's 654221… < A's 654226…); w3 is on no roster: where a village reported her birth.
-    assert homes.to_dict() == {"w1": B, "w2": B, "w3": B}
+    # w1 lives (常住) in B though listed as 流出 by A; w2 is 常住 in both: the lowest village
+    # code (A's); w3 is on no roster: where a village reported her birth.
+    assert homes.to_dict() == {"w1": B, "w2": A, "w3": B}
 
 
 def test_rows_about_a_person_go_to_her_home_and_the_checks_stay_with_the_area() -> None:
     homes = pd.Series({"w1": B})
     hospital = pd.DataFrame(
         {
-            "unit": _s(["H654226100", "H654226100", "H654226100"]),
+            "unit": _s(["H654226100", "H654226100", "H654226100"]),  # A's hospital
             "mother_id_key": _s(["w1", "w9", None]),
             "village_code": _s([VB, VA, None]),
         }
@@ -73,7 +69,7 @@ def test_a_police_birth_follows_the_mother_and_a_death_the_person() -> None:
     homes = pd.Series({"mother": B, "dead": A})
     police = pd.DataFrame(
         {
-            "unit": _s([f"{A}100", f"{B}100"]),
+            "unit": _s([A, B]),
             "guardian_id_key": _s(["mother", None]),
             "id_number_key": _s(["child", "dead"]),
         }
@@ -89,24 +85,16 @@ def test_fee_rows_stay_with_their_village() -> None:
     assert routed["recon_part"].tolist() == [A, B]
 
 
-def test_a_partitions_checks_expect_uploads_from_its_own_county_only() -> None:
+def test_a_partitions_checks_expect_uploads_from_its_own_township_only() -> None:
     areas = pd.DataFrame(
         {
-            "code": ["65", "6542", A, f"{A}100", VA, B, VB],
-            "name": list("abcdefg"),
-            "level": [
-                "province",
-                "prefecture",
-                "county",
-                "township",
-                "village",
-                "county",
-                "village",
-            ],
-            "parent_code": [None, "65", "6542", A, f"{A}100", "6542", B],
+            "code": ["65", "654226", A, VA, B, VB],
+            "name": list("abcdef"),
+            "level": ["province", "county", "township", "village", "township", "village"],
+            "parent_code": [None, "65", "654226", A, "654226", B],
         }
     )
-    assert areas_of(areas, A)["code"].tolist() == [A, f"{A}100", VA]
+    assert areas_of(areas, A)["code"].tolist() == [A, VA]
     assert areas_of(areas, NO_PARTITION).empty
 
 

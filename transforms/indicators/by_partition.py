@@ -1,6 +1,6 @@
 """One partition's work, pure: reconcile, check, measure (transforms.reconcile.partitions).
 
-A run splits its rows by county; each county's `work_partition` is independent
+A run splits its rows by township; each township's `work_partition` is independent
 of every other's, so the partitions can run anywhere, in any order, in parallel.
 The run then adds up what they return: the reconciled frames and findings are
 concatenated, the leaf measures summed up the area tree (achievement.measure_values).
@@ -54,7 +54,7 @@ def work_partition(
     """Reconcile and check one partition's rows as of `as_of`, and measure the result.
 
     `first_month`: the run's first expected month (the same for every partition: a
-    county with a late first upload is still expected from the run's first month).
+    township with a late first upload is still expected from the run's first month).
     """
     result = reconcile(inputs.recon, as_of, deadline_day)
     checks = cross_checks(
@@ -64,6 +64,7 @@ def work_partition(
         as_of,
         deadline_day,
         first_month,
+        roster_people=inputs.recon.village_women,
     )
     frames = {name: getattr(result, name) for name in RECON_FRAMES}
     frames["dq_reporting"] = checks.dq_reporting

@@ -279,7 +279,10 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
 
 
 def roster_checks(
-    women: pd.DataFrame, size_jump_share: float = 0.2, min_size_change: int = 0
+    women: pd.DataFrame,
+    size_jump_share: float = 0.2,
+    min_size_change: int = 0,
+    people: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Roster churn between consecutive monthly snapshots.
 
@@ -288,22 +291,39 @@ def roster_checks(
 
     - `roster_children_decreased`: a woman (by `id_number_key`, else `id_number`)
       whose `children` is lower than in the previous month's snapshot, whichever
-      village listed her;
+      village listed her (`people`: the rows to follow women through, when they are
+      not `women` — a partition's rows routed by person);
     - `roster_size_jump`: a unit's roster size changed by more than
       `size_jump_share` of last month's size (and by more than `min_size_change`
       women), a finding on the whole upload.
     """
-    if women.empty:
-        return empty_findings()
+    found = [
+        f
+        for f in (
+            children_decreased(women if people is None else people),
+            roster_size_jumps(women, size_jump_share, min_size_change),
+        )
+        if not f.empty
+    ]
+    return pd.concat(found, ignore_index=True) if found else empty_findings()
+
+
+def _roster_months(women: pd.DataFrame) -> pd.DataFrame:
     person_col = "id_number_key" if "id_number_key" in women.columns else "id_number"
     w = women.assign(
         qc_month=month_index(women["report_month"]),
         qc_person=women[person_col].astype("string"),
         qc_key=_masked(women, "id_number"),
     )
-    w = w[w["qc_month"].notna()]
-    records: list[dict[str, object]] = []
+    return w[w["qc_month"].notna()]
 
+
+def children_decreased(women: pd.DataFrame) -> pd.DataFrame:
+    """`roster_children_decreased` findings (roster_checks)."""
+    if women.empty:
+        return empty_findings()
+    w = _roster_months(women)
+    records: list[dict[str, object]] = []
     people = w[w["qc_person"].notna()].drop_duplicates(["qc_person", "qc_month"])
     prev = people[["qc_person", "qc_month", "children", "report_month"]].rename(
         columns={"children": "prev_children", "report_month": "prev_month"}
@@ -329,7 +349,17 @@ def roster_checks(
                 prev_children=int(row.prev_children),
             )
         )
+    return findings_frame(records) if records else empty_findings()
 
+
+def roster_size_jumps(
+    women: pd.DataFrame, size_jump_share: float = 0.2, min_size_change: int = 0
+) -> pd.DataFrame:
+    """`roster_size_jump` findings (roster_checks)."""
+    if women.empty:
+        return empty_findings()
+    w = _roster_months(women)
+    records: list[dict[str, object]] = []
     sizes = w.groupby(["unit", "qc_month"], as_index=False).agg(
         size=("row_number", "size"),
         upload_id=("upload_id", "min"),

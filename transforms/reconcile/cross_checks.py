@@ -47,11 +47,14 @@ def cross_checks(
     as_of: date,
     deadline_day: int,
     first_month: str | None = None,
+    roster_people: pd.DataFrame | None = None,
 ) -> CrossChecks:
     """Run every cross-row check over the current uploads as of `as_of`.
 
     Uploads are expected from `first_month` (the configured first month), else from the
-    earliest month loaded.
+    earliest month loaded. `roster_people`: the roster rows to follow each woman through
+    from month to month, when not `inputs.village_women` (a partition's rows routed by
+    person, transforms.reconcile.partitions).
     """
     first = first_month or first_loaded_month(inputs.uploads)
     due = quality_checks.months_due(first, as_of, deadline_day) if first else []
@@ -63,7 +66,7 @@ def cross_checks(
             quality_checks.fee_ledger_checks(
                 inputs.village_fees, inputs.excluded.get("village_fees")
             ),
-            quality_checks.roster_checks(inputs.village_women),
+            quality_checks.roster_checks(inputs.village_women, people=roster_people),
         ],
         ignore_index=True,
     )

@@ -1,19 +1,22 @@
 """Partitions of a run, and how rows cross them: the one place that says so.
 
-A run reconciles, checks and measures per **partition**: a county, named by the
-first six digits of an area code (GB/T 2260: 65 province, 6542 prefecture,
-654226 county). A partition's work needs only its own rows, so a province of a
-hundred counties runs as a hundred independent pieces (in parallel on Dask), and
-a machine holds one county at a time. A county's figures do not depend on how
-many other counties share the run.
+A run reconciles, checks and measures per **partition**: a township (乡镇), named
+by the first nine digits of an area code (GB/T 2260 and its extension: 65
+province, 6542 prefecture, 654226 county, 654226100 township, 654226100201
+village). A partition's work needs only its own rows, so a county of twenty
+townships, or a province of two thousand, runs as independent pieces (in parallel
+on Dask), and a process holds one township's rows at a time. A township's
+figures do not depend on which other townships share the run, and a correction in
+one township recomputes that township alone.
 
 Every staged row gets two partitions:
 
 1. **Reconciliation: by person.** Every row about a person goes to the person's
-   *home* county, so all of her records meet in one place: births match within a
-   county, a roster woman's deaths, moves, procedures and checks find her roster,
-   her duplicate listing on another village's roster is resolved with the others.
-   Her home is where a village lists her: the county of her roster rows (where she
+   *home* township, so all of her records meet in one place: a birth seen by a
+   hospital or police station anywhere matches the village's report of it, a
+   roster woman's deaths, moves, procedures and checks find her roster, her
+   duplicate listing on another village's roster is resolved with the others.
+   Her home is where a village lists her: the township of her roster rows (where she
    lives — 常住, then 流入, then 流出 — then the lowest village code, the rule that
    picks her keeper among several rosters), else of the village that reported a
    birth of hers, else none. A row whose person has no home (no ID, or not on any
@@ -22,15 +25,18 @@ Every staged row gets two partitions:
    Which column names the person: `PERSON_COLUMNS` (for a police 出生登记 the
    guardian — the mother — else the registered person).
 2. **Checks: by area.** The cross-row checks (expected uploads, ledger and roster
-   churn, outliers) judge a unit's uploads, so a row goes to the county of the
-   area it describes: a hospital row to its `village_code`'s county (else the
-   institution's), every other row to its uploader's.
+   size, outliers) judge a unit's uploads, so a row goes to the township of the
+   area it describes: a hospital row to its `village_code`'s township (else the
+   institution's), every other row to its uploader's. The one check that follows a
+   person (`roster_children_decreased`, a woman's snapshots month to month) reads
+   the rows routed by person.
 
 A row whose two partitions differ is written to both, marked for the work each
-does there. What crosses, as a consequence: a woman on rosters of two counties
-is reconciled (counted once) in her home county; the roster churn check
-(`roster_children_decreased`) compares a woman's snapshots within one county.
-Rollups above the county sum the counties' figures (indicators.md).
+does there. What crosses, as a consequence: a woman on rosters of two townships
+(or counties) is reconciled, and counted once, in her home township; a village
+birth row whose mother ID is invalid (no key) is matched by the mother's name
+among the records of its own township only. Rollups sum the partitions' leaf
+measures per village and month, then up the area tree (indicators.md).
 """
 
 from __future__ import annotations
@@ -45,8 +51,8 @@ import pandas as pd
 from transforms.reconcile.all_sources import ReconInputs
 from transforms.reconcile.women import RESIDENCE_PRIORITY
 
-COUNTY_DIGITS: Final = 6
-NO_PARTITION: Final = ""  # rows whose unit names no county; their own partition
+PARTITION_DIGITS: Final = 9  # a township
+NO_PARTITION: Final = ""  # rows whose unit names no township; their own partition
 
 # The column(s) naming the person a row is about, first non-null wins; none: by area only.
 PERSON_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -72,28 +78,26 @@ AREA_COLUMN: Final[Mapping[str, str | None]] = {
 }
 
 
-def county_of(codes: pd.Series) -> pd.Series:
-    """The county of an area or institution code: the first six digits it holds.
-
-    Institution codes carry letters (`H654226001`): only digits count. A code with
-    fewer than six digits names no county (NO_PARTITION).
-    """
+def partition_of(codes: pd.Series) -> pd.Series:
+    """The partition (township) of an area or institution code: the first nine digits it
+    holds. Institution codes carry letters (`H654226100`): only digits count. A code
+    with fewer than nine digits names no township (NO_PARTITION)."""
     digits = codes.astype("string").str.replace(r"\D", "", regex=True)
-    county = digits.str.slice(0, COUNTY_DIGITS)
-    return county.where(county.str.len() == COUNTY_DIGITS, NO_PARTITION).fillna(NO_PARTITION)
+    part = digits.str.slice(0, PARTITION_DIGITS)
+    return part.where(part.str.len() == PARTITION_DIGITS, NO_PARTITION).fillna(NO_PARTITION)
 
 
-def unit_counties(units: pd.Series, institutions: pd.DataFrame) -> pd.Series:
-    """The uploader's county per row: an institution's township (institutions.csv), else
-    the unit code's own digits."""
+def uploader_partitions(units: pd.Series, institutions: pd.DataFrame) -> pd.Series:
+    """The uploader's partition per row: an institution's township (institutions.csv),
+    else the unit code's own digits."""
     township = institutions.set_index(institutions["code"].astype("string"))["township_code"]
     township = township[~township.index.duplicated()]
     known = units.astype("string").map(township)
-    return county_of(known.fillna(units.astype("string")))
+    return partition_of(known.fillna(units.astype("string")))
 
 
 def person_homes(roster: pd.DataFrame, village_births: pd.DataFrame) -> pd.Series:
-    """Each person's home county (index: person key), by the module's rule.
+    """Each person's home partition (index: person key), by the module's rule.
 
     `roster`: `id_number_key`, `unit`, `residence` of village roster rows;
     `village_births`: `mother_id_key`, `unit` of village birth rows.
@@ -117,7 +121,7 @@ def person_homes(roster: pd.DataFrame, village_births: pd.DataFrame) -> pd.Serie
     people = pd.concat([listed, reported], ignore_index=True).dropna(subset=["person", "unit"])
     people = people.sort_values(["person", "source", "priority", "unit"], kind="stable")
     first = people.drop_duplicates("person")
-    return pd.Series(county_of(first["unit"]).to_numpy(), index=first["person"].to_numpy())
+    return pd.Series(partition_of(first["unit"]).to_numpy(), index=first["person"].to_numpy())
 
 
 def person_of(template: str, rows: pd.DataFrame) -> pd.Series:
@@ -132,13 +136,13 @@ def person_of(template: str, rows: pd.DataFrame) -> pd.Series:
 def route(
     template: str, rows: pd.DataFrame, homes: pd.Series, institutions: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per staged row: `recon_part` (its person's home, else the uploader's county) and
-    `check_part` (the county of the area it describes, else the uploader's)."""
-    uploader = unit_counties(rows["unit"], institutions)
+    """Per staged row: `recon_part` (its person's home, else the uploader's partition) and
+    `check_part` (the partition of the area it describes, else the uploader's)."""
+    uploader = uploader_partitions(rows["unit"], institutions)
     home = person_of(template, rows).map(homes).astype("string")
     area_column = AREA_COLUMN[template]
     described = (
-        county_of(rows[area_column]).replace(NO_PARTITION, pd.NA)
+        partition_of(rows[area_column]).replace(NO_PARTITION, pd.NA)
         if area_column is not None and area_column in rows.columns
         else pd.Series(pd.NA, index=rows.index, dtype="string")
     )
@@ -152,25 +156,25 @@ def route(
 
 
 def areas_of(areas: pd.DataFrame, part: str) -> pd.DataFrame:
-    """The reference areas a partition's checks expect uploads from: the county's own
-    subtree (a code starting with the county's); none for NO_PARTITION."""
+    """The reference areas a partition's checks expect uploads from: the township and its
+    villages (a code starting with the township's); none for NO_PARTITION."""
     if part == NO_PARTITION:
         return areas.iloc[0:0]
     codes = areas["code"].astype("string")
-    mine = codes.str.startswith(part).fillna(False) & (codes.str.len() >= COUNTY_DIGITS)
+    mine = codes.str.startswith(part).fillna(False) & (codes.str.len() >= PARTITION_DIGITS)
     return areas.loc[mine.to_numpy(bool)].reset_index(drop=True)
 
 
 def institutions_of(institutions: pd.DataFrame, part: str) -> pd.DataFrame:
-    """The institutions whose township lies in the partition's county."""
-    county = county_of(institutions["township_code"])
-    return institutions.loc[(county == part).to_numpy(bool)].reset_index(drop=True)
+    """The institutions of the partition's township."""
+    township = partition_of(institutions["township_code"])
+    return institutions.loc[(township == part).to_numpy(bool)].reset_index(drop=True)
 
 
 def uploads_of(uploads: pd.DataFrame, part: str, institutions: pd.DataFrame) -> pd.DataFrame:
-    """The manifest rows whose uploader lies in the partition's county."""
-    county = unit_counties(uploads["unit"], institutions)
-    return uploads.loc[(county == part).to_numpy(bool)].reset_index(drop=True)
+    """The manifest rows whose uploader lies in the partition's township."""
+    township = uploader_partitions(uploads["unit"], institutions)
+    return uploads.loc[(township == part).to_numpy(bool)].reset_index(drop=True)
 
 
 @dataclass(frozen=True, eq=False)
