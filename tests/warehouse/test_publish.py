@@ -66,6 +66,116 @@ def test_rerun_with_same_figures_changes_no_row_and_restatement_is_kept(engine: 
     assert list(ytd["numerator"]) == [178, 177] and list(ytd["run_id"]) == ["r1", "r3"]
 
 
+def _months(values: dict[str, float], unit: str = "%") -> pd.DataFrame:
+    """One county row per month `2026-MM` of `values` (month → value), in the given order."""
+    months = list(values)
+    n = len(months)
+    return pd.DataFrame(
+        {
+            "area_code": ["654226"] * n,
+            "area_name": ["县"] * n,
+            "area_level": ["county"] * n,
+            "parent_code": [None] * n,
+            "period": [f"2026-{m}" for m in months],
+            "period_start": pd.to_datetime([f"2026-{m}-01" for m in months]),
+            "period_end": pd.to_datetime([f"2026-{m}-28" for m in months]),
+            "indicator": ["policy_compliance_rate"] * n,
+            "indicator_name": ["政策符合率"] * n,
+            "numerator": [values[m] for m in months],
+            "denominator": [100.0] * n,
+            "value": [values[m] for m in months],
+            "unit": [unit] * n,
+            "target_op": [">="] * n,
+            "target": [87.0] * n,
+            "target_hi": [None] * n,
+            "status": ["met" if values[m] >= 87 else "not_met" for m in months],
+            "rank": [1] * n,
+            "period_complete": [True] * n,
+            "signed_off_share": [0.5] * n,
+        }
+    )
+
+
+def _row_versions(engine: Engine) -> dict[str, str]:
+    """period → the physical version of its mart row: PostgreSQL's xmin, SQLite's rowid.
+
+    A row that is rewritten (deleted and inserted, or updated) gets a new one.
+    """
+    version = "xmin::text" if engine.dialect.name == "postgresql" else "rowid"
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"select period, {version} from mart_target_achievement"))
+        return {period: str(v) for period, v in rows}
+
+
+def _history(engine: Engine) -> list[tuple[str, str]]:
+    """(period, run_id) of every history row, in the order they were added."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("select period, run_id from mart_target_achievement_history order by history_id")
+        )
+        return [(period, run) for period, run in rows]
+
+
+def test_publish_writes_only_the_rows_that_changed(engine: Engine) -> None:
+    first = publish.publish(engine, {}, _months({"01": 90, "02": 91, "03": 92, "04": 93}), "r1")
+    assert (first.rows, first.new, first.changed, first.removed) == (4, 4, 0, 0)
+    before = _row_versions(engine)
+    # Given in another order than published: a whole-table rewrite would renumber every row.
+    second = publish.publish(engine, {}, _months({"05": 80, "04": 93, "02": 85, "01": 90}), "r2")
+    assert (second.rows, second.new, second.changed, second.removed) == (4, 1, 1, 1)
+    after = _row_versions(engine)
+    assert set(after) == {"2026-01", "2026-02", "2026-04", "2026-05"}
+    assert {p: after[p] for p in ("2026-01", "2026-04")} == {
+        p: before[p] for p in ("2026-01", "2026-04")
+    }, "an unchanged row was rewritten"
+    if engine.dialect.name == "postgresql":  # xmin is the writing transaction's: always new
+        assert after["2026-02"] != before["2026-02"]
+    with engine.connect() as conn:
+        mart = publish.current_mart(conn).set_index("period")
+    assert mart["run_id"].to_dict() == {
+        "2026-01": "r1",
+        "2026-02": "r2",
+        "2026-04": "r1",
+        "2026-05": "r2",
+    }
+    assert mart.loc["2026-02", "value"] == 85 and mart.loc["2026-02", "status"] == "not_met"
+    history = _history(engine)
+    assert len(history) == 6 and sorted(history[4:]) == [("2026-02", "r2"), ("2026-05", "r2")]
+
+
+def test_a_change_in_any_published_column_is_published(engine: Engine) -> None:
+    publish.publish(engine, {}, _months({"01": 90, "02": 91}), "r1")
+    moved = _months({"01": 90, "02": 91}, unit="ratio")
+    moved.loc[0, "parent_code"] = "6542"
+    summary = publish.publish(engine, {}, moved, "r2")
+    assert (summary.new, summary.changed, summary.removed) == (0, 2, 0)
+    with engine.connect() as conn:
+        mart = publish.current_mart(conn).set_index("period")
+    assert set(mart["unit"]) == {"ratio"} and mart.loc["2026-01", "parent_code"] == "6542"
+    assert set(mart["run_id"]) == {"r2"}
+
+
+def test_a_publish_that_fails_before_its_commit_leaves_the_published_mart(engine: Engine) -> None:
+    publish.publish(engine, {}, _months({"01": 90, "02": 91, "03": 92}), "r1")
+    before_versions, before_history = _row_versions(engine), _history(engine)
+    with engine.connect() as conn:
+        before = publish.current_mart(conn)
+
+    def crash() -> None:
+        raise RuntimeError("killed before the commit")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        publish.publish(engine, {}, _months({"02": 50, "04": 60}), "r2", before_commit=crash)
+    with engine.connect() as conn:
+        after = publish.current_mart(conn)
+    pd.testing.assert_frame_equal(after, before)
+    assert _row_versions(engine) == before_versions
+    assert _history(engine) == before_history
+    # and the next publish still works (no key table left behind on the connection)
+    again = publish.publish(engine, {}, _months({"02": 50, "04": 60}), "r3")
+    assert (again.new, again.changed, again.removed) == (1, 1, 2)
+
+
 @pytest.mark.postgres
 def test_dashboard_role_reads_marts_and_nothing_else(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
