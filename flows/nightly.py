@@ -57,9 +57,9 @@ from transforms.indicators.achievement import compute_indicators, target_finding
 from transforms.indicators.by_partition import work_partition
 from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
-from transforms.periods import periods_for
+from transforms.periods import last_due_month, periods_for
 from transforms.templates import load_contract
-from warehouse import partitions, run_summary, runs, signoffs, staged, workspace
+from warehouse import partition_cache, partitions, run_summary, runs, signoffs, staged, workspace
 from warehouse import publish as publishing
 from warehouse.clock import local_now
 from warehouse.db import make_engine
@@ -273,12 +273,21 @@ def split_partitions(settings: Settings, run_id: str) -> Split:
 
 @task(name="reconcile-partition")
 def reconcile_partition(
-    settings: Settings, run_id: str, part: str, first_month: str | None
+    settings: Settings, run_id: str, part: str, context: dict[str, str]
 ) -> dict[str, Any]:
-    """Reconcile, check and measure one township; its frames go to its folder (no database)."""
+    """Reconcile, check and measure one township, or take its results of an earlier run
+    whose inputs were the same (`warehouse.partition_cache`); no database.
+
+    `context`: what the work depends on besides the partition's rows (as-of date,
+    deadline day, first month, reference files, code), the same for every partition.
+    """
+    folder = workspace.partitions_folder(settings.home, run_id)
+    digest = partition_cache.input_digest(folder / (part or "_"), context)
+    cached = partition_cache.lookup(settings.home, part, digest)
+    if cached is not None:
+        return {**cached, "process": os.getpid(), "cached": True}
     reference = read_reference(settings.reference)
     contract = load_contract()
-    folder = workspace.partitions_folder(settings.home, run_id)
     work = work_partition(
         partitions.load_partition(folder, part, contract, reference.areas),
         reference.institutions,
@@ -286,19 +295,20 @@ def reconcile_partition(
         load_catalog(),
         settings.effective_as_of,
         settings.deadline_day,
-        first_month,
+        context["first_month"] or None,
     )
     out = folder / (part or "_") / "out"
     out.mkdir(exist_ok=True)
-    return {
+    result = {
         "frames": workspace.save_frames(out, work.frames),
         "findings": workspace.save_frames(
             out, {f"findings_{k}": v for k, v in work.findings.items()}
         ),
         "leaves": workspace.save_frames(out, {"leaves": work.leaves})["leaves"],
         "months": work.months,
-        "process": os.getpid(),
     }
+    stored = partition_cache.store(settings.home, part, digest, result)
+    return {**stored, "process": os.getpid(), "cached": False}
 
 
 def combine_partitions(
@@ -320,7 +330,10 @@ def combine_partitions(
         {"month": sorted({m for p in parts for m in p["months"]})}, dtype="string"
     )
     frames["partitions"] = pd.DataFrame(
-        {"process": pd.Series([p["process"] for p in parts], dtype="int64")}
+        {
+            "process": pd.Series([p["process"] for p in parts], dtype="int64"),
+            "cached": pd.Series([p["cached"] for p in parts], dtype="bool"),
+        }
     )
     return workspace.save_frames(workspace.run_folder(settings.home, run_id), frames)
 
@@ -333,19 +346,31 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
         split = split_partitions(settings, run_id)
         detail(f"分区 partitions: {len(split.parts)} ({', '.join(p or '—' for p in split.parts)})")
         first = run_inputs.first_month(settings, read_reference(settings.reference).targets)
-        done = _each_partition(settings, run_id, split.parts, first or split.first_loaded_month)
+        # Partitions depend on the as-of date only through which months are due.
+        context = {
+            "last_due_month": last_due_month(settings.effective_as_of, settings.deadline_day),
+            "deadline_day": str(settings.deadline_day),
+            "first_month": first or split.first_loaded_month or "",
+            "reference": files_digest(
+                [settings.reference / name for name, _ in REFERENCE_FILES.values()]
+            ),
+            "code": run_inputs.code_digest(),
+        }
+        done = _each_partition(settings, run_id, split.parts, context)
+        recomputed = sum(not d["cached"] for d in done)
+        detail(f"重算 recomputed {recomputed} / {len(done)}; 其余未变 the rest unchanged")
         return combine_partitions(settings, run_id, done)
 
 
 def _each_partition(
-    settings: Settings, run_id: str, parts: list[str], first_month: str | None
+    settings: Settings, run_id: str, parts: list[str], context: dict[str, str]
 ) -> list[dict[str, Any]]:
     """`reconcile_partition` of every partition, in order: mapped on the flow's task runner,
     or called one after another outside a flow (the tests call the stages undecorated)."""
     if FlowRunContext.get() is None:
-        return [reconcile_partition.fn(settings, run_id, part, first_month) for part in parts]
+        return [reconcile_partition.fn(settings, run_id, part, context) for part in parts]
     futures = reconcile_partition.map(
-        unmapped(settings), unmapped(run_id), parts, unmapped(first_month)
+        unmapped(settings), unmapped(run_id), parts, unmapped(context)
     )
     return [future.result() for future in futures]
 
@@ -549,8 +574,12 @@ def _reconcile_compute_audit(
     """Reconcile → compute → audit: the Parquet paths to publish, or AuditFailedError."""
     tracker.stage = Stage.RECONCILE
     recon_paths = reconcile_sources(settings, run_id)
-    processes = workspace.load_frames({"p": recon_paths["partitions"]})["p"]["process"]
-    summary["partitions"] = {"count": len(processes), "processes": processes.nunique()}
+    parts = workspace.load_frames({"p": recon_paths["partitions"]})["p"]
+    summary["partitions"] = {
+        "count": len(parts),
+        "recomputed": int((~parts["cached"]).sum()),
+        "processes": parts.loc[~parts["cached"], "process"].nunique(),
+    }
     tracker.stage = Stage.COMPUTE
     mart_path = compute(settings, run_id, recon_paths)
     tracker.stage = Stage.AUDIT

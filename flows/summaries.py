@@ -52,7 +52,8 @@ class RunSummary(TypedDict, total=False):
     inputs: dict[str, str]  # part → short digest: what changed since the last run
     skipped: dict[str, str]  # {same_as: run_id}: inputs unchanged, nothing recomputed
     range: dict[str, str]  # {first, last} (backfill)
-    partitions: dict[str, int]  # {count: townships reconciled, processes: how many ran them}
+    # {count: townships, recomputed: those whose inputs changed, processes: how many ran those}
+    partitions: dict[str, int]
     publish: PublishCounts
     files: dict[str, int]  # this run's files by status, after supersession
     issues: dict[str, int]  # {new, reopened}
@@ -139,6 +140,7 @@ def console_lines(summary: Mapping[str, Any], seconds: float) -> list[str]:
         parts = summary["partitions"]
         lines.append(
             f"  分区 partitions: {parts.get('count', 0)} 个乡镇 townships, "
+            f"重算 recomputed {parts.get('recomputed', 0)} in "
             f"{parts.get('processes', 0)} 个进程 processes"
         )
     issues = summary.get("issues") or {}

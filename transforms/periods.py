@@ -104,6 +104,14 @@ def month_due(month: str, as_of: date, deadline_day: int = 5) -> bool:
     return as_of > deadline_for(month, deadline_day)
 
 
+def last_due_month(as_of: date, deadline_day: int = 5) -> str:
+    """The latest month whose upload is due at `as_of`: month M is due exactly when
+    M <= last_due_month (`month_due`, `deadline_passed`). Days between two deadlines
+    share it, so whatever depends on as_of only through "is M due" is the same on them."""
+    current = as_of.year * 12 + as_of.month - 1
+    return month_name(current - 1 if as_of.day > deadline_day else current - 2)
+
+
 def month_range(first: str, last: str) -> tuple[date, date]:
     """First day of `first` .. last day of `last`; ValueError when reversed or malformed."""
     y1, m1 = parse_month(first)

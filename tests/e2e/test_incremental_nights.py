@@ -17,7 +17,7 @@ that ignores them, is caught).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -64,6 +64,23 @@ def _nights(county: GeneratedCounty) -> list[Night]:
     return nights
 
 
+def _one_village_corrected(county: GeneratedCounty, after: Night) -> Night:
+    """A night with one new file: a March roster of a village of the second township,
+    re-sent with its last woman left out (`_更正`) a minute after the original, run as of
+    the same day as `after` (the same months due)."""
+    prefix = f"village_women_{county.spec.county_code}101"
+    original = next(
+        f for f in reversed(county.files) if prefix in f.path and f.path.endswith("_202603.csv")
+    )
+    lines = original.data.rstrip(b"\r\n").split(b"\n")
+    corrected = GeneratedFile(
+        original.path.replace(".csv", "_更正.csv"),
+        b"\n".join(lines[:-1]) + b"\n",
+        original.arrived_at + timedelta(minutes=1),
+    )
+    return Night(after.as_of, [corrected])
+
+
 def _night_of(nights: list[Night], name_part: str) -> int:
     """The night (0-based) the one file whose path contains `name_part` arrives."""
     found = [i for i, n in enumerate(nights) for f in n.files if name_part in f.path]
@@ -83,8 +100,13 @@ def _settings(root: Path, inbox: Path, reference: Path, url: str, as_of: date) -
     )
 
 
-def _run(settings: Settings, run_id: str) -> None:
-    run_tasks(settings, run_id, NIGHTLY).require(*NIGHTLY)
+def _run(settings: Settings, run_id: str) -> tuple[int, int]:
+    """Run the nightly tasks; (partitions, partitions recomputed rather than taken from the
+    partition cache)."""
+    result = run_tasks(settings, run_id, NIGHTLY)
+    result.require(*NIGHTLY)
+    parts = pd.read_parquet(result.returned["reconcile"]["partitions"])
+    return len(parts), int((~parts["cached"]).sum())
 
 
 def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -140,9 +162,14 @@ def _assert_same(incremental: dict[str, pd.DataFrame], full: dict[str, pd.DataFr
 
 
 def _check_nights(
-    county: GeneratedCounty, nights: list[Night], kind: str, factory: pytest.TempPathFactory
+    county: GeneratedCounty,
+    nights: list[Night],
+    kind: str,
+    factory: pytest.TempPathFactory,
+    recomputed: list[tuple[int, int]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Run the nights on one warehouse of `kind`, each against a full run; the last state."""
+    """Run the nights on one warehouse of `kind`, each against a full run; the last state.
+    `recomputed` gets each night's (partitions, recomputed) of the incremental runs."""
     root = factory.mktemp("nights")
     inbox, reference = root / "inbox", root / "reference"
     write_files(reference, ((n, d, None) for n, d in county.reference.items()), TIME_ZONE)
@@ -155,10 +182,15 @@ def _check_nights(
             write_files(inbox, ((f.path, f.data, f.arrived_at) for f in night.files), TIME_ZONE)
             landed_by |= {f.path: f"night-{k}" for f in night.files}
             home = root / "home"
-            _run(_settings(home, inbox, reference, persistent, night.as_of), f"night-{k}")
+            done = _run(_settings(home, inbox, reference, persistent, night.as_of), f"night-{k}")
+            if recomputed is not None:
+                recomputed.append(done)
             warehouses.append(warehouse_url(kind, factory))
             fresh = next(warehouses[-1])
-            _run(_settings(root / f"full-{k}", inbox, reference, fresh, night.as_of), f"full-{k}")
+            full = _run(
+                _settings(root / f"full-{k}", inbox, reference, fresh, night.as_of), f"full-{k}"
+            )
+            assert full[1] == full[0], "a from-scratch run found something in a cache"
 
             incremental = _state(persistent)
             assert len(incremental["mart"]) and len(incremental["open_issues"])
@@ -186,9 +218,16 @@ def test_night_by_night_runs_publish_what_a_full_run_over_the_same_files_publish
     assert _night_of(nights, "village_women_654226100203_202603") == 3  # late March
     assert all(n.files for n in nights)
 
-    last = _check_nights(county, nights, "sqlite", tmp_path_factory)
+    recomputed: list[tuple[int, int]] = []
+    nights.append(_one_village_corrected(county, nights[-1]))
+    last = _check_nights(county, nights, "sqlite", tmp_path_factory, recomputed)
     manifest = last["uploads"].set_index("path")["status"]
     assert (manifest[original], manifest[correction]) == ("superseded", "loaded")
+    # The first night computed every township; the last (one village's roster corrected,
+    # the same months due) only that village's, and still equals a full run.
+    townships = county.spec.townships
+    assert recomputed[0] == (townships, townships)
+    assert recomputed[-1] == (townships, 1)
 
 
 @pytest.mark.postgres

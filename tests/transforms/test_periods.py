@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.periods import Period, parse_month, parse_period, periods_for
 
@@ -135,3 +137,19 @@ def test_month_columns_and_deadlines_have_one_rule() -> None:
     for as_of in (date(2026, 10, 5), date(2026, 10, 6)):
         column = deadline_passed(index.iloc[:1], as_of, 5).iloc[0]
         assert column == month_due("2026-09", as_of, 5) == (as_of.day == 6)
+
+
+@given(
+    as_of=st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
+    back=st.integers(min_value=-3, max_value=30),
+    deadline_day=st.integers(min_value=1, max_value=28),
+)
+def test_a_month_is_due_exactly_when_it_is_no_later_than_the_last_due_month(
+    as_of: date, back: int, deadline_day: int
+) -> None:
+    """What the partition cache keys on instead of the as-of date (flows.nightly)."""
+    from transforms.periods import last_due_month, month_due, month_name, month_number
+
+    month = month_name(as_of.year * 12 + as_of.month - 1 - back)
+    due = month_number(month) <= month_number(last_due_month(as_of, deadline_day))
+    assert month_due(month, as_of, deadline_day) == due

@@ -1,0 +1,92 @@
+"""Each partition's last results, kept under the home, keyed by the digest of their inputs.
+
+A partition's work is a pure function of its routed rows (the files
+`warehouse.partitions.split_current_rows` writes), the run's as-of date, deadline
+day and first month, the reference files and the code. A partition whose inputs
+are byte for byte those of an earlier run has the same results, so a run takes them
+from here instead of computing them again: a correction in one township recomputes
+that township, and the night with nothing new in most of a province recomputes
+little of it.
+
+Layout: `<home>/partition-cache/<township>/entry.json` (the digest, the months and
+the file of each frame) beside the Parquet files. One entry per partition, the
+newest; it is swapped in by renames once complete, so a run killed while storing
+leaves the previous entry or none (then the next run computes the partition), never
+a mixed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+_ENTRY = "entry.json"
+
+
+def input_digest(part_folder: Path, context: Mapping[str, str]) -> str:
+    """The digest of a partition's input files (every file of its folder, by name) and
+    of `context` (what else its work depends on)."""
+    digest = hashlib.sha256(json.dumps(dict(context), sort_keys=True).encode("utf-8"))
+    for path in sorted(p for p in part_folder.iterdir() if p.is_file()):
+        digest.update(path.name.encode("utf-8") + b"\x00")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _folder(home: Path, part: str) -> Path:
+    return home.resolve() / "partition-cache" / (part or "_")
+
+
+def lookup(home: Path, part: str, digest: str) -> dict[str, Any] | None:
+    """The stored results of `part` if they were computed from inputs with this digest."""
+    folder = _folder(home, part)
+    try:
+        entry = json.loads((folder / _ENTRY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if entry.get("digest") != digest:
+        return None
+    return _with_paths(folder, entry)
+
+
+def _with_paths(folder: Path, entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "frames": {k: str(folder / v) for k, v in entry["frames"].items()},
+        "findings": {k: str(folder / v) for k, v in entry["findings"].items()},
+        "leaves": str(folder / entry["leaves"]),
+        "months": list(entry["months"]),
+    }
+
+
+def store(home: Path, part: str, digest: str, result: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep a partition's results (files anywhere, named in `result` as `work_partition`'s
+    task returns them) as its entry; the same result with paths into the cache."""
+    final = _folder(home, part)
+    fresh = final.with_name(f"{final.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+
+    def keep(path: str) -> str:
+        name = Path(path).name
+        shutil.copyfile(path, fresh / name)
+        return name
+
+    entry = {
+        "digest": digest,
+        "frames": {k: keep(v) for k, v in result["frames"].items()},
+        "findings": {k: keep(v) for k, v in result["findings"].items()},
+        "leaves": keep(result["leaves"]),
+        "months": list(result["months"]),
+    }
+    (fresh / _ENTRY).write_text(json.dumps(entry), encoding="utf-8")
+    old = final.with_name(f"{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    fresh.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return _with_paths(final, entry)
