@@ -58,7 +58,9 @@ from transforms.indicators.by_partition import work_partition
 from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
 from transforms.periods import last_due_month, periods_for
-from transforms.templates import load_contract
+from transforms.quality.batches import row_batches, township_order
+from transforms.reconcile.partitions import uploader_partitions
+from transforms.templates import Template, load_contract
 from warehouse import partition_cache, partitions, run_summary, runs, signoffs, staged, workspace
 from warehouse import publish as publishing
 from warehouse.clock import local_now
@@ -202,6 +204,7 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
         from expectations.validate import excluded_rows, validate_batch
 
         counts: dict[str, int] = {}
+        institutions = read_reference(settings.reference).institutions
         for template in load_contract().templates.values():
             uploads = pending.loc[
                 (pending["source"] == template.source) & (pending["kind"] == template.kind)
@@ -209,22 +212,36 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
             if uploads.empty:
                 continue
             detail(f"{template.title_zh} {template.name}: {len(uploads)} 个文件 files")
-            rows = staged.staged_rows(settings.raw_dir, uploads, template)
-            findings = validate_batch(rows, template)
-            staged.record_validation(
-                engine,
-                template,
-                uploads,
-                findings,
-                excluded_rows(findings),
-                run_id,
-                at=local_now(settings.time_zone),
-            )
-            counts[template.name] = len(findings)
+            counts[template.name] = 0
+            for batch in _validation_batches(uploads, template, institutions, settings):
+                rows = staged.staged_rows(settings.raw_dir, batch, template)
+                findings = validate_batch(rows, template)
+                staged.record_validation(
+                    engine,
+                    template,
+                    batch,
+                    findings,
+                    excluded_rows(findings),
+                    run_id,
+                    at=local_now(settings.time_zone),
+                )
+                counts[template.name] += len(findings)
         from expectations.data_docs import build_data_docs  # once per run, not per batch
 
         detail(f"Data Docs: {build_data_docs(settings.reports_dir, run_id)}")
         return counts
+
+
+def _validation_batches(
+    uploads: pd.DataFrame, template: Template, institutions: pd.DataFrame, settings: Settings
+) -> list[pd.DataFrame]:
+    """A template's uploads in GX batches of at most `validate_batch_rows` rows, township by
+    township (transforms.quality.batches); one batch when a value must be unique across
+    units (`unique = "all"`: compared within the batch)."""
+    if any(column.unique == "all" for column in template.columns):
+        return [uploads]
+    ordered = township_order(uploads, uploader_partitions(uploads["unit"], institutions))
+    return row_batches(ordered, settings.validate_batch_rows)
 
 
 @task(name="check-inputs")

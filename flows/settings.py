@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     reader_memory_mb: int = Field(default=2048, ge=1)
     reader_timeout_seconds: float = Field(default=120.0, ge=1)
     reader_workers: int = Field(default=0, ge=0)
+    # Rows per Great Expectations batch: GX holds a batch whole, with copies (README, "Memory").
+    validate_batch_rows: int = Field(default=250_000, ge=1)
     # Where the counties of a run are reconciled: in this process, one after another
     # ("local"), or on Dask ("dask": the cluster at `dask_address`, else a LocalCluster of
     # `dask_workers` processes, 0 = one per core). Dask needs PostgreSQL (see below).
