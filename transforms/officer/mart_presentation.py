@@ -506,7 +506,13 @@ DECISIONS: tuple[str, ...] = (
     "孕前检查按对 Pre-pregnancy exams count distinct couples: a couple counts once a year, in "
     "the month and village of its first exam of the year (a repeat exam is not a new couple).",
     "一人两村 One woman on two villages' rosters in one month counts once, where she lives "
-    "(`常住` or `流入` over `流出`); both rows get a `uniqueness` warning.",
+    "(`常住` or `流入` over `流出`); both rows get a `uniqueness` warning. Across townships and "
+    "counties too: every row about a person is reconciled in her home township.",
+    "按乡镇分区 Partitions: a run reconciles each township apart; a person's rows go to her "
+    "home township (where a village lists her, else where a village reported her birth, else "
+    "the uploader's), so a birth matches whichever hospital or police station saw it. A "
+    "village birth row with an invalid mother ID is matched by the mother's name among the "
+    "records of its own township only. Higher levels sum the townships' figures.",
     "目标表错误行 A bad row of targets.csv (unknown indicator or area, bad operator, "
     "non-numeric year or target) is a quality issue with the file and row; it sets no target.",
 )
