@@ -28,11 +28,15 @@ _ENTRY = "entry.json"
 
 
 def input_digest(part_folder: Path, context: Mapping[str, str]) -> str:
-    """The digest of a partition's input files (every file of its folder, by name) and
-    of `context` (what else its work depends on)."""
+    """The digest of a partition's input files (every Parquet file below its folder but
+    its results in `out/`, by relative path) and of `context` (what else its work
+    depends on)."""
     digest = hashlib.sha256(json.dumps(dict(context), sort_keys=True).encode("utf-8"))
-    for path in sorted(p for p in part_folder.iterdir() if p.is_file()):
-        digest.update(path.name.encode("utf-8") + b"\x00")
+    inputs = (
+        p for p in part_folder.rglob("*.parquet") if p.relative_to(part_folder).parts[0] != "out"
+    )
+    for path in sorted(inputs):
+        digest.update(path.relative_to(part_folder).as_posix().encode("utf-8") + b"\x00")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 

@@ -1,10 +1,10 @@
 """A run's partitions on disk: the current staged rows split by township, and read back.
 
-`split_current_rows` reads the current staged rows once, routes every row
-(transforms.reconcile.partitions: by person for reconciliation, by area for the
-checks) and writes one Parquet file per partition and template under the run's
-folder: `<folder>/<township>/<template>.parquet` with two flags, `_recon` and
-`_check`, saying which work the row takes part in there, and `_excluded` (an
+`split_current_rows` reads the current staged rows once, a batch at a time, routes
+every row (transforms.reconcile.partitions: by person for reconciliation, by area
+for the checks) and writes each partition's share of each batch under the run's
+folder: `<folder>/<township>/<template>/<batch>.parquet` with two flags, `_recon`
+and `_check`, saying which work the row takes part in there, and `_excluded` (an
 error row: never reconciled, seen by the checks only). `<folder>/<township>/uploads.parquet`
 holds the manifest rows of the township's uploaders. A partition's task then reads
 only its own folder (`load_partition`), so it needs no database and no other
@@ -13,13 +13,17 @@ township's rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from transforms.landing.normalise import empty_staged
 from transforms.reconcile.all_sources import ReconInputs
 from transforms.reconcile.cross_checks import first_loaded_month
 from transforms.reconcile.partitions import (
@@ -30,8 +34,8 @@ from transforms.reconcile.partitions import (
     route,
     uploader_partitions,
 )
-from transforms.templates import Contract
-from warehouse.staged import exclusions, staged_rows, uploads_frame
+from transforms.templates import Contract, Template
+from warehouse.staged import exclusions, uploads_frame
 
 _FLAGS = ["_recon", "_check", "_excluded"]
 _HOME_COLUMNS = {
@@ -71,13 +75,21 @@ class Split:
 
 
 def split_current_rows(
-    engine: Engine, raw_dir: Path, contract: Contract, institutions: pd.DataFrame, folder: Path
+    engine: Engine,
+    raw_dir: Path,
+    contract: Contract,
+    institutions: pd.DataFrame,
+    folder: Path,
+    batch_rows: int = 200_000,
 ) -> Split:
     """Write each partition's current rows to `folder`; the partitions, sorted.
 
     A partition is named by its township code ("" for rows whose unit names none,
     written to `_`). Every township with an uploader is a partition, even when all its
     rows were routed elsewhere: its expected uploads are still checked there.
+    Rows are read, routed and written `batch_rows` at a time (memory holds one batch),
+    as `<township>/<template>/<staged file>-<batch>.parquet`: a partition's files change
+    only when its rows do (the partition cache keys on them).
     """
     with engine.connect() as conn:
         uploads, excluded = uploads_frame(conn), exclusions(conn)
@@ -89,17 +101,10 @@ def split_current_rows(
     by_uploader = uploader_partitions(uploads["unit"], institutions)
     # A file whose unit could not be read (quarantined) is no township's upload.
     parts: set[str] = set(by_uploader[by_uploader != NO_PARTITION].unique())
-    routed: dict[str, pd.DataFrame] = {}
     for name, template in contract.templates.items():
-        rows = staged_rows(raw_dir, current, template)
         mine = excluded.loc[excluded["template"] == name, ["upload_id", "row_number"]]
-        flagged = rows.merge(
-            mine.assign(_excluded=True), on=["upload_id", "row_number"], how="left"
-        )
-        flagged["_excluded"] = flagged["_excluded"].fillna(False).astype(bool)
-        routes = route(name, flagged, homes, institutions)
-        routed[name] = pd.concat([flagged, routes], axis=1)
-        parts |= set(routes["recon_part"].unique()) | set(routes["check_part"].unique())
+        for label, rows in _current_batches(raw_dir, current, template, batch_rows):
+            parts |= _write_routed(folder, name, label, rows, mine, homes, institutions)
     # No upload at all still makes one (empty) partition: the run publishes its empty figures.
     ordered = sorted(parts) or [NO_PARTITION]
     for part in ordered:
@@ -108,16 +113,69 @@ def split_current_rows(
         uploads.loc[(by_uploader == part).to_numpy(bool)].to_parquet(
             target / "uploads.parquet", index=False
         )
-        for name, frame in routed.items():
-            recon = (frame["recon_part"] == part).to_numpy(bool) & ~frame["_excluded"].to_numpy(
-                bool
-            )
-            check = (frame["check_part"] == part).to_numpy(bool)
-            rows = frame.loc[recon | check].drop(columns=["recon_part", "check_part"])
-            rows["_recon"] = recon[recon | check]
-            rows["_check"] = check[recon | check]
-            rows.to_parquet(target / f"{name}.parquet", index=False)
     return Split(ordered, first_loaded_month(uploads))
+
+
+def _current_batches(
+    raw_dir: Path, current: pd.DataFrame, template: Template, batch_rows: int
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The staged rows of the current uploads of a template, a batch at a time, in the
+    order of their staged files and rows; each with a label naming its place in it."""
+    mine = current.loc[
+        (current["source"] == template.source)
+        & (current["kind"] == template.kind)
+        & current["staged_path"].notna()
+    ]
+    for number, (path, group) in enumerate(sorted(mine.groupby("staged_path"))):
+        ids = pa.array([int(i) for i in group["upload_id"]], type=pa.int64())
+        dataset = ds.dataset(raw_dir / str(path), format="parquet")
+        batches = dataset.to_batches(
+            filter=ds.field("upload_id").isin(ids), batch_size=batch_rows, use_threads=False
+        )
+        for part_number, batch in enumerate(batches):
+            if batch.num_rows:
+                yield f"{number:05d}-{part_number:05d}", batch.to_pandas()
+
+
+def _write_routed(
+    folder: Path,
+    name: str,
+    label: str,
+    rows: pd.DataFrame,
+    excluded: pd.DataFrame,
+    homes: pd.Series,
+    institutions: pd.DataFrame,
+) -> set[str]:
+    """Route one batch of a template's rows and append each partition's share; the
+    partitions it touched."""
+    flagged = rows.merge(
+        excluded.assign(_excluded=True), on=["upload_id", "row_number"], how="left"
+    )
+    flagged["_excluded"] = flagged["_excluded"].fillna(False).astype(bool)
+    routes = route(name, flagged, homes, institutions)
+    is_excluded = flagged["_excluded"].to_numpy(bool)
+    touched = set(routes["recon_part"].unique()) | set(routes["check_part"].unique())
+    for part in sorted(touched):
+        recon = (routes["recon_part"] == part).to_numpy(bool) & ~is_excluded
+        check = (routes["check_part"] == part).to_numpy(bool)
+        keep = recon | check
+        share = flagged.loc[keep].assign(_recon=recon[keep], _check=check[keep])
+        target = folder / (part or "_") / name
+        target.mkdir(parents=True, exist_ok=True)
+        share.to_parquet(target / f"{label}.parquet", index=False)
+    return touched
+
+
+def _partition_rows(folder: Path, template: Template, contract: Contract) -> pd.DataFrame:
+    """A partition's rows of one template (its batch files in order), or none."""
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        return empty_staged(template, contract).assign(
+            _recon=pd.Series(dtype=bool),
+            _check=pd.Series(dtype=bool),
+            _excluded=pd.Series(dtype=bool),
+        )
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 
 def _without_flags(frame: pd.DataFrame) -> pd.DataFrame:
@@ -137,8 +195,8 @@ def load_partition(
     recon: dict[str, pd.DataFrame] = {}
     checks: dict[str, pd.DataFrame] = {}
     excluded: dict[str, pd.DataFrame] = {}
-    for name in contract.templates:
-        rows = pd.read_parquet(target / f"{name}.parquet")
+    for name, template in contract.templates.items():
+        rows = _partition_rows(target / name, template, contract)
         recon[name] = _without_flags(rows.loc[rows["_recon"].to_numpy(bool)])
         check = rows["_check"].to_numpy(bool)
         is_excluded = rows["_excluded"].to_numpy(bool)
