@@ -129,6 +129,7 @@ def _prepare(args: argparse.Namespace, folder: Path) -> tuple[list[str], str]:
     landed = land(folder, folder / "inbox")
     print(f"landed {landed['files']:,} files, {landed['rows']:,} rows in {landed['seconds']:.1f} s")
     engine = make_engine(warehouse_url(folder))
+    started = time.perf_counter()
     split = split_current_rows(
         engine,
         folder / "raw",
@@ -137,6 +138,10 @@ def _prepare(args: argparse.Namespace, folder: Path) -> tuple[list[str], str]:
         folder / "parts",
     )
     engine.dispose()
+    print(
+        f"split into {len(split.parts)} partitions in {time.perf_counter() - started:.2f} s "
+        f"(peak RSS so far {peak_rss_mb():,.0f} MB)"
+    )
     return split.parts, made.counties[0].spec.effective_as_of.isoformat()
 
 
@@ -187,7 +192,7 @@ def main() -> None:
         for part, r in counties.items():
             print(
                 ratio_line(
-                    f"county {part}", r["seconds"], floor, f"peak RSS {r['peak_rss_mb']:,.0f} MB"
+                    f"township {part}", r["seconds"], floor, f"peak RSS {r['peak_rss_mb']:,.0f} MB"
                 )
             )
         one = child("sequential", parts)

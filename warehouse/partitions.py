@@ -27,7 +27,9 @@ from transforms.landing.normalise import empty_staged
 from transforms.reconcile.all_sources import ReconInputs
 from transforms.reconcile.cross_checks import first_loaded_month
 from transforms.reconcile.partitions import (
+    AREA_COLUMN,
     NO_PARTITION,
+    PERSON_COLUMNS,
     PartitionInputs,
     areas_of,
     person_homes,
@@ -118,7 +120,7 @@ def split_current_rows(
 
 def _current_batches(
     raw_dir: Path, current: pd.DataFrame, template: Template, batch_rows: int
-) -> Iterator[tuple[str, pd.DataFrame]]:
+) -> Iterator[tuple[str, pa.Table]]:
     """The staged rows of the current uploads of a template, a batch at a time, in the
     order of their staged files and rows; each with a label naming its place in it."""
     mine = current.loc[
@@ -134,35 +136,43 @@ def _current_batches(
         )
         for part_number, batch in enumerate(batches):
             if batch.num_rows:
-                yield f"{number:05d}-{part_number:05d}", batch.to_pandas()
+                yield f"{number:05d}-{part_number:05d}", pa.Table.from_batches([batch])
+
+
+def _routing_columns(name: str) -> list[str]:
+    """The columns routing reads (the rest of a row travels as Arrow, untouched)."""
+    area = AREA_COLUMN[name]
+    return ["upload_id", "row_number", "unit", *PERSON_COLUMNS[name], *([area] if area else [])]
 
 
 def _write_routed(
     folder: Path,
     name: str,
     label: str,
-    rows: pd.DataFrame,
+    rows: pa.Table,
     excluded: pd.DataFrame,
     homes: pd.Series,
     institutions: pd.DataFrame,
 ) -> set[str]:
-    """Route one batch of a template's rows and append each partition's share; the
+    """Route one batch of a template's rows and write each partition's share; the
     partitions it touched."""
-    flagged = rows.merge(
-        excluded.assign(_excluded=True), on=["upload_id", "row_number"], how="left"
+    keys = rows.select([c for c in _routing_columns(name) if c in rows.schema.names]).to_pandas()
+    row_ids = ["upload_id", "row_number"]
+    is_excluded = pd.MultiIndex.from_frame(keys[row_ids].astype("int64")).isin(
+        pd.MultiIndex.from_frame(excluded[row_ids].astype("int64"))
     )
-    flagged["_excluded"] = flagged["_excluded"].fillna(False).astype(bool)
-    routes = route(name, flagged, homes, institutions)
-    is_excluded = flagged["_excluded"].to_numpy(bool)
+    routes = route(name, keys, homes, institutions)
     touched = set(routes["recon_part"].unique()) | set(routes["check_part"].unique())
     for part in sorted(touched):
         recon = (routes["recon_part"] == part).to_numpy(bool) & ~is_excluded
         check = (routes["check_part"] == part).to_numpy(bool)
         keep = recon | check
-        share = flagged.loc[keep].assign(_recon=recon[keep], _check=check[keep])
+        share = rows.filter(pa.array(keep))
+        for flag, values in (("_excluded", is_excluded), ("_recon", recon), ("_check", check)):
+            share = share.append_column(flag, pa.array(values[keep], type=pa.bool_()))
         target = folder / (part or "_") / name
         target.mkdir(parents=True, exist_ok=True)
-        share.to_parquet(target / f"{label}.parquet", index=False)
+        pq.write_table(share, target / f"{label}.parquet")
     return touched
 
 
@@ -175,7 +185,8 @@ def _partition_rows(folder: Path, template: Template, contract: Contract) -> pd.
             _check=pd.Series(dtype=bool),
             _excluded=pd.Series(dtype=bool),
         )
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    # One Arrow read of every batch file, one conversion: files are many and small.
+    return ds.dataset([str(f) for f in files], format="parquet").to_table().to_pandas()
 
 
 def _without_flags(frame: pd.DataFrame) -> pd.DataFrame:
