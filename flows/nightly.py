@@ -59,7 +59,7 @@ from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
 from transforms.periods import last_due_month, periods_for
 from transforms.quality.batches import row_batches, township_order
-from transforms.reconcile.partitions import uploader_partitions
+from transforms.reconcile.partitions import task_groups, uploader_partitions
 from transforms.templates import Template, load_contract
 from warehouse import partition_cache, partitions, run_summary, runs, signoffs, staged, workspace
 from warehouse import publish as publishing
@@ -288,8 +288,16 @@ def split_partitions(settings: Settings, run_id: str) -> Split:
     )
 
 
-@task(name="reconcile-partition")
-def reconcile_partition(
+@task(name="reconcile-partitions")
+def reconcile_partitions(
+    settings: Settings, run_id: str, parts: list[str], context: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Some townships one after another (one Prefect task for a group, not one a township:
+    a task run costs its API calls)."""
+    return [_reconcile_partition(settings, run_id, part, context) for part in parts]
+
+
+def _reconcile_partition(
     settings: Settings, run_id: str, part: str, context: dict[str, str]
 ) -> dict[str, Any]:
     """Reconcile, check and measure one township, or take its results of an earlier run
@@ -382,14 +390,16 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
 def _each_partition(
     settings: Settings, run_id: str, parts: list[str], context: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """`reconcile_partition` of every partition, in order: mapped on the flow's task runner,
-    or called one after another outside a flow (the tests call the stages undecorated)."""
+    """Every partition's results, in order: a task for all of them on the default executor,
+    a task a county on Dask (transforms.reconcile.partitions.task_groups); called
+    undecorated outside a flow (the tests call the stages so)."""
+    groups = task_groups(parts, by_county=settings.executor == "dask")
     if FlowRunContext.get() is None:
-        return [reconcile_partition.fn(settings, run_id, part, context) for part in parts]
-    futures = reconcile_partition.map(
-        unmapped(settings), unmapped(run_id), parts, unmapped(context)
+        return [r for g in groups for r in reconcile_partitions.fn(settings, run_id, g, context)]
+    futures = reconcile_partitions.map(
+        unmapped(settings), unmapped(run_id), groups, unmapped(context)
     )
-    return [future.result() for future in futures]
+    return [result for future in futures for result in future.result()]
 
 
 @task(name="compute")
@@ -632,7 +642,7 @@ def _one_at_a_time() -> TaskRunner[Any]:
 
 
 def task_runner(settings: Settings) -> TaskRunner[Any]:
-    """Where `reconcile_partition` runs: one township after another in this process (memory
+    """Where `reconcile_partitions` runs: one township after another in this process (memory
     bounded by one township), or on Dask (`settings.executor`)."""
     if settings.executor == "dask":
         from prefect_dask import DaskTaskRunner

@@ -132,3 +132,16 @@ def test_leaf_measures_of_partitions_add_up_to_those_of_the_whole() -> None:
     )
     january = summed[(summed["period"] == "2026-01") & (summed["area_code"] == A)]
     assert january["value"].tolist() == [2.0]
+
+
+def test_one_task_holds_every_township_or_a_countys_on_a_cluster() -> None:
+    from transforms.reconcile.partitions import task_groups
+
+    parts = ["654221100", "654221101", "654226100", NO_PARTITION]
+    assert task_groups(parts, by_county=False) == [parts]
+    assert task_groups(parts, by_county=True) == [
+        ["654221100", "654221101"],
+        ["654226100"],
+        [NO_PARTITION],
+    ]
+    assert task_groups([], by_county=False) == []

@@ -52,6 +52,7 @@ from transforms.reconcile.all_sources import ReconInputs
 from transforms.reconcile.women import RESIDENCE_PRIORITY
 
 PARTITION_DIGITS: Final = 9  # a township
+COUNTY_DIGITS: Final = 6
 NO_PARTITION: Final = ""  # rows whose unit names no township; their own partition
 
 # The column(s) naming the person a row is about, first non-null wins; none: by area only.
@@ -189,3 +190,14 @@ class PartitionInputs:
     part: str
     recon: ReconInputs
     checks: ReconInputs
+
+
+def task_groups(parts: list[str], by_county: bool) -> list[list[str]]:
+    """Partitions grouped into units of scheduled work, order kept: all in one (a run in
+    one process), or a county's townships together (a cluster spreads the counties)."""
+    if not by_county:
+        return [list(parts)] if parts else []
+    groups: dict[str, list[str]] = {}
+    for part in parts:
+        groups.setdefault(part[:COUNTY_DIGITS], []).append(part)
+    return list(groups.values())
