@@ -22,21 +22,15 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, text
 
+from transforms.indicators.by_partition import RECON_FRAMES
 from warehouse import schema
 from warehouse.load import bulk_insert, read_frame, replace_rows
 
 MART_KEY = ["area_code", "period", "indicator"]
 _NUMBERS = ("numerator", "denominator", "value", "target", "target_hi", "signed_off_share")
 _DATES = ("period_start", "period_end")
-RECON_TABLES = {
-    "recon_births": schema.recon_births,
-    "recon_women": schema.recon_women,
-    "recon_fees": schema.recon_fees,
-    "recon_exams": schema.recon_exams,
-    "recon_changes": schema.recon_changes,
-    "recon_accuracy": schema.recon_accuracy,
-    "dq_reporting": schema.dq_reporting,
-}
+# The frames a run hands on (transforms.indicators.by_partition), each to its table.
+RECON_TABLES = {name: schema.metadata.tables[name] for name in (*RECON_FRAMES, "dq_reporting")}
 
 # The keys a publish deletes from the mart (removed, and changed before their reinsert):
 # one row per area × period × indicator, a temporary table of the publishing connection.

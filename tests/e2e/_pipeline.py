@@ -26,6 +26,7 @@ from flows import nightly
 from flows.settings import Settings
 from flows.stages import NIGHTLY_STAGES, Stage
 from synthetic.spec import GeneratedCounty
+from transforms.indicators.by_partition import RECON_FRAMES
 from warehouse import runs, schema
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files
@@ -200,12 +201,7 @@ SNAPSHOT_TABLES = (
     "dq_issues",
     "dq_issue_events",
     "dq_reporting",
-    "recon_births",
-    "recon_women",
-    "recon_fees",
-    "recon_exams",
-    "recon_changes",
-    "recon_accuracy",
+    *RECON_FRAMES,
     "mart_target_achievement",
     "mart_target_achievement_history",
 )

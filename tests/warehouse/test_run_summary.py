@@ -115,21 +115,32 @@ def test_latest_runs_and_abandoned_ones(engine: Engine) -> None:
     assert status == {"r1": "completed", "r2": "completed", "r3": "failed", "r4": "running"}
 
 
+def _history_row(
+    period: str = "2026-09",
+    value: float | None = 1.0,
+    run_id: str = "r1",
+    level: str = "county",
+    area: str = "654226",
+) -> dict:
+    """A births row of mart_target_achievement_history."""
+    return {
+        "area_code": area,
+        "area_name": area,
+        "area_level": level,
+        "period": period,
+        "period_start": date(int(period[:4]), int(period[5:]), 1),
+        "period_end": date(int(period[:4]), int(period[5:]), 28),
+        "indicator": "births",
+        "indicator_name": "出生人数",
+        "value": value,
+        "status": "no_target",
+        "run_id": run_id,
+    }
+
+
 def test_mart_changes_compare_with_the_previous_publication(engine: Engine) -> None:
     def row(period: str, value: float | None, run_id: str, level: str = "county") -> dict:
-        return {
-            "area_code": "654226",
-            "area_name": "县",
-            "area_level": level,
-            "period": period,
-            "period_start": date(2026, 9, 1),
-            "period_end": date(2026, 9, 30),
-            "indicator": "births",
-            "indicator_name": "出生人数",
-            "value": value,
-            "status": "no_target",
-            "run_id": run_id,
-        }
+        return _history_row(period, value, run_id, level)
 
     history = [
         row("2026-09", 10.0, "r1"),
@@ -152,19 +163,7 @@ def test_mart_changes_compare_with_the_previous_publication(engine: Engine) -> N
 
 def test_mart_changes_default_to_the_top_level_published(engine: Engine) -> None:
     def row(area: str, level: str, value: float) -> dict:
-        return {
-            "area_code": area,
-            "area_name": area,
-            "area_level": level,
-            "period": "2026-09",
-            "period_start": date(2026, 9, 1),
-            "period_end": date(2026, 9, 30),
-            "indicator": "births",
-            "indicator_name": "出生人数",
-            "value": value,
-            "status": "no_target",
-            "run_id": "r1",
-        }
+        return _history_row(value=value, level=level, area=area)
 
     history = [
         row("654226", "county", 3.0),
