@@ -211,6 +211,68 @@ class StagedFiles:
         return self.records["status"] == "loaded"
 
 
+@dataclass(frozen=True)
+class FileRead:
+    """What the manifest needs of one file's read: its problem, or its encoding, header row
+    and number of data rows. The rows themselves are staged where they were read."""
+
+    problem: ReadProblem | None
+    encoding: str | None
+    header_row: int | None
+    rows: int
+
+    @classmethod
+    def of(cls, result: ReadResult) -> FileRead:
+        return cls(result.problem, result.encoding, result.header_row, len(result.frame))
+
+
+def file_records(
+    files: pd.DataFrame, reads: Sequence[FileRead], run_id: str, deadline_day: int
+) -> pd.DataFrame:
+    """Each file's read (`reads[i]` is that of `files`' i-th row) → its manifest record:
+    quarantined with the reader's reason, or loaded with its rows, encoding and header row."""
+    done: list[dict[str, object]] = []
+    for row, read in zip(files.to_dict("records"), reads, strict=True):
+        if read.problem is not None:
+            problem = read.problem
+            done.append(quarantined(row, problem.code, problem.reason_zh, problem.reason_en))
+            continue
+        done.append(
+            {
+                **row,
+                "status": "loaded",
+                "rows": read.rows,
+                "encoding": read.encoding,
+                "header_row": read.header_row,
+            }
+        )
+    return manifest_records(done, run_id, deadline_day)
+
+
+def stage_files(
+    results: Sequence[ReadResult],
+    lineage: pd.DataFrame,
+    template: Template,
+    contract: Contract,
+    secret: bytes,
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Good files' reads → (each file's rows as read, with its `upload_id`; their rows as
+    one normalised `stg_<template>` batch, persons keyed with `secret`).
+
+    `lineage` has one row per result, in order: `upload_id`, `unit`, `report_month`.
+    Normalisation is row by row, so staging a batch in contiguous parts and concatenating
+    them gives the rows staging it whole would.
+    """
+    ids = lineage["upload_id"].tolist()
+    as_read = [r.frame.assign(upload_id=int(i)) for r, i in zip(results, ids, strict=True)]
+    canonical = [canonical_frame(r) for r in results]
+    if not canonical:
+        return as_read, pd.DataFrame()
+    batch = _with_lineage(canonical, lineage)
+    del canonical
+    return as_read, normalise_frame(batch, template, contract, batch["report_month"], secret)
+
+
 def sort_read_results(
     files: pd.DataFrame, results: Sequence[ReadResult], run_id: str, deadline_day: int
 ) -> StagedFiles:
