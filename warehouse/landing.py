@@ -12,6 +12,7 @@ Files are read once: the manifest remembers every (path, sha256) it has seen.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,25 +241,36 @@ def land_template(
     """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
 
     Quarantined files get their reason; good files get raw Parquet, a staged Parquet
-    batch per report month and `stg_<template>` rows. Month by month, so that only one
-    month of a county's rows is in memory at a time. `files` may hold duplicates of the
-    others: they are recorded in the same transaction as the upload they duplicate.
+    batch per report month and `stg_<template>` rows. Month by month, so that at most two
+    months of a county's rows are in memory at a time: while this process persists one
+    month, a thread has the workers read and stage the next. `files` may hold duplicates
+    of the others: they are recorded in the same transaction as the upload they duplicate.
     """
     written: list[pd.DataFrame] = []
     rows = 0
-    with engine.begin() as conn:
-        for month, month_files in files.groupby("report_month", sort=True):
-            copies = month_files["duplicate_of"].notna()
-            records, batch = _land_template_files(ctx, template, month_files.loc[~copies], pool)
+    months = list(files.groupby("report_month", sort=True))
+    copied = [month_files["duplicate_of"].notna() for _, month_files in months]
+
+    def read_ahead(i: int) -> Future[tuple[pd.DataFrame, StagedBatch]] | None:
+        if i >= len(months):
+            return None
+        fresh = months[i][1].loc[~copied[i]]
+        return ahead.submit(_land_template_files, ctx, template, fresh, pool)
+
+    with ThreadPoolExecutor(1, "landing-read") as ahead, engine.begin() as conn:
+        upcoming = read_ahead(0)
+        for i, (month, month_files) in enumerate(months):
+            assert upcoming is not None
+            records, batch = upcoming.result()
+            upcoming = read_ahead(i + 1)
+            copies = copied[i]
             _write_as_read(ctx, template, str(month), batch.as_read)
             if batch.staged is not None:
                 records.loc[records["status"] == "loaded", "staged_path"] = _write_staged(
                     ctx, template, batch.staged, str(month)
                 )
-                staged_rows = batch.staged.to_pandas()
-                bulk_insert(conn, schema.staging_tables[template.name], staged_rows)
-                rows += len(staged_rows)
-                del staged_rows
+                bulk_insert(conn, schema.staging_tables[template.name], batch.staged)
+                rows += batch.staged.num_rows
                 # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
                 pa.default_memory_pool().release_unused()
             del batch
