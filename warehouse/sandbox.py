@@ -152,9 +152,7 @@ def _stage_held(held: list[tuple[StageJob, ReadResult]], spec: StageSpec) -> Sta
     as_read, staged = stage_files(
         [result for _, result in held], lineage, spec.template, spec.contract, spec.secret
     )
-    raw = concat_as_read([pa.Table.from_pandas(f, preserve_index=False) for f in as_read])
-    del as_read
-    return StagedPart(_ipc(raw), _ipc(pa.Table.from_pandas(staged, preserve_index=False)))
+    return StagedPart(_ipc(as_read), _ipc(pa.Table.from_pandas(staged, preserve_index=False)))
 
 
 def _read(job: ParseJob | StageJob) -> ReadResult:
