@@ -430,8 +430,14 @@ class ReaderPool:
         busy = [lane for lane in lanes if self._workers[lane.slot].job is not None]
         if not busy:
             return
+
+        def allowed(lane: _Lane) -> float:
+            # Staging what a worker holds may take as long as parsing those files might.
+            staging = self._workers[lane.slot].job == _STAGING
+            return self.limits.seconds * (max(1, len(lane.held)) if staging else 1)
+
         now = time.monotonic()
-        deadline = min(self._workers[lane.slot].started + self.limits.seconds for lane in busy)
+        deadline = min(self._workers[lane.slot].started + allowed(lane) for lane in busy)
         ready = wait([self._workers[lane.slot].conn for lane in busy], max(0.0, deadline - now))
         for lane in busy:
             worker = self._workers[lane.slot]
@@ -441,7 +447,7 @@ class ReaderPool:
             if worker.conn in ready:
                 with contextlib.suppress(EOFError, OSError):
                     answer = worker.conn.recv()
-            elif time.monotonic() - worker.started < self.limits.seconds:
+            elif time.monotonic() - worker.started < allowed(lane):
                 continue
             if index == _STAGING:
                 if not isinstance(answer, StagedPart):
