@@ -87,7 +87,9 @@ def _staged_whole(jobs: list[StageJob]) -> pa.Table:
 def test_a_batch_staged_in_parts_by_two_workers_equals_the_batch_staged_whole() -> None:
     jobs = [_stage_job(csv_lines(HEADER, ROW, n % 4), 100 + n) for n in range(12)]
     with ReaderPool(SandboxLimits(workers=2)) as pool:
-        batch = pool.stage_many(jobs, StageSpec(BIRTHS, CONTRACT, SECRET), held_rows=3)
+        batch = pool.stage_many(
+            jobs, StageSpec(BIRTHS, CONTRACT, SECRET), held_rows=3, lane_bytes=1
+        )
     assert batch.staged is not None and batch.as_read is not None
     assert batch.staged.equals(_staged_whole(jobs))
     assert [r.rows for r in batch.reads] == [n % 4 for n in range(12)]
