@@ -2,8 +2,8 @@
 rows and staged frames. The warehouse reads the bytes, runs the parsers and persists.
 
 Grains: the plan and the manifest records are one row per file received (the
-`uploads` shape: status, reasons, lateness); `StagedFiles.canonical` is one frame per
-good file (template columns as text, row numbers); `stage_rows` returns one row per
+`uploads` shape: status, reasons, lateness); `stage_files` returns the good files' rows
+as read (one Arrow row per uploaded row, the files' own columns) and one row per
 uploaded row, normalised (the `stg_<template>` shape) with its upload, unit and month.
 """
 
@@ -19,7 +19,7 @@ import pyarrow as pa
 from transforms.landing import manifest_rules
 from transforms.landing.filenames import NameProblem, UploadName, parse_upload_name
 from transforms.landing.normalise import normalise_frame
-from transforms.landing.readers import ROW_NUMBER, ReadProblem, ReadResult, canonical_frame
+from transforms.landing.readers import ROW_NUMBER, ReadProblem, ReadResult
 from transforms.templates import Contract, Template
 
 NAME_COLUMNS = [
@@ -197,21 +197,6 @@ def unread_rows(files: pd.DataFrame) -> list[dict[str, object]]:
     return rows
 
 
-@dataclass
-class StagedFiles:
-    """The files of one template and month, read: their manifest records (one per file),
-    and for the good ones (in `records` order) the rows as read and the canonical frames."""
-
-    records: pd.DataFrame
-    canonical: list[pd.DataFrame]
-    as_read: list[pd.DataFrame]
-
-    @property
-    def loaded(self) -> pd.Series:
-        """Which records are good files (their rows are staged)."""
-        return self.records["status"] == "loaded"
-
-
 @dataclass(frozen=True)
 class FileRead:
     """What the manifest needs of one file's read: its problem, or its encoding, header row
@@ -263,9 +248,9 @@ def _as_read_table(result: ReadResult, upload_id: int) -> pa.Table:
 def _canonical_batch(
     results: Sequence[ReadResult], tables: Sequence[pa.Table], lineage: pd.DataFrame
 ) -> pd.DataFrame:
-    """The files' rows under canonical names, one batch: what concatenating each file's
-    `canonical_frame` and tagging it with `_with_lineage` gives, built from the Arrow
-    tables once per column rather than once per file and column."""
+    """The files' rows under canonical names, one batch tagged with each row's upload, unit
+    and month: what concatenating each file's `canonical_frame` gives, built from the
+    Arrow tables once per column rather than once per file and column."""
     template = results[0].template
     assert template is not None
     text = pa.large_string()
@@ -314,55 +299,3 @@ def stage_files(
     batch = _canonical_batch(results, tables, lineage)
     del tables
     return as_read, normalise_frame(batch, template, contract, batch["report_month"], secret)
-
-
-def sort_read_results(
-    files: pd.DataFrame, results: Sequence[ReadResult], run_id: str, deadline_day: int
-) -> StagedFiles:
-    """Each file's read result (`results[i]` is that of `files`' i-th row) → its manifest
-    record: quarantined with the reader's reason, or loaded with its rows, encoding and
-    header row. The good files' rows as read carry their `upload_id`."""
-    canonical: list[pd.DataFrame] = []
-    as_read: list[pd.DataFrame] = []
-    done: list[dict[str, object]] = []
-    for row, result in zip(files.to_dict("records"), results, strict=True):
-        if result.problem is not None:
-            problem = result.problem
-            done.append(quarantined(row, problem.code, problem.reason_zh, problem.reason_en))
-            continue
-        as_read.append(result.frame.assign(upload_id=int(row["upload_id"])))
-        canonical.append(canonical_frame(result))
-        done.append(
-            {
-                **row,
-                "status": "loaded",
-                "rows": len(canonical[-1]),
-                "encoding": result.encoding,
-                "header_row": result.header_row,
-            }
-        )
-    return StagedFiles(manifest_records(done, run_id, deadline_day), canonical, as_read)
-
-
-def _with_lineage(frames: list[pd.DataFrame], loaded: pd.DataFrame) -> pd.DataFrame:
-    """One batch of the files' canonical rows, each tagged with its upload, unit and month.
-
-    `loaded` lists the good files in the order their frames were read. The tags are set
-    once per batch, not per file: a pandas column assignment costs more than a small file.
-    """
-    batch = pd.concat(frames, ignore_index=True)
-    lengths = [len(f) for f in frames]
-    for column in ("upload_id", "unit", "report_month"):
-        batch[column] = np.repeat(loaded[column].to_numpy(), lengths)
-    batch["upload_id"] = batch["upload_id"].astype("int64")
-    return batch
-
-
-def stage_rows(
-    files: StagedFiles, template: Template, contract: Contract, secret: bytes
-) -> pd.DataFrame:
-    """The good files' rows as one normalised `stg_<template>` batch (persons keyed with
-    `secret`); the canonical frames are released as they are consumed."""
-    batch = _with_lineage(files.canonical, files.records.loc[files.loaded])
-    files.canonical = []
-    return normalise_frame(batch, template, contract, batch["report_month"], secret)
