@@ -12,6 +12,7 @@ Files are read once: the manifest remembers every (path, sha256) it has seen.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,22 +23,21 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from transforms.landing import manifest_rules
 from transforms.landing.batches import (
-    StagedFiles,
+    FileRead,
+    file_records,
     manifest_records,
     plan_files,
-    sort_read_results,
-    stage_rows,
     unread_rows,
     unreadable,
 )
-from transforms.landing.readers import ReadLimits, ReadResult, failed_read
+from transforms.landing.readers import ReadLimits, failed_read
 from transforms.templates import Contract, Template
 from warehouse import schema, staged
 from warehouse.clock import local_now
 from warehouse.inbox import read_file, scan_inbox
 from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
-from warehouse.sandbox import ParseJob, ReaderPool, SandboxLimits
+from warehouse.sandbox import ReaderPool, SandboxLimits, StagedBatch, StageJob, StageSpec
 
 Progress = Callable[[str], None]
 
@@ -119,19 +119,17 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
 
 
 def _write_as_read(
-    ctx: LandingContext, template: Template, month: str, frames: list[pd.DataFrame]
+    ctx: LandingContext, template: Template, month: str, batch: pa.Table | None
 ) -> None:
     """The rows exactly as read (original headers, all text), one file per template and month.
 
     Columns are the union of the files' own headers, kept even where the template ignores
     them; `upload_id` and `row_number` lead back to the manifest and the file's row. One
     write per batch, not per file: a Parquet write costs as much as reading a small upload.
+    The table is built by the parsing workers (warehouse/sandbox.py).
     """
-    if not frames:
+    if batch is None:
         return
-    # Arrow concatenates many small tables of differing columns far faster than pandas.
-    tables = [pa.Table.from_pandas(f, preserve_index=False) for f in frames]
-    batch = pa.concat_tables(tables, promote_options="permissive")
     path = (
         ctx.raw_dir
         / "as_read"
@@ -143,7 +141,7 @@ def _write_as_read(
     pq.write_table(batch, path)
 
 
-def _write_staged(ctx: LandingContext, template: Template, staged: pd.DataFrame, month: str) -> str:
+def _write_staged(ctx: LandingContext, template: Template, staged: pa.Table, month: str) -> str:
     """The normalised batch of one template and month, one Parquet file per run; returns its path.
 
     The manifest names the file of each upload, so a file left by a crashed run is never read.
@@ -153,30 +151,41 @@ def _write_staged(ctx: LandingContext, template: Template, staged: pd.DataFrame,
     )
     path = ctx.raw_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(staged, preserve_index=False), path)
+    pq.write_table(staged, path)
     return relative.as_posix()
 
 
-def _read_template_files(
+def _land_template_files(
     ctx: LandingContext, template: Template, files: pd.DataFrame, pool: ReaderPool
-) -> StagedFiles:
-    """Read each file of one template and sort the results (manifest records, rows as read,
-    canonical frames). The bytes are read here; the parsing is done by `pool`'s workers,
-    in parallel and each under its memory and time limit."""
-    results: list[ReadResult | None] = []
-    jobs: list[ParseJob] = []
+) -> tuple[pd.DataFrame, StagedBatch]:
+    """Read each file of one template and month and stage the good ones: (manifest records,
+    the batch). The bytes are read here; parsing and staging are done by `pool`'s workers,
+    in parallel and each file under the workers' memory and time limit."""
+    reads: list[FileRead | None] = []
+    jobs: list[StageJob] = []
     for row in files.to_dict("records"):
         try:
             data = read_file(ctx.inbox, str(row["path"]))
         except OSError as error:
-            results.append(failed_read(unreadable(error), template))
+            reads.append(FileRead.of(failed_read(unreadable(error), template)))
             continue
-        results.append(None)
-        jobs.append(ParseJob(data, str(row["file_format"]), template, ctx.read_limits))
-    parsed = iter(pool.read_many(jobs))
+        reads.append(None)
+        jobs.append(
+            StageJob(
+                data,
+                str(row["file_format"]),
+                template,
+                ctx.read_limits,
+                int(row["upload_id"]),
+                str(row["unit"]),
+                str(row["report_month"]),
+            )
+        )
+    batch = pool.stage_many(jobs, StageSpec(template, ctx.contract, ctx.secret))
     del jobs
-    read = [result if result is not None else next(parsed) for result in results]
-    return sort_read_results(files, read, ctx.run_id, ctx.deadline_day)
+    parsed = iter(batch.reads)
+    read = [r if r is not None else next(parsed) for r in reads]
+    return file_records(files, read, ctx.run_id, ctx.deadline_day), batch
 
 
 def _refresh_supersession(conn: Connection, identities: pd.DataFrame) -> None:
@@ -232,29 +241,39 @@ def land_template(
     """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
 
     Quarantined files get their reason; good files get raw Parquet, a staged Parquet
-    batch per report month and `stg_<template>` rows. Month by month, so that only one
-    month of a county's rows is in memory at a time. `files` may hold duplicates of the
-    others: they are recorded in the same transaction as the upload they duplicate.
+    batch per report month and `stg_<template>` rows. Month by month, so that at most two
+    months of a county's rows are in memory at a time: while this process persists one
+    month, a thread has the workers read and stage the next. `files` may hold duplicates
+    of the others: they are recorded in the same transaction as the upload they duplicate.
     """
     written: list[pd.DataFrame] = []
     rows = 0
-    with engine.begin() as conn:
-        for month, month_files in files.groupby("report_month", sort=True):
-            copies = month_files["duplicate_of"].notna()
-            files_read = _read_template_files(ctx, template, month_files.loc[~copies], pool)
-            _write_as_read(ctx, template, str(month), files_read.as_read)
-            files_read.as_read = []
-            records = files_read.records
-            if files_read.canonical:
-                staged_rows = stage_rows(files_read, template, ctx.contract, ctx.secret)
-                records.loc[files_read.loaded, "staged_path"] = _write_staged(
-                    ctx, template, staged_rows, str(month)
+    months = list(files.groupby("report_month", sort=True))
+    copied = [month_files["duplicate_of"].notna() for _, month_files in months]
+
+    def read_ahead(i: int) -> Future[tuple[pd.DataFrame, StagedBatch]] | None:
+        if i >= len(months):
+            return None
+        fresh = months[i][1].loc[~copied[i]]
+        return ahead.submit(_land_template_files, ctx, template, fresh, pool)
+
+    with ThreadPoolExecutor(1, "landing-read") as ahead, engine.begin() as conn:
+        upcoming = read_ahead(0)
+        for i, (month, month_files) in enumerate(months):
+            assert upcoming is not None
+            records, batch = upcoming.result()
+            upcoming = read_ahead(i + 1)
+            copies = copied[i]
+            _write_as_read(ctx, template, str(month), batch.as_read)
+            if batch.staged is not None:
+                records.loc[records["status"] == "loaded", "staged_path"] = _write_staged(
+                    ctx, template, batch.staged, str(month)
                 )
-                bulk_insert(conn, schema.staging_tables[template.name], staged_rows)
-                rows += len(staged_rows)
-                del staged_rows
+                bulk_insert(conn, schema.staging_tables[template.name], batch.staged)
+                rows += batch.staged.num_rows
                 # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
                 pa.default_memory_pool().release_unused()
+            del batch
             if copies.any():
                 duplicates = manifest_records(
                     unread_rows(month_files.loc[copies]), ctx.run_id, ctx.deadline_day

@@ -8,6 +8,8 @@ caller's transaction, so a failed run leaves nothing half-loaded.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.sql import Select
 from sqlalchemy.types import Boolean, Date, DateTime, Float, Integer, Numeric
@@ -18,7 +20,9 @@ _SQLITE_CHUNK = 50_000
 def _prepared(frame: pd.DataFrame, table: Table, postgres: bool) -> pd.DataFrame:
     """The frame with only the table's columns, in DB-ready form (ISO dates, NA as None)."""
     columns = [c.name for c in table.columns if c.name in frame.columns]
-    out = pd.DataFrame(index=frame.index)
+    # Collected, then made a frame once: inserting column by column into a frame costs
+    # more than converting the column (the manifest has 20 columns and few rows).
+    out: dict[str, pd.Series] = {}
     for name in columns:
         series = frame[name]
         kind = table.c[name].type
@@ -35,7 +39,8 @@ def _prepared(frame: pd.DataFrame, table: Table, postgres: bool) -> pd.DataFrame
             out[name] = series.astype("Float64")
         else:
             out[name] = series.astype("string")
-    return out
+    arrays = {name: series.array for name, series in out.items()}  # no realignment
+    return pd.DataFrame(arrays, index=frame.index, columns=pd.Index(columns, dtype=object))
 
 
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
@@ -67,11 +72,55 @@ def _records(data: pd.DataFrame) -> list[tuple[object, ...]]:
     return list(zip(*(_python_values(data[name]) for name in data.columns), strict=True))
 
 
-def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Insert every row of `frame` (columns named as the table's) into `table`."""
-    if frame.empty:
+def _arrow_values(column: pa.ChunkedArray, kind: object) -> list[object] | None:
+    """An Arrow column's cells as `_prepared` would make them, None for NA; None when
+    this column's type is not one converted here (the caller then goes through pandas)."""
+    arrow = column.type
+    if isinstance(kind, Date):
+        if pa.types.is_timestamp(arrow) and arrow.tz is None:
+            # Staged dates are midnights: the day is the date; casts cost less than strftime.
+            day = pc.cast(column, pa.date32(), safe=False)
+            return pc.cast(day, pa.string()).to_pylist()
+        return None
+    if isinstance(kind, DateTime):
+        return None
+    if isinstance(kind, Boolean):
+        return pc.cast(column, pa.int8()).to_pylist() if pa.types.is_boolean(arrow) else None
+    if isinstance(kind, Integer):
+        return column.to_pylist() if pa.types.is_integer(arrow) else None
+    if isinstance(kind, Numeric | Float):
+        return column.to_pylist() if pa.types.is_floating(arrow) else None
+    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+        return column.to_pylist()
+    return None
+
+
+def _arrow_records(data: pa.Table, table: Table) -> tuple[list[str], list[tuple[object, ...]]]:
+    """(columns, rows) of an Arrow table for SQLite, converted column by column in Arrow;
+    the rows `_records(_prepared(...))` would give for the same table as a frame."""
+    names = [c.name for c in table.columns if c.name in data.column_names]
+    values = [_arrow_values(data.column(name), table.c[name].type) for name in names]
+    if any(v is None for v in values):
+        prepared = _prepared(data.to_pandas(), table, postgres=False)
+        return list(prepared.columns), _records(prepared)
+    return names, list(zip(*values, strict=True))
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame | pa.Table) -> int:
+    """Insert every row of `frame` (columns named as the table's) into `table`.
+
+    An Arrow table (staged rows from the parsing workers) goes to SQLite without
+    becoming a pandas frame; PostgreSQL's COPY takes it through pandas.
+    """
+    if len(frame) == 0:
         return 0
     postgres = conn.dialect.name == "postgresql"
+    if isinstance(frame, pa.Table):
+        if postgres:
+            frame = frame.to_pandas()
+        else:
+            columns, records = _arrow_records(frame, table)
+            return _sqlite_insert(conn, table, columns, records)
     data = _prepared(frame, table, postgres)
     columns = list(data.columns)
     if postgres:
@@ -84,7 +133,13 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
             copy.write(_copy_text(data))
         return len(data)
-    records = _records(data)
+    return _sqlite_insert(conn, table, columns, _records(data))
+
+
+def _sqlite_insert(
+    conn: Connection, table: Table, columns: list[str], records: list[tuple[object, ...]]
+) -> int:
+    """`records` into `table`'s `columns`, one executemany per chunk."""
     placeholders = ", ".join("?" for _ in columns)
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'

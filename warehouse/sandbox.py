@@ -13,6 +13,13 @@ The workers are fresh interpreters (`python -m warehouse.sandbox`) that live for
 the whole landing (one pool per run, reused by every template and month), so a
 small run pays about one import of pandas per worker, in parallel; the files of a
 batch are parsed in parallel, one worker per core.
+
+Landing uses `stage_many`: each worker takes a contiguous run of the batch's files,
+parses them one job at a time (so a crash still takes only its file), keeps the good
+ones, and when asked stages what it holds (normalisation, keyed hashes, the rows as
+read) and answers with Arrow IPC streams. The run's own process only persists, and
+the batch is the workers' parts concatenated in order: the rows staging it whole in one
+process would give.
 """
 
 from __future__ import annotations
@@ -25,12 +32,16 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from types import TracebackType
 
+import pandas as pd
+import pyarrow as pa
+
+from transforms.landing.batches import FileRead, stage_files
 from transforms.landing.readers import ReadLimits, ReadProblem, ReadResult, failed_read, read_upload
-from transforms.templates import Template
+from transforms.templates import Contract, Template
 
 _MiB = 1024 * 1024
 _STARTUP_SECONDS = 120.0
@@ -59,10 +70,103 @@ class ParseJob:
     limits: ReadLimits
 
 
+@dataclass(frozen=True)
+class StageJob:
+    """One upload of a batch to land: its bytes and format, template, read limits and the
+    lineage its rows will carry (`upload_id`, `unit`, `report_month`)."""
+
+    data: bytes
+    file_format: str
+    template: Template
+    limits: ReadLimits
+    upload_id: int
+    unit: str
+    report_month: str
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """How a worker stages the files it holds. The secret keys persons' hashes: it travels
+    to the worker on its private pipe, never through the environment or a log."""
+
+    template: Template
+    contract: Contract
+    secret: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _StageHeld:
+    """Ask a worker to stage the good files it holds, and forget them."""
+
+    spec: StageSpec
+
+
+@dataclass(frozen=True)
+class StagedPart:
+    """A worker's staged part of a batch, as Arrow IPC streams (empty bytes: no rows):
+    the rows as read (columns the union of the files' own) and the `stg_*` rows."""
+
+    as_read: bytes
+    staged: bytes
+
+
+@dataclass
+class StagedBatch:
+    """A batch landed by the workers: each job's `FileRead`, in order, and the good files'
+    rows as read and staged, in file order (None when no file had rows to stage)."""
+
+    reads: list[FileRead]
+    as_read: pa.Table | None
+    staged: pa.Table | None
+
+
+def _ipc(table: pa.Table | None) -> bytes:
+    if table is None:
+        return b""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def _from_ipc(data: bytes) -> pa.Table | None:
+    return pa.ipc.open_stream(data).read_all() if data else None
+
+
+def concat_as_read(tables: Sequence[pa.Table]) -> pa.Table:
+    """Rows as read of many files as one table: columns the union of theirs, in order."""
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _stage_held(held: list[tuple[StageJob, ReadResult]], spec: StageSpec) -> StagedPart:
+    """The worker's side of `stage_many`: stage the good files it holds, in order."""
+    if not held:
+        return StagedPart(b"", b"")
+    lineage = pd.DataFrame(
+        {
+            "upload_id": [job.upload_id for job, _ in held],
+            "unit": [job.unit for job, _ in held],
+            "report_month": [job.report_month for job, _ in held],
+        }
+    )
+    as_read, staged = stage_files(
+        [result for _, result in held], lineage, spec.template, spec.contract, spec.secret
+    )
+    return StagedPart(_ipc(as_read), _ipc(pa.Table.from_pandas(staged, preserve_index=False)))
+
+
+def _read(job: ParseJob | StageJob) -> ReadResult:
+    try:
+        return read_upload(job.data, job.file_format, job.template, job.limits)
+    except MemoryError:
+        return _crashed(job.template, "MemoryError")
+
+
 def _serve(memory_bytes: int) -> None:
     """The worker's loop (`python -m warehouse.sandbox <bytes>`): cap memory, answer jobs.
 
-    Jobs arrive as pickles on stdin and `ReadResult`s leave on stdout (the pipes of the
+    Jobs arrive as pickles on stdin and `ReadResult`s (for a `StageJob`, its `FileRead`;
+    for a request to stage, a `StagedPart`) leave on stdout (the pipes of the
     run that started it); anything else the parser writes goes to /dev/null: a parser
     that aborts prints a long Rust backtrace, and the quarantine reason says enough.
     """
@@ -74,6 +178,7 @@ def _serve(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     answers.send("ready")  # imports done: a job's clock starts now, not at the import
+    held: list[tuple[StageJob, ReadResult]] = []
     while True:
         try:
             job = jobs.recv()
@@ -81,11 +186,17 @@ def _serve(memory_bytes: int) -> None:
             return
         if job is None:
             return
-        try:
-            result = read_upload(job.data, job.file_format, job.template, job.limits)
-        except MemoryError:
-            result = _crashed(job.template, "MemoryError")
-        answers.send(result)
+        if isinstance(job, StageJob):
+            result = _read(job)
+            if result.ok:
+                held.append((job, result))
+            answers.send(FileRead.of(result))
+        elif isinstance(job, _StageHeld):
+            part = _stage_held(held, job.spec)
+            held = []
+            answers.send(part)
+        else:
+            answers.send(_read(job))
 
 
 def _crashed(template: Template, how: str) -> ReadResult:
@@ -119,6 +230,33 @@ def _timed_out(template: Template, seconds: float) -> ReadResult:
 
 def _problem_result(template: Template, problem: ReadProblem) -> ReadResult:
     return failed_read(problem, template)
+
+
+_STAGING = -1
+"""`_Worker.job` while the worker stages what it holds."""
+
+
+@dataclass
+class _Lane:
+    """One worker's contiguous share of a batch in `stage_many`: the jobs still to parse,
+    those parsed and held by the worker, and the parts it has staged so far."""
+
+    slot: int
+    pending: deque[int]
+    held: list[int] = field(default_factory=list)
+    held_rows: int = 0
+    parts: list[StagedPart] = field(default_factory=list)
+
+
+def _contiguous(sizes: Sequence[int], parts: int) -> list[list[int]]:
+    """Indices 0..n-1 cut into `parts` contiguous runs of about equal total size."""
+    total = max(1, sum(sizes))
+    runs: list[list[int]] = [[] for _ in range(parts)]
+    done = 0
+    for index, size in enumerate(sizes):
+        runs[min(parts - 1, done * parts // total)].append(index)
+        done += size
+    return runs
 
 
 @dataclass
@@ -211,6 +349,141 @@ class ReaderPool:
             self._collect(jobs, results, waiting)
         return [r for r in results if r is not None]
 
+    def stage_many(
+        self,
+        jobs: Sequence[StageJob],
+        spec: StageSpec,
+        held_rows: int = 200_000,
+        lane_bytes: int = 512 * 1024,
+    ) -> StagedBatch:
+        """Parse every job and stage the good files, in parallel; never raises for a file.
+
+        Each worker parses a contiguous run of `jobs` (one run per `lane_bytes` of files,
+        as many as there are workers: normalising a part has a fixed cost of ~40 ms that a
+        small batch does not repay) one job at a time (a worker that dies or takes too long
+        gives its job a problem; the files it held are parsed again by its replacement),
+        then stages what it holds: whenever it holds `held_rows` rows, and at the end. The
+        parts, concatenated in order, are the batch in file order. Raises RuntimeError if a
+        worker dies while staging (its files are all readable).
+        """
+        if not jobs:
+            return StagedBatch([], None, None)
+        sizes = [len(job.data) for job in jobs]
+        wanted = min(self.limits.worker_count, len(jobs), max(1, sum(sizes) // lane_bytes))
+        self._ensure_workers(wanted)
+        runs = _contiguous(sizes, wanted)
+        lanes = [_Lane(slot, deque(run)) for slot, run in enumerate(runs)]
+        reads: list[FileRead | None] = [None] * len(jobs)
+        active = lanes
+        while active:
+            for lane in active:
+                worker = self._workers[lane.slot]
+                if worker.job is not None:
+                    continue
+                if lane.pending and lane.held_rows < held_rows:
+                    self._give_stage(lane, _StageHeld(spec), jobs)
+                elif lane.held:
+                    self._give_stage(lane, _StageHeld(spec), jobs, staging=True)
+            self._collect_stage([lane for lane in active], jobs, reads)
+            active = [
+                lane
+                for lane in active
+                if lane.pending or lane.held or self._workers[lane.slot].job is not None
+            ]
+        parts = [part for lane in lanes for part in lane.parts]
+        as_read = [t for t in (_from_ipc(p.as_read) for p in parts) if t is not None]
+        staged = [t for t in (_from_ipc(p.staged) for p in parts) if t is not None]
+        # A part with no rows types its text lineage columns as null: leave it out.
+        staged = [t for t in staged if t.num_rows] or staged[:1]
+        return StagedBatch(
+            [r for r in reads if r is not None],
+            concat_as_read(as_read) if as_read else None,
+            pa.concat_tables(staged) if staged else None,
+        )
+
+    def _ensure_workers(self, wanted: int) -> None:
+        started = [self._start_worker() for _ in range(wanted - len(self._workers))]
+        self._await_ready(started)
+        self._workers.extend(started)
+
+    def _give_stage(
+        self, lane: _Lane, stage: _StageHeld, jobs: Sequence[StageJob], staging: bool = False
+    ) -> None:
+        """Give the lane's worker its next file (or, `staging`, ask it to stage what it
+        holds). A worker found dead has lost what it held: that goes back to be parsed."""
+        worker = self._workers[lane.slot]
+        if worker.process.poll() is None:
+            try:
+                index = _STAGING if staging else lane.pending[0]
+                worker.jobs.send(stage if staging else jobs[index])
+            except (OSError, ValueError):
+                pass
+            else:
+                if not staging:
+                    lane.pending.popleft()
+                worker.job, worker.started = index, time.monotonic()
+                return
+        self._lose_held(lane)
+        self._replace(worker)
+
+    @staticmethod
+    def _lose_held(lane: _Lane) -> None:
+        """The lane's worker died: the files it held go back to be parsed again."""
+        lane.pending.extendleft(reversed(lane.held))
+        lane.held, lane.held_rows = [], 0
+
+    def _collect_stage(
+        self, lanes: list[_Lane], jobs: Sequence[StageJob], reads: list[FileRead | None]
+    ) -> None:
+        busy = [lane for lane in lanes if self._workers[lane.slot].job is not None]
+        if not busy:
+            return
+
+        def allowed(lane: _Lane) -> float:
+            # Staging what a worker holds may take as long as parsing those files might.
+            staging = self._workers[lane.slot].job == _STAGING
+            return self.limits.seconds * (max(1, len(lane.held)) if staging else 1)
+
+        now = time.monotonic()
+        deadline = min(self._workers[lane.slot].started + allowed(lane) for lane in busy)
+        ready = wait([self._workers[lane.slot].conn for lane in busy], max(0.0, deadline - now))
+        for lane in busy:
+            worker = self._workers[lane.slot]
+            index = worker.job
+            assert index is not None
+            answer: object = None
+            if worker.conn in ready:
+                with contextlib.suppress(EOFError, OSError):
+                    answer = worker.conn.recv()
+            elif time.monotonic() - worker.started < allowed(lane):
+                continue
+            if index == _STAGING:
+                if not isinstance(answer, StagedPart):
+                    self._replace(worker)
+                    raise RuntimeError("a parsing worker stopped while staging a batch")
+                lane.parts.append(answer)
+                lane.held, lane.held_rows = [], 0
+                worker.job = None
+                continue
+            if isinstance(answer, FileRead):
+                reads[index] = answer
+                if answer.problem is None:
+                    lane.held.append(index)
+                    lane.held_rows += answer.rows
+                worker.job = None
+                continue
+            template = jobs[index].template
+            if worker.conn in ready:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.process.wait(timeout=5)
+                code = worker.process.returncode
+                how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                reads[index] = FileRead.of(_crashed(template, how))
+            else:
+                reads[index] = FileRead.of(_timed_out(template, self.limits.seconds))
+            self._lose_held(lane)
+            self._replace(worker)
+
     def _give(self, worker: _Worker, index: int, jobs: Sequence[ParseJob]) -> None:
         try:
             worker.jobs.send(jobs[index])
@@ -265,4 +538,8 @@ class ReaderPool:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]))
+    # The loop runs in the module as imported, not in `__main__`: the jobs unpickled
+    # are `warehouse.sandbox` classes, and `isinstance` must see the same ones.
+    from warehouse.sandbox import _serve as serve
+
+    serve(int(sys.argv[1]))

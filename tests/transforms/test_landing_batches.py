@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from transforms.landing.batches import sort_read_results, stage_rows, unread_rows, unreadable
+from transforms.landing.batches import FileRead, file_records, stage_files, unread_rows, unreadable
 from transforms.landing.identity import id_check_digit
-from transforms.landing.readers import failed_read, read_upload
+from transforms.landing.normalise import normalise_frame
+from transforms.landing.readers import canonical_frame, failed_read, read_upload
 from transforms.templates import load_contract
 
 BODY = "65422619900101002"
@@ -36,17 +38,41 @@ def test_a_good_file_is_loaded_and_staged_and_a_bad_one_quarantined() -> None:
         read_upload(ROSTER, "csv", template),
         failed_read(unreadable(PermissionError("denied")), template),
     ]
-    files = sort_read_results(_files(), results, "run-1", deadline_day=5)
-    records = files.records.set_index("upload_id")
+    reads = [FileRead.of(r) for r in results]
+    records = file_records(_files(), reads, "run-1", deadline_day=5).set_index("upload_id")
     assert records.loc[11, "status"] == "loaded" and records.loc[11, "rows"] == 1
     assert records.loc[12, "status"] == "quarantined"
     assert records.loc[12, "reason_code"] == "unreadable"
     assert "denied" in str(records.loc[12, "reason_en"])
     assert list(records["late"]) == [False, True]  # deadline: the 5th of the next month
-    assert list(files.as_read[0]["upload_id"]) == [11]
-    staged = stage_rows(files, template, contract, b"secret")
+    lineage = _files().loc[[0], ["upload_id", "unit", "report_month"]]
+    as_read, staged = stage_files(results[:1], lineage, template, contract, b"secret")
+    assert as_read.column("upload_id").to_pylist() == [11]
     assert list(staged["upload_id"]) == [11]
     assert list(staged["report_month"]) == ["2026-09"]
+
+
+def test_a_batch_staged_from_arrow_equals_each_file_canonical_frame_concatenated() -> None:
+    contract = load_contract()
+    template = contract.templates["village_women"]
+    other = "身份证号,姓名,备注\n" + f"{WOMAN},古丽,x\n" * 2  # columns moved, one extra
+    results = [
+        read_upload(ROSTER, "csv", template),
+        read_upload("姓名,身份证号\n".encode(), "csv", template),  # a header, no rows
+        read_upload(other.encode("gb18030"), "csv", template),
+    ]
+    lineage = pd.DataFrame(
+        {"upload_id": [1, 2, 3], "unit": ["a", "b", "c"], "report_month": ["2026-09"] * 3}
+    )
+    as_read, staged = stage_files(results, lineage, template, contract, b"secret")
+    frames = [canonical_frame(r) for r in results]
+    whole = pd.concat(frames, ignore_index=True)
+    for name in ("upload_id", "unit", "report_month"):
+        whole[name] = np.repeat(lineage[name].to_numpy(), [len(f) for f in frames])
+    expected = normalise_frame(whole, template, contract, whole["report_month"], b"secret")
+    pd.testing.assert_frame_equal(staged, expected)
+    assert as_read.column_names[-1] == "备注"  # the union of the files' own columns
+    assert as_read.column("upload_id").to_pylist() == [1, 3, 3]
 
 
 def test_unread_files_are_duplicates_or_keep_their_name_problem() -> None:

@@ -7,6 +7,7 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, insert, select
 
@@ -42,6 +43,37 @@ def test_bulk_insert_round_trips_types_and_nulls(engine: Engine) -> None:
     assert pd.isna(back.loc[1, "decision_date"])
     assert back.loc[0, "assessed"] == 12000.5
     assert back.loc[1, "err_party_id"] == "missing"
+
+
+def test_an_arrow_table_is_inserted_as_the_same_frame_would_be(engine: Engine) -> None:
+    frame = pd.DataFrame(
+        {
+            "upload_id": [1, 2, 2],
+            "row_number": [1, 1, 2],
+            "unit": ["654226100201"] * 3,
+            "report_month": ["2026-09"] * 3,
+            "name": ["阿依", pd.NA, "含,逗号"],
+            "last_check_date": pd.Series(
+                pd.to_datetime(["1969-12-31", None, "2026-03-01"]), dtype="datetime64[s]"
+            ),
+            "verified": pd.array([True, None, False], dtype="boolean"),
+            "children": pd.array([0, None, 3], dtype="Int64"),
+            "err_name": [pd.NA, "missing", pd.NA],
+        }
+    )
+    table = schema.staging_tables["village_women"]
+    with engine.begin() as conn:
+        assert bulk_insert(conn, table, frame) == 3
+    with engine.connect() as conn:
+        as_frame = read_frame(conn, select(table).order_by(table.c.upload_id, table.c.row_number))
+    with engine.begin() as conn:
+        conn.execute(table.delete())
+        assert bulk_insert(conn, table, pa.Table.from_pandas(frame, preserve_index=False)) == 3
+    with engine.connect() as conn:
+        as_arrow = read_frame(conn, select(table).order_by(table.c.upload_id, table.c.row_number))
+    pd.testing.assert_frame_equal(as_arrow, as_frame)
+    assert as_arrow.loc[0, "last_check_date"] == pd.Timestamp("1969-12-31")
+    assert list(as_arrow["verified"].astype(object)) == [True, pd.NA, False]
 
 
 def test_a_failed_transaction_loads_nothing(engine: Engine) -> None:

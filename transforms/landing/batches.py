@@ -2,8 +2,8 @@
 rows and staged frames. The warehouse reads the bytes, runs the parsers and persists.
 
 Grains: the plan and the manifest records are one row per file received (the
-`uploads` shape: status, reasons, lateness); `StagedFiles.canonical` is one frame per
-good file (template columns as text, row numbers); `stage_rows` returns one row per
+`uploads` shape: status, reasons, lateness); `stage_files` returns the good files' rows
+as read (one Arrow row per uploaded row, the files' own columns) and one row per
 uploaded row, normalised (the `stg_<template>` shape) with its upload, unit and month.
 """
 
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from transforms.landing import manifest_rules
 from transforms.landing.filenames import NameProblem, UploadName, parse_upload_name
 from transforms.landing.normalise import normalise_frame
-from transforms.landing.readers import ReadProblem, ReadResult, canonical_frame
+from transforms.landing.readers import ROW_NUMBER, ReadProblem, ReadResult
 from transforms.templates import Contract, Template
 
 NAME_COLUMNS = [
@@ -196,68 +197,105 @@ def unread_rows(files: pd.DataFrame) -> list[dict[str, object]]:
     return rows
 
 
-@dataclass
-class StagedFiles:
-    """The files of one template and month, read: their manifest records (one per file),
-    and for the good ones (in `records` order) the rows as read and the canonical frames."""
+@dataclass(frozen=True)
+class FileRead:
+    """What the manifest needs of one file's read: its problem, or its encoding, header row
+    and number of data rows. The rows themselves are staged where they were read."""
 
-    records: pd.DataFrame
-    canonical: list[pd.DataFrame]
-    as_read: list[pd.DataFrame]
+    problem: ReadProblem | None
+    encoding: str | None
+    header_row: int | None
+    rows: int
 
-    @property
-    def loaded(self) -> pd.Series:
-        """Which records are good files (their rows are staged)."""
-        return self.records["status"] == "loaded"
+    @classmethod
+    def of(cls, result: ReadResult) -> FileRead:
+        return cls(result.problem, result.encoding, result.header_row, len(result.frame))
 
 
-def sort_read_results(
-    files: pd.DataFrame, results: Sequence[ReadResult], run_id: str, deadline_day: int
-) -> StagedFiles:
-    """Each file's read result (`results[i]` is that of `files`' i-th row) → its manifest
-    record: quarantined with the reader's reason, or loaded with its rows, encoding and
-    header row. The good files' rows as read carry their `upload_id`."""
-    canonical: list[pd.DataFrame] = []
-    as_read: list[pd.DataFrame] = []
+def file_records(
+    files: pd.DataFrame, reads: Sequence[FileRead], run_id: str, deadline_day: int
+) -> pd.DataFrame:
+    """Each file's read (`reads[i]` is that of `files`' i-th row) → its manifest record:
+    quarantined with the reader's reason, or loaded with its rows, encoding and header row."""
     done: list[dict[str, object]] = []
-    for row, result in zip(files.to_dict("records"), results, strict=True):
-        if result.problem is not None:
-            problem = result.problem
+    for row, read in zip(files.to_dict("records"), reads, strict=True):
+        if read.problem is not None:
+            problem = read.problem
             done.append(quarantined(row, problem.code, problem.reason_zh, problem.reason_en))
             continue
-        as_read.append(result.frame.assign(upload_id=int(row["upload_id"])))
-        canonical.append(canonical_frame(result))
         done.append(
             {
                 **row,
                 "status": "loaded",
-                "rows": len(canonical[-1]),
-                "encoding": result.encoding,
-                "header_row": result.header_row,
+                "rows": read.rows,
+                "encoding": read.encoding,
+                "header_row": read.header_row,
             }
         )
-    return StagedFiles(manifest_records(done, run_id, deadline_day), canonical, as_read)
+    return manifest_records(done, run_id, deadline_day)
 
 
-def _with_lineage(frames: list[pd.DataFrame], loaded: pd.DataFrame) -> pd.DataFrame:
-    """One batch of the files' canonical rows, each tagged with its upload, unit and month.
+def _as_read_table(result: ReadResult, upload_id: int) -> pa.Table:
+    """One good file's rows as read, in Arrow: its own columns as text, `row_number`, then
+    `upload_id`; the table `Table.from_pandas` makes of `result.frame` with `upload_id`
+    added, without the pandas metadata and at a fraction of the cost."""
+    frame = result.frame
+    arrays = [pa.array(series.array) for _, series in frame.items()]
+    arrays.append(pa.array(np.full(len(frame), upload_id, dtype=np.int64)))
+    return pa.Table.from_arrays(arrays, names=[*map(str, frame.columns), "upload_id"])
 
-    `loaded` lists the good files in the order their frames were read. The tags are set
-    once per batch, not per file: a pandas column assignment costs more than a small file.
-    """
-    batch = pd.concat(frames, ignore_index=True)
-    lengths = [len(f) for f in frames]
-    for column in ("upload_id", "unit", "report_month"):
-        batch[column] = np.repeat(loaded[column].to_numpy(), lengths)
+
+def _canonical_batch(
+    results: Sequence[ReadResult], tables: Sequence[pa.Table], lineage: pd.DataFrame
+) -> pd.DataFrame:
+    """The files' rows under canonical names, one batch tagged with each row's upload, unit
+    and month: what concatenating each file's `canonical_frame` gives, built from the
+    Arrow tables once per column rather than once per file and column."""
+    template = results[0].template
+    assert template is not None
+    text = pa.large_string()
+    columns: dict[str, object] = {}
+    for column in template.columns:
+        pieces = []
+        for result, table in zip(results, tables, strict=True):
+            source = result.columns.get(column.name)
+            if source is not None and source in result.frame.columns:
+                pieces.extend(table.column(source).cast(text).chunks)
+            else:
+                pieces.append(pa.nulls(table.num_rows, text))
+        joined = pa.chunked_array(pieces, type=text).combine_chunks()
+        columns[column.name] = pd.arrays.ArrowStringArray(joined)
+    rows = pa.chunked_array([t.column(ROW_NUMBER) for t in tables], type=pa.int64())
+    columns[ROW_NUMBER] = rows.to_numpy()
+    lengths = [t.num_rows for t in tables]
+    for name in ("upload_id", "unit", "report_month"):
+        columns[name] = np.repeat(lineage[name].to_numpy(), lengths)
+    batch = pd.DataFrame(columns, index=pd.RangeIndex(sum(lengths)), copy=False)
     batch["upload_id"] = batch["upload_id"].astype("int64")
     return batch
 
 
-def stage_rows(
-    files: StagedFiles, template: Template, contract: Contract, secret: bytes
-) -> pd.DataFrame:
-    """The good files' rows as one normalised `stg_<template>` batch (persons keyed with
-    `secret`); the canonical frames are released as they are consumed."""
-    batch = _with_lineage(files.canonical, files.records.loc[files.loaded])
-    files.canonical = []
-    return normalise_frame(batch, template, contract, batch["report_month"], secret)
+def stage_files(
+    results: Sequence[ReadResult],
+    lineage: pd.DataFrame,
+    template: Template,
+    contract: Contract,
+    secret: bytes,
+) -> tuple[pa.Table, pd.DataFrame]:
+    """Good files' reads → (their rows as read, with each file's `upload_id`, as one Arrow
+    table whose columns are the union of the files' own; their rows as one normalised
+    `stg_<template>` batch, persons keyed with `secret`).
+
+    `results` are non-empty and all of `template`; `lineage` has one row per result, in
+    order: `upload_id`, `unit`, `report_month`. Normalisation is row by row, so staging a
+    batch in contiguous parts and concatenating them gives the rows staging it whole would.
+    """
+    ids = [int(i) for i in lineage["upload_id"].tolist()]
+    # The first file through pandas' own conversion: its schema's pandas metadata is the
+    # one the concatenated table keeps.
+    first = pa.Table.from_pandas(results[0].frame.assign(upload_id=ids[0]), preserve_index=False)
+    tables = [first, *(_as_read_table(r, i) for r, i in zip(results[1:], ids[1:], strict=True))]
+    as_read = pa.concat_tables(tables, promote_options="permissive")
+    batch = _canonical_batch(results, tables, lineage)
+    del tables
+    return as_read, normalise_frame(batch, template, contract, batch["report_month"], secret)

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from transforms.landing.upload_limits import (
     HEADER_SEARCH_ROWS,
@@ -483,9 +484,27 @@ def _body(cells: np.ndarray, header_row: int) -> tuple[pd.DataFrame, dict[int, s
         if not _is_total_row(str(last[0])):
             break
         cells, row_numbers = cells[:-1], row_numbers[:-1]
-    frame = pd.DataFrame(cells, columns=pd.Index(names), dtype=_STRING)
-    frame[ROW_NUMBER] = row_numbers.astype("int64")
-    return frame[[*names, ROW_NUMBER]], dict(zip(used, names, strict=True))
+    return _text_frame(cells, names, row_numbers), dict(zip(used, names, strict=True))
+
+
+def _text_frame(cells: np.ndarray, names: list[str], row_numbers: np.ndarray) -> pd.DataFrame:
+    """`string` columns `names` from the cells (text or None), then `row_number`.
+
+    Each column goes to Arrow in one call and is wrapped, not converted cell by cell:
+    a file costs its cells, not pandas' per-column overhead.
+    """
+    text = pa.large_string()
+    try:
+        columns: dict[str, Any] = {
+            name: pd.arrays.ArrowStringArray(pa.array(cells[:, j], type=text))
+            for j, name in enumerate(names)
+        }
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a cell that is not text: pandas converts
+        frame = pd.DataFrame(cells, columns=pd.Index(names), dtype=_STRING)
+        frame[ROW_NUMBER] = row_numbers.astype("int64")
+        return frame[[*names, ROW_NUMBER]]
+    columns[ROW_NUMBER] = row_numbers.astype("int64")
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(cells)), copy=False)
 
 
 def read_upload(
