@@ -27,6 +27,7 @@ the range.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pandas as pd
@@ -310,7 +312,7 @@ def _reconcile_partition(
     digest = partition_cache.input_digest(folder / (part or "_"), context)
     cached = partition_cache.lookup(settings.home, part, digest)
     if cached is not None:
-        return {**cached, "process": os.getpid(), "cached": True}
+        return {**cached, "part": part, "digest": digest, "process": os.getpid(), "cached": True}
     reference = read_reference(settings.reference)
     contract = load_contract()
     work = work_partition(
@@ -333,14 +335,16 @@ def _reconcile_partition(
         "months": work.months,
     }
     stored = partition_cache.store(settings.home, part, digest, result)
-    return {**stored, "process": os.getpid(), "cached": False}
+    return {**stored, "part": part, "digest": digest, "process": os.getpid(), "cached": False}
 
 
 def combine_partitions(
     settings: Settings, run_id: str, parts: list[dict[str, Any]]
 ) -> dict[str, str]:
     """Record every partition's findings at once (an issue not found again by any
-    partition closes) and gather their frames for compute and publish."""
+    partition closes); gather what compute reads (small: expected uploads, measures per
+    village and month) and list each partition's frames for publish (which reads them
+    one partition at a time)."""
     engine = _engine(settings)
     reference = read_reference(settings.reference)
     targets = target_findings(reference.targets, load_catalog(), reference.areas)
@@ -350,12 +354,17 @@ def combine_partitions(
         for name, frame in findings.items():
             record_findings(conn, frame, run_id, name.removeprefix("findings_"), at=at)
         record_findings(conn, targets, run_id, "reference", at=at)
-    frames = workspace.gather_frames([{**p["frames"], "leaves": p["leaves"]} for p in parts])
+    frames = workspace.gather_frames(
+        [{"dq_reporting": p["frames"]["dq_reporting"], "leaves": p["leaves"]} for p in parts]
+    )
     frames["months"] = pd.DataFrame(
         {"month": sorted({m for p in parts for m in p["months"]})}, dtype="string"
     )
     frames["partitions"] = pd.DataFrame(
         {
+            "part": pd.Series([p["part"] for p in parts], dtype="string"),
+            "digest": pd.Series([p["digest"] for p in parts], dtype="string"),
+            "frames": pd.Series([json.dumps(p["frames"]) for p in parts], dtype="string"),
             "process": pd.Series([p["process"] for p in parts], dtype="int64"),
             "cached": pd.Series([p["cached"] for p in parts], dtype="bool"),
         }
@@ -455,17 +464,21 @@ def _publish_summary(summary: publishing.PublishSummary) -> PublishCounts:
 def publish(
     settings: Settings, run_id: str, recon_paths: dict[str, str], mart_path: str
 ) -> PublishCounts:
-    """Swap the reconciled tables and the mart in one transaction."""
+    """The reconciled rows of the partitions that changed and the mart's changes, in one
+    transaction."""
     with _stage(settings, run_id, Stage.PUBLISH):
         engine = _engine(settings)
-        frames = workspace.load_frames({k: recon_paths[k] for k in publishing.RECON_TABLES})
+        parts = workspace.load_frames({"p": recon_paths["partitions"]})["p"]
+        rows = [
+            publishing.PartitionRows(
+                str(part), str(digest), partial(workspace.load_frames, json.loads(paths))
+            )
+            for part, digest, paths in zip(
+                parts["part"], parts["digest"], parts["frames"], strict=True
+            )
+        ]
         mart = workspace.load_frames({"mart": mart_path})["mart"]
-        summary = publishing.publish(
-            engine,
-            frames,
-            mart,
-            run_id,
-        )
+        summary = publishing.publish(engine, {}, mart, run_id, partitions=rows)
         return _publish_summary(summary)
 
 

@@ -14,13 +14,24 @@ data writes no mart row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+)
 
 from transforms.indicators.by_partition import RECON_FRAMES
 from warehouse import schema
@@ -163,22 +174,80 @@ def _delete_keys(conn: Connection, keys: pd.DataFrame) -> None:
     conn.execute(text(f"DROP TABLE {_KEYS_TABLE.name}"))
 
 
+@dataclass(frozen=True)
+class PartitionRows:
+    """One township partition's reconciled frames: its name, the digest of its inputs and
+    a loader (called only when its rows must be written, one partition at a time)."""
+
+    part: str
+    digest: str
+    frames: Callable[[], Mapping[str, pd.DataFrame]]
+
+
+def _replace_partitions(conn: Connection, parts: Sequence[PartitionRows], run_id: str) -> int:
+    """Rewrite the reconciled rows of the partitions whose inputs changed since they were
+    published, and drop those of partitions that are gone (and rows of no partition,
+    published before partitions); the partitions published. Returns partitions written."""
+    table_ = schema.recon_partitions
+    published = {
+        part: (digest, run)
+        for part, digest, run in conn.execute(
+            select(table_.c.partition, table_.c.digest, table_.c.run_id)
+        ).all()
+    }
+    changed = [p for p in parts if published.get(p.part, ("", ""))[0] != p.digest]
+    keep = [p.part for p in parts if p not in changed]
+    for table in RECON_TABLES.values():
+        stale = table.c.partition.is_(None) | table.c.partition.not_in(keep)
+        conn.execute(table.delete().where(stale))
+    for part in changed:
+        for name, frame in part.frames().items():
+            _append_rows(conn, RECON_TABLES[name], frame.assign(partition=part.part))
+    conn.execute(schema.recon_partitions.delete())
+    rows = pd.DataFrame(
+        {
+            "partition": [p.part for p in parts],
+            "digest": [p.digest for p in parts],
+            "run_id": [run_id if p in changed else published[p.part][1] for p in parts],
+        }
+    )
+    bulk_insert(conn, schema.recon_partitions, rows)
+    return len(changed)
+
+
+def _append_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Add rows to a table; a surrogate integer key the frame lacks continues after the
+    largest in the table (exams, changes: only row identities)."""
+    keys = list(table.primary_key.columns)
+    if len(keys) == 1 and isinstance(keys[0].type, Integer) and keys[0].name not in frame:
+        start = conn.execute(select(func.coalesce(func.max(keys[0]), 0))).scalar_one()
+        frame = frame.assign(**{keys[0].name: range(start + 1, start + 1 + len(frame))})
+    return bulk_insert(conn, table, frame)
+
+
 def publish(
     engine: Engine,
     recon: Mapping[str, pd.DataFrame],
     mart: pd.DataFrame,
     run_id: str,
     before_commit: Callable[[], None] | None = None,
+    partitions: Sequence[PartitionRows] | None = None,
 ) -> PublishSummary:
     """Replace the reconciled tables, write the mart's changes, add them to the history.
 
-    `before_commit` is called inside the transaction once everything is written
-    (the crash tests stop the process there).
+    `partitions`: a run's reconciled rows by township; only the partitions whose inputs
+    changed since they were published are rewritten. `recon`: whole tables to replace
+    (none: the reconciled tables stay). `before_commit` is called inside the transaction
+    once everything is written (the crash tests stop the process there).
     """
     with engine.begin() as conn:
         changes = diff_mart(_published_for_diff(conn), mart, run_id)
+        if partitions is not None:
+            _replace_partitions(conn, partitions, run_id)
         for name, frame in recon.items():
             replace_rows(conn, RECON_TABLES[name], frame)
+        if recon:  # whole tables: no partition is published any more
+            conn.execute(schema.recon_partitions.delete())
         _delete_keys(conn, changes.deleted)
         bulk_insert(conn, schema.mart_target_achievement, changes.written)
         bulk_insert(conn, schema.mart_target_achievement_history, changes.written)

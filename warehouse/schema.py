@@ -221,6 +221,17 @@ Index(
     village_signoff_events.c.report_month,
 )
 
+PARTITION_COMMENT = "the township whose results the row is (transforms.reconcile.partitions)"
+
+recon_partitions = Table(
+    "recon_partitions",
+    metadata,
+    Column("partition", Text, primary_key=True),
+    Column("digest", String(64), nullable=False, comment="digest of the partition's inputs"),
+    Column("run_id", Text, nullable=False, comment="the run that published its rows"),
+    comment="One row per township partition whose reconciled rows are published.",
+)
+
 dq_reporting = Table(
     "dq_reporting",
     metadata,
@@ -231,8 +242,10 @@ dq_reporting = Table(
     Column("area_code", String(12), nullable=False),
     Column("received", Boolean, nullable=False),
     Column("on_time", Boolean, nullable=False),
+    Column("partition", Text, comment=PARTITION_COMMENT),
     comment="One row per expected upload (unit × kind × month due).",
 )
+Index("ix_dq_reporting_partition", dq_reporting.c.partition)
 
 recon_births = Table(
     "recon_births",
@@ -260,8 +273,10 @@ recon_births = Table(
         Boolean,
         comment="in the village's upload of the birth month or the next; null while pending",
     ),
+    Column("partition", Text, comment=PARTITION_COMMENT),
     comment="One row per reconciled birth (village, hospital and police as one).",
 )
+Index("ix_recon_births_partition", recon_births.c.partition)
 
 recon_women = Table(
     "recon_women",
@@ -278,8 +293,10 @@ recon_women = Table(
     Column("file_created", Boolean),
     Column("verified", Boolean),
     Column("notified", Boolean),
+    Column("partition", Text, comment=PARTITION_COMMENT),
     comment="One row per roster woman per monthly snapshot, after police and hospital records.",
 )
+Index("ix_recon_women_partition", recon_women.c.partition)
 
 recon_fees = Table(
     "recon_fees",
@@ -290,8 +307,10 @@ recon_fees = Table(
     Column("decision_date", Date),
     Column("assessed", Numeric(14, 2)),
     Column("paid_to_date", Numeric(14, 2)),
+    Column("partition", Text, comment=PARTITION_COMMENT),
     comment="One row per fee case per monthly ledger.",
 )
+Index("ix_recon_fees_partition", recon_fees.c.partition)
 
 recon_exams = Table(
     "recon_exams",
@@ -301,8 +320,10 @@ recon_exams = Table(
     Column("exam_date", Date),
     Column("exam_month", String(7)),
     Column("couple_key", String(64)),
+    Column("partition", Text, comment=PARTITION_COMMENT),
     comment="One row per couple and year: the couple's first pre-pregnancy exam of the year.",
 )
+Index("ix_recon_exams_partition", recon_exams.c.partition)
 
 recon_changes = Table(
     "recon_changes",
@@ -314,8 +335,10 @@ recon_changes = Table(
     Column("event_month", String(7)),
     Column("recorded_month", String(7)),
     Column("timely", Boolean, nullable=False),
+    Column("partition", Text, comment=PARTITION_COMMENT),
     comment="One row per change the village must record (a birth or a procedure).",
 )
+Index("ix_recon_changes_partition", recon_changes.c.partition)
 
 recon_accuracy = Table(
     "recon_accuracy",
@@ -327,8 +350,10 @@ recon_accuracy = Table(
     Column("template", Text, nullable=False),
     Column("accurate", Boolean, nullable=False),
     Column("rule", Text),
+    Column("partition", Text, comment=PARTITION_COMMENT),
     comment="One row per village row checked for accuracy (births and roster).",
 )
+Index("ix_recon_accuracy_partition", recon_accuracy.c.partition)
 
 _MART_COLUMNS = (
     ("area_code", Text, "village, township or county code"),
