@@ -1,5 +1,5 @@
 """A province's counties as partitions: seconds and peak memory per county, and the
-speed-up of two Dask workers over one process.
+speed-up of two Dask workers over one process (per township: the partition).
 
 Generates a province of `--counties` counties (each of the size arguments), measures
 the floor on its inbox, lands it (embedded warehouse), splits the current rows by
@@ -208,9 +208,11 @@ def main() -> None:
         )
         mean = statistics.mean(r["seconds"] for r in counties.values())
         memory = max(r["peak_rss_mb"] for r in counties.values())
+        townships = len(counties) / args.counties
         print(
-            f"100 counties on N workers ≈ 100 × {mean:.1f} s / N × ({args.workers} / {speedup:.2f}) "
-            f"(this machine's parallel efficiency); each worker holds one county: "
+            f"100 counties of {townships:.0f} townships on N workers ≈ "
+            f"100 × {townships:.0f} × {mean:.2f} s / N × ({args.workers} / {speedup:.2f}) "
+            f"(this machine's parallel efficiency); each worker holds one township: "
             f"≤ {memory:,.0f} MB"
         )
 
