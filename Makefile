@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_reconcile.py $(BENCH_SIZE)
 	$(BIN)/python benchmarks/bench_warehouse.py $(BENCH_SIZE)
 	$(BIN)/python benchmarks/bench_end_to_end.py $(BENCH_SIZE)
+	$(BIN)/python benchmarks/bench_province.py $(BENCH_SIZE)
 
 clean:
 	rm -rf popstat-data examples/inbox examples/reference .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
