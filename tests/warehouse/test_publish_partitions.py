@@ -43,34 +43,21 @@ def _rows(engine: Engine) -> pd.DataFrame:
     return frame.sort_values("exam_id").reset_index(drop=True)
 
 
+def _publish(engine: Engine, run_id: str, parts: dict[str, tuple[str, _Loads]]) -> None:
+    rows = [publish.PartitionRows(part, digest, loads) for part, (digest, loads) in parts.items()]
+    publish.publish(engine, {}, _mart(90), run_id, partitions=rows)
+
+
 def test_only_changed_partitions_are_rewritten_and_gone_ones_dropped(engine: Engine) -> None:
     a1, b1 = _Loads(_exams("654226100201", ["a", "b"])), _Loads(_exams("654226101201", ["c"]))
-    publish.publish(
-        engine,
-        {},
-        _mart(90),
-        "r1",
-        partitions=[
-            publish.PartitionRows("654226100", "da1", a1),
-            publish.PartitionRows("654226101", "db1", b1),
-        ],
-    )
+    _publish(engine, "r1", {"654226100": ("da1", a1), "654226101": ("db1", b1)})
     first = _rows(engine)
     assert first["couple_key"].tolist() == ["a", "b", "c"]
     assert first["partition"].tolist() == ["654226100", "654226100", "654226101"]
 
     # B's inputs changed, A's did not: A is neither read nor rewritten.
     a_again, b2 = _Loads(a1.frames), _Loads(_exams("654226101201", ["c", "d"]))
-    publish.publish(
-        engine,
-        {},
-        _mart(90),
-        "r2",
-        partitions=[
-            publish.PartitionRows("654226100", "da1", a_again),
-            publish.PartitionRows("654226101", "db2", b2),
-        ],
-    )
+    _publish(engine, "r2", {"654226100": ("da1", a_again), "654226101": ("db2", b2)})
     second = _rows(engine)
     assert a_again.calls == 0 and b2.calls == 1
     assert second.loc[second["partition"] == "654226100", "exam_id"].tolist() == [1, 2]
@@ -88,11 +75,5 @@ def test_only_changed_partitions_are_rewritten_and_gone_ones_dropped(engine: Eng
     # partitions existed) goes too.
     with engine.begin() as conn:
         bulk_insert(conn, schema.recon_exams, pd.DataFrame({"exam_id": [99], "area_code": ["x"]}))
-    publish.publish(
-        engine,
-        {},
-        _mart(90),
-        "r3",
-        partitions=[publish.PartitionRows("654226100", "da1", _Loads(a1.frames))],
-    )
+    _publish(engine, "r3", {"654226100": ("da1", _Loads(a1.frames))})
     assert _rows(engine)["couple_key"].tolist() == ["a", "b"]
