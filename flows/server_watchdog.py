@@ -18,33 +18,19 @@ import subprocess
 import sys
 import time
 
+from warehouse.processes import process_alive
+
 POLL_SECONDS = 1.0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (dead, not yet reaped) counts as dead.
-    with (
-        contextlib.suppress(OSError),
-        open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat,
-    ):
-        return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    return True
 
 
 def watch(run_pid: int, server_pid: int, poll: float = POLL_SECONDS) -> bool:
     """Wait; stop the server once the run is gone. True when it had to stop it."""
-    while _alive(server_pid):
-        if not _alive(run_pid):
+    while process_alive(server_pid):
+        if not process_alive(run_pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(server_pid, signal.SIGTERM)
             for _ in range(50):
-                if not _alive(server_pid):
+                if not process_alive(server_pid):
                     return True
                 time.sleep(0.1)
             with contextlib.suppress(ProcessLookupError):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from warehouse import schema
 from warehouse.clock import DEFAULT_TIME_ZONE, local_now
 from warehouse.db import migrate
+from warehouse.processes import process_alive
 
 LOCK_NAME = "nightly"
 
@@ -38,18 +39,8 @@ class RunLockedError(RuntimeError):
         )
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_stale(holder: dict[str, Any], now: datetime, stale_after: timedelta) -> bool:
-    if holder["host"] == socket.gethostname() and not _process_alive(int(holder["pid"])):
+    if holder["host"] == socket.gethostname() and not process_alive(int(holder["pid"])):
         return True
     return bool(now - holder["heartbeat_at"] > stale_after)
 

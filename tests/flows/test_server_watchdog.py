@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from flows.server_watchdog import _alive, start_watchdog
+from flows.server_watchdog import start_watchdog
+from warehouse.processes import process_alive
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -16,7 +17,7 @@ SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 def _gone_within(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not process_alive(pid):
             return True
         time.sleep(0.1)
     return False
@@ -40,7 +41,7 @@ def test_the_server_is_stopped_when_the_run_is_killed() -> None:
     )
     assert run.stdout is not None
     server_pid = int(run.stdout.readline())
-    assert _alive(server_pid)
+    assert process_alive(server_pid)
     os.kill(run.pid, signal.SIGKILL)
     run.wait(timeout=10)
     assert _gone_within(server_pid, 15), "the temporary server outlived the killed run"
