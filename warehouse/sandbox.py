@@ -35,12 +35,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from types import TracebackType
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from transforms.landing.batches import FileRead, stage_files
-from transforms.landing.readers import ReadLimits, ReadProblem, ReadResult, failed_read, read_upload
+from transforms.landing.readers import (
+    ReadLimits,
+    ReadProblem,
+    ReadProblemCode,
+    ReadResult,
+    failed_read,
+    read_upload,
+)
 from transforms.templates import Contract, Template
 
 _MiB = 1024 * 1024
@@ -199,37 +207,40 @@ def _serve(memory_bytes: int) -> None:
             answers.send(_read(job))
 
 
-def _crashed(template: Template, how: str) -> ReadResult:
-    return _problem_result(
-        template,
-        ReadProblem(
-            code="reader_crashed",
-            reason_zh=f"读取该文件时读取程序异常终止（{how}，通常是内存超出限制）。"
-            "文件可能已损坏或含有异常巨大的内容：请用 Excel 打开后重新保存为 .xlsx 或 CSV，"
-            "删除多余的内容后再上传。",
-            reason_en=f"The reader stopped while reading this file ({how}; usually the memory "
-            "limit). The file may be damaged or hold something abnormally large: open it in "
-            "Excel, save it again as .xlsx or CSV without the extra content, and upload it.",
-        ),
+_READER_PROBLEMS: dict[ReadProblemCode, tuple[str, str]] = {
+    "reader_crashed": (
+        "读取该文件时读取程序异常终止（{how}，通常是内存超出限制）。"
+        "文件可能已损坏或含有异常巨大的内容：请用 Excel 打开后重新保存为 .xlsx 或 CSV，"
+        "删除多余的内容后再上传。",
+        "The reader stopped while reading this file ({how}; usually the memory limit). The "
+        "file may be damaged or hold something abnormally large: open it in Excel, save it "
+        "again as .xlsx or CSV without the extra content, and upload it.",
+    ),
+    "reader_timeout": (
+        "读取该文件超过 {seconds:.0f} 秒仍未完成，已停止。"
+        "一个单位一个月的报表几秒内即可读完：请检查文件是否含有多余的内容，重新保存后再上传。",
+        "Reading this file took more than {seconds:.0f} s and was stopped. One unit's monthly "
+        "report reads in seconds: check the file for extra content, save it again and upload it.",
+    ),
+}
+"""What the sandbox itself says of a file it could not read (the reader's own problems are
+in transforms.landing): code → (Chinese, English), formatted with the details."""
+
+
+def _reader_problem(template: Template, code: ReadProblemCode, **details: Any) -> ReadResult:
+    reason_zh, reason_en = _READER_PROBLEMS[code]
+    problem = ReadProblem(
+        code=code, reason_zh=reason_zh.format(**details), reason_en=reason_en.format(**details)
     )
+    return failed_read(problem, template)
+
+
+def _crashed(template: Template, how: str) -> ReadResult:
+    return _reader_problem(template, "reader_crashed", how=how)
 
 
 def _timed_out(template: Template, seconds: float) -> ReadResult:
-    return _problem_result(
-        template,
-        ReadProblem(
-            code="reader_timeout",
-            reason_zh=f"读取该文件超过 {seconds:.0f} 秒仍未完成，已停止。"
-            "一个单位一个月的报表几秒内即可读完：请检查文件是否含有多余的内容，重新保存后再上传。",
-            reason_en=f"Reading this file took more than {seconds:.0f} s and was stopped. One "
-            "unit's monthly report reads in seconds: check the file for extra content, save it "
-            "again and upload it.",
-        ),
-    )
-
-
-def _problem_result(template: Template, problem: ReadProblem) -> ReadResult:
-    return failed_read(problem, template)
+    return _reader_problem(template, "reader_timeout", seconds=seconds)
 
 
 _STAGING = -1
