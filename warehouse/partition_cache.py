@@ -25,15 +25,18 @@ from pathlib import Path
 from typing import Any
 
 _ENTRY = "entry.json"
+_INPUT_SUFFIXES = {".parquet", ".arrow"}  # the manifest rows, the routed shares
 
 
 def input_digest(part_folder: Path, context: Mapping[str, str]) -> str:
-    """The digest of a partition's input files (every Parquet file below its folder but
+    """The digest of a partition's input files (every Parquet or Arrow file below its folder but
     its results in `out/`, by relative path) and of `context` (what else its work
     depends on)."""
     digest = hashlib.sha256(json.dumps(dict(context), sort_keys=True).encode("utf-8"))
     inputs = (
-        p for p in part_folder.rglob("*.parquet") if p.relative_to(part_folder).parts[0] != "out"
+        p
+        for p in part_folder.rglob("*")
+        if p.suffix in _INPUT_SUFFIXES and p.relative_to(part_folder).parts[0] != "out"
     )
     for path in sorted(inputs):
         digest.update(path.relative_to(part_folder).as_posix().encode("utf-8") + b"\x00")

@@ -3,7 +3,7 @@
 `split_current_rows` reads the current staged rows once, a batch at a time, routes
 every row (transforms.reconcile.partitions: by person for reconciliation, by area
 for the checks) and writes each partition's share of each batch under the run's
-folder: `<folder>/<township>/<template>/<batch>.parquet` with two flags, `_recon`
+folder: `<folder>/<township>/<template>.arrow` (Arrow IPC) with two flags, `_recon`
 and `_check`, saying which work the row takes part in there, and `_excluded` (an
 error row: never reconciled, seen by the checks only). `<folder>/<township>/uploads.parquet`
 holds the manifest rows of the township's uploaders. A partition's task then reads
@@ -40,6 +40,8 @@ from transforms.templates import Contract, Template
 from warehouse.staged import exclusions, uploads_frame
 
 _FLAGS = ["_recon", "_check", "_excluded"]
+SHARE_SUFFIX = ".arrow"
+"""A routed share's file name ends so (Arrow IPC); the partition cache digests them."""
 _HOME_COLUMNS = {
     "village_women": ["upload_id", "unit", "id_number_key", "residence"],
     "village_births": ["upload_id", "unit", "mother_id_key"],
@@ -47,25 +49,33 @@ _HOME_COLUMNS = {
 
 
 def _home_rows(raw_dir: Path, current: pd.DataFrame, contract: Contract, name: str) -> pd.DataFrame:
-    """Only the columns that decide homes, of the current uploads' rows (no exclusions:
-    an error row still says where a person is listed)."""
+    """The distinct values of the columns that decide homes, of the current uploads' rows
+    (no exclusions: an error row still says where a person is listed)."""
     template = contract.templates[name]
     mine = current.loc[
         (current["source"] == template.source)
         & (current["kind"] == template.kind)
         & current["staged_path"].notna()
     ]
-    frames = [
-        pq.read_table(
+    deciding = [c for c in _HOME_COLUMNS[name] if c != "upload_id"]
+    # Kept distinct file by file: a woman is on twelve monthly rosters, and only where she
+    # is listed, and how, decides her home (a county's million rows become a tenth).
+    distinct: pa.Table | None = None
+    for path, group in mine.groupby("staged_path"):
+        rows = pq.read_table(
             raw_dir / str(path),
             columns=_HOME_COLUMNS[name],
             filters=[("upload_id", "in", [int(i) for i in group["upload_id"]])],
-        ).to_pandas()
-        for path, group in mine.groupby("staged_path")
-    ]
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="string") for c in _HOME_COLUMNS[name]})
-    return pd.concat(frames, ignore_index=True)
+        ).select(deciding)
+        both = (
+            rows
+            if distinct is None
+            else pa.concat_tables([distinct, rows], promote_options="permissive")
+        )
+        distinct = both.group_by(deciding, use_threads=False).aggregate([])
+    if distinct is None:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in deciding})
+    return distinct.to_pandas()
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,7 @@ def split_current_rows(
     contract: Contract,
     institutions: pd.DataFrame,
     folder: Path,
-    batch_rows: int = 200_000,
+    batch_rows: int = 100_000,
 ) -> Split:
     """Write each partition's current rows to `folder`; the partitions, sorted.
 
@@ -90,8 +100,8 @@ def split_current_rows(
     written to `_`). Every township with an uploader is a partition, even when all its
     rows were routed elsewhere: its expected uploads are still checked there.
     Rows are read, routed and written `batch_rows` at a time (memory holds one batch),
-    as `<township>/<template>/<staged file>-<batch>.parquet`: a partition's files change
-    only when its rows do (the partition cache keys on them).
+    appended to `<township>/<template>.arrow`: a partition's files change only when its
+    rows do (the partition cache keys on them).
     """
     with engine.connect() as conn:
         uploads, excluded = uploads_frame(conn), exclusions(conn)
@@ -105,8 +115,9 @@ def split_current_rows(
     parts: set[str] = set(by_uploader[by_uploader != NO_PARTITION].unique())
     for name, template in contract.templates.items():
         mine = excluded.loc[excluded["template"] == name, ["upload_id", "row_number"]]
-        for label, rows in _current_batches(raw_dir, current, template, batch_rows):
-            parts |= _write_routed(folder, name, label, rows, mine, homes, institutions)
+        with _ShareWriters(folder, name) as writers:
+            for rows in _current_batches(raw_dir, current, template, batch_rows):
+                parts |= _write_routed(writers, name, rows, mine, homes, institutions)
     # No upload at all still makes one (empty) partition: the run publishes its empty figures.
     ordered = sorted(parts) or [NO_PARTITION]
     for part in ordered:
@@ -120,23 +131,33 @@ def split_current_rows(
 
 def _current_batches(
     raw_dir: Path, current: pd.DataFrame, template: Template, batch_rows: int
-) -> Iterator[tuple[str, pa.Table]]:
+) -> Iterator[pa.Table]:
     """The staged rows of the current uploads of a template, a batch at a time, in the
-    order of their staged files and rows; each with a label naming its place in it."""
+    order of their staged files and rows."""
     mine = current.loc[
         (current["source"] == template.source)
         & (current["kind"] == template.kind)
         & current["staged_path"].notna()
     ]
-    for number, (path, group) in enumerate(sorted(mine.groupby("staged_path"))):
+    groups = sorted(mine.groupby("staged_path"))
+    files = [raw_dir / str(path) for path, _ in groups]
+    # Staged files of several landings hold the same columns, typed apart where one was all
+    # null: read them all as one schema, so every batch (and a share file's) agrees.
+    schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+    for file, (_, group) in zip(files, groups, strict=True):
         ids = pa.array([int(i) for i in group["upload_id"]], type=pa.int64())
-        dataset = ds.dataset(raw_dir / str(path), format="parquet")
+        dataset = ds.dataset(file, format="parquet", schema=schema)
         batches = dataset.to_batches(
-            filter=ds.field("upload_id").isin(ids), batch_size=batch_rows, use_threads=False
+            filter=ds.field("upload_id").isin(ids),
+            batch_size=batch_rows,
+            # One batch in memory, not the scanner's default read-ahead of sixteen.
+            batch_readahead=0,
+            fragment_readahead=0,
+            use_threads=False,
         )
-        for part_number, batch in enumerate(batches):
+        for batch in batches:
             if batch.num_rows:
-                yield f"{number:05d}-{part_number:05d}", pa.Table.from_batches([batch])
+                yield pa.Table.from_batches([batch])
 
 
 def _routing_columns(name: str) -> list[str]:
@@ -145,10 +166,40 @@ def _routing_columns(name: str) -> list[str]:
     return ["upload_id", "row_number", "unit", *PERSON_COLUMNS[name], *([area] if area else [])]
 
 
+class _ShareWriters:
+    """One Arrow IPC file per partition for a template's rows, `<township>/<template>.arrow`,
+    appended batch by batch (LZ4): scratch read once or twice in the same night, so written
+    fast rather than small, and few (creating a file costs ~0.5 ms here, and a county's
+    split of a batch a file made a couple of thousand)."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        self.open: dict[str, tuple[pa.NativeFile, pa.ipc.RecordBatchFileWriter, pa.Schema]] = {}
+
+    def write(self, part: str, share: pa.Table) -> None:
+        if part not in self.open:
+            target = self.folder / (part or "_")
+            target.mkdir(parents=True, exist_ok=True)
+            sink = pa.OSFile(str(target / f"{self.name}{SHARE_SUFFIX}"), "wb")
+            options = pa.ipc.IpcWriteOptions(compression="lz4")
+            writer = pa.ipc.new_file(sink, share.schema, options=options)
+            self.open[part] = (sink, writer, share.schema)
+        _, writer, schema = self.open[part]
+        # Staged files of several landings: the same columns, perhaps typed apart (all-null).
+        writer.write_table(share if share.schema == schema else share.cast(schema))
+
+    def __enter__(self) -> _ShareWriters:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sink, writer, _ in self.open.values():
+            writer.close()
+            sink.close()
+
+
 def _write_routed(
-    folder: Path,
+    writers: _ShareWriters,
     name: str,
-    label: str,
     rows: pa.Table,
     excluded: pd.DataFrame,
     homes: pd.Series,
@@ -162,31 +213,32 @@ def _write_routed(
         pd.MultiIndex.from_frame(excluded[row_ids].astype("int64"))
     )
     routes = route(name, keys, homes, institutions)
-    touched = set(routes["recon_part"].unique()) | set(routes["check_part"].unique())
-    for part in sorted(touched):
-        recon = (routes["recon_part"] == part).to_numpy(bool) & ~is_excluded
-        check = (routes["check_part"] == part).to_numpy(bool)
+    # Integer codes of one shared list of partitions: a comparison per partition is cheap.
+    codes, touched = pd.factorize(
+        pd.concat([routes["recon_part"], routes["check_part"]], ignore_index=True), sort=True
+    )
+    recon_codes, check_codes = codes[: len(routes)], codes[len(routes) :]
+    for number, part in enumerate(touched):
+        recon = (recon_codes == number) & ~is_excluded
+        check = check_codes == number
         keep = recon | check
         share = rows.filter(pa.array(keep))
         for flag, values in (("_excluded", is_excluded), ("_recon", recon), ("_check", check)):
             share = share.append_column(flag, pa.array(values[keep], type=pa.bool_()))
-        target = folder / (part or "_") / name
-        target.mkdir(parents=True, exist_ok=True)
-        pq.write_table(share, target / f"{label}.parquet")
-    return touched
+        writers.write(part, share)
+    return set(touched)
 
 
-def _partition_rows(folder: Path, template: Template, contract: Contract) -> pd.DataFrame:
-    """A partition's rows of one template (its batch files in order), or none."""
-    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-    if not files:
+def _partition_rows(path: Path, template: Template, contract: Contract) -> pd.DataFrame:
+    """A partition's rows of one template, or none."""
+    if not path.exists():
         return empty_staged(template, contract).assign(
             _recon=pd.Series(dtype=bool),
             _check=pd.Series(dtype=bool),
             _excluded=pd.Series(dtype=bool),
         )
-    # One Arrow read of every batch file, one conversion: files are many and small.
-    return ds.dataset([str(f) for f in files], format="parquet").to_table().to_pandas()
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all().to_pandas()
 
 
 def _without_flags(frame: pd.DataFrame) -> pd.DataFrame:
@@ -207,7 +259,7 @@ def load_partition(
     checks: dict[str, pd.DataFrame] = {}
     excluded: dict[str, pd.DataFrame] = {}
     for name, template in contract.templates.items():
-        rows = _partition_rows(target / name, template, contract)
+        rows = _partition_rows(target / f"{name}{SHARE_SUFFIX}", template, contract)
         recon[name] = _without_flags(rows.loc[rows["_recon"].to_numpy(bool)])
         check = rows["_check"].to_numpy(bool)
         is_excluded = rows["_excluded"].to_numpy(bool)

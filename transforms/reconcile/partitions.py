@@ -97,8 +97,12 @@ def uploader_partitions(units: pd.Series, institutions: pd.DataFrame) -> pd.Seri
     else the unit code's own digits."""
     township = institutions.set_index(institutions["code"].astype("string"))["township_code"]
     township = township[~township.index.duplicated()]
-    known = units.astype("string").map(township)
-    return partition_of(known.fillna(units.astype("string")))
+    # Worked out once per distinct unit: a batch of rows holds a few hundred uploaders.
+    positions, distinct = pd.factorize(units.astype("string"))
+    unit = pd.Series(distinct, dtype="string")
+    part = partition_of(unit.map(township).astype("string").fillna(unit))
+    known = np.append(part.to_numpy(dtype=object), NO_PARTITION)  # -1 (no unit) → last
+    return pd.Series(known[positions], index=units.index, dtype="string")
 
 
 def person_homes(roster: pd.DataFrame, village_births: pd.DataFrame) -> pd.Series:
@@ -126,7 +130,13 @@ def person_homes(roster: pd.DataFrame, village_births: pd.DataFrame) -> pd.Serie
     people = pd.concat([listed, reported], ignore_index=True).dropna(subset=["person", "unit"])
     people = people.sort_values(["person", "source", "priority", "unit"], kind="stable")
     first = people.drop_duplicates("person")
-    return pd.Series(partition_of(first["unit"]).to_numpy(), index=first["person"].to_numpy())
+    # An object index: `route` looks a batch's persons up in it, and pandas keeps the hash
+    # table of an object index between lookups (not that of an Arrow string index).
+    return pd.Series(
+        partition_of(first["unit"]).to_numpy(dtype=object),
+        index=pd.Index(first["person"].to_numpy(dtype=object), dtype=object),
+        dtype="string",
+    )
 
 
 def person_of(template: str, rows: pd.DataFrame) -> pd.Series:
@@ -144,7 +154,7 @@ def route(
     """Per staged row: `recon_part` (its person's home, else the uploader's partition) and
     `check_part` (the partition of the area it describes, else the uploader's)."""
     uploader = uploader_partitions(rows["unit"], institutions)
-    home = person_of(template, rows).map(homes).astype("string")
+    home = _home_of(person_of(template, rows), homes)
     area_column = AREA_COLUMN[template]
     described = (
         partition_of(rows[area_column]).replace(NO_PARTITION, pd.NA)
@@ -158,6 +168,14 @@ def route(
         },
         index=rows.index,
     )
+
+
+def _home_of(persons: pd.Series, homes: pd.Series) -> pd.Series:
+    """Each person's home partition (null: no person, or one without a home)."""
+    index = homes.index if homes.index.dtype == object else pd.Index(homes.index, dtype=object)
+    at = index.get_indexer(persons.to_numpy(dtype=object, na_value=None))
+    known = np.append(homes.to_numpy(dtype=object, na_value=None), [None])  # -1 → None
+    return pd.Series(known[at], index=persons.index, dtype="string")
 
 
 def areas_of(areas: pd.DataFrame, part: str) -> pd.DataFrame:
