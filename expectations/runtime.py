@@ -69,6 +69,15 @@ class GxRuntime:
                 )
             return self.batches[template.staging_table]
 
+    def forget(self, batch_id: str) -> None:
+        """Drop a validated batch's data. GX's execution engine keeps every batch it has
+        loaded, the frame included, for the process's life: a night would hold the last
+        batch of every template (hundreds of MB) through every stage after validation."""
+        manager = self.source.get_execution_engine().batch_manager
+        with self.lock:
+            manager.batch_data_cache.pop(batch_id, None)
+            manager.batch_cache.pop(batch_id, None)
+
     def suite(self, template: Template, contract: Contract) -> gx.ExpectationSuite:
         with self.lock:
             if template not in self.suites:

@@ -93,7 +93,10 @@ def validate_batch(
     batch = runtime.batch_definition(template).get_batch(
         batch_parameters={"dataframe": batch_frame}
     )
-    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    try:
+        result = batch.validate(suite, result_format=RESULT_FORMAT)
+    finally:
+        runtime.forget(batch.id)
     collect_result(result, template.staging_table, runtime)
 
     context = _RowContext(template, batch_frame, report_month_col, raw)

@@ -57,20 +57,29 @@ from flows.summaries import (
 )
 from transforms.indicators.achievement import compute_indicators, target_findings
 from transforms.indicators.by_partition import work_partition
-from transforms.indicators.catalog import load_catalog
+from transforms.indicators.catalog import Catalog, load_catalog
 from transforms.indicators.signoff import review_months
 from transforms.periods import last_due_month, periods_for
 from transforms.quality.batches import row_batches, township_order
 from transforms.reconcile.partitions import task_groups, uploader_partitions
-from transforms.templates import Template, load_contract
-from warehouse import partition_cache, partitions, run_summary, runs, signoffs, staged, workspace
+from transforms.templates import Contract, Template, load_contract
+from warehouse import (
+    memory,
+    partition_cache,
+    partitions,
+    run_summary,
+    runs,
+    signoffs,
+    staged,
+    workspace,
+)
 from warehouse import publish as publishing
 from warehouse.clock import local_now
 from warehouse.db import make_engine
 from warehouse.issues import record_findings
 from warehouse.landing import land_inbox
 from warehouse.partitions import Split
-from warehouse.reference import REFERENCE_FILES, ReferenceError, read_reference
+from warehouse.reference import REFERENCE_FILES, Reference, ReferenceError, read_reference
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -146,6 +155,8 @@ def _stage(settings: Settings, run_id: str, name: Stage) -> Iterator[Callable[[s
     except BaseException as error:
         progress.emit(name, "failed", f"{type(error).__name__}: {error}")
         raise
+    finally:
+        memory.release_unused()  # the next stage starts from what is still held, not the peak
     progress.emit(name, "done", f"{time.perf_counter() - started:.1f} s")
 
 
@@ -278,9 +289,8 @@ def check_inputs(settings: Settings, run_id: str) -> InputCheck:
         return InputCheck(value, same_as, {k: run_inputs.short_digest(v) for k, v in parts.items()})
 
 
-def split_partitions(settings: Settings, run_id: str) -> Split:
+def split_partitions(settings: Settings, run_id: str, reference: Reference) -> Split:
     """Route the current staged rows to their partitions (townships), on disk."""
-    reference = read_reference(settings.reference)
     return partitions.split_current_rows(
         _engine(settings),
         settings.raw_dir,
@@ -296,11 +306,19 @@ def reconcile_partitions(
 ) -> list[dict[str, Any]]:
     """Some townships one after another (one Prefect task for a group, not one a township:
     a task run costs its API calls)."""
-    return [_reconcile_partition(settings, run_id, part, context) for part in parts]
+    # Read once a task, not once a township (a Dask worker runs a county's townships).
+    shared = (read_reference(settings.reference), load_contract(), load_catalog())
+    return [_reconcile_partition(settings, run_id, part, context, *shared) for part in parts]
 
 
 def _reconcile_partition(
-    settings: Settings, run_id: str, part: str, context: dict[str, str]
+    settings: Settings,
+    run_id: str,
+    part: str,
+    context: dict[str, str],
+    reference: Reference,
+    contract: Contract,
+    catalog: Catalog,
 ) -> dict[str, Any]:
     """Reconcile, check and measure one township, or take its results of an earlier run
     whose inputs were the same (`warehouse.partition_cache`); no database.
@@ -313,13 +331,11 @@ def _reconcile_partition(
     cached = partition_cache.lookup(settings.home, part, digest)
     if cached is not None:
         return {**cached, "part": part, "digest": digest, "process": os.getpid(), "cached": True}
-    reference = read_reference(settings.reference)
-    contract = load_contract()
     work = work_partition(
         partitions.load_partition(folder, part, contract, reference.areas),
         reference.institutions,
         contract,
-        load_catalog(),
+        catalog,
         settings.effective_as_of,
         settings.deadline_day,
         context["first_month"] or None,
@@ -339,14 +355,13 @@ def _reconcile_partition(
 
 
 def combine_partitions(
-    settings: Settings, run_id: str, parts: list[dict[str, Any]]
+    settings: Settings, run_id: str, parts: list[dict[str, Any]], reference: Reference
 ) -> dict[str, str]:
     """Record every partition's findings at once (an issue not found again by any
     partition closes); gather what compute reads (small: expected uploads, measures per
     village and month) and list each partition's frames for publish (which reads them
     one partition at a time)."""
     engine = _engine(settings)
-    reference = read_reference(settings.reference)
     targets = target_findings(reference.targets, load_catalog(), reference.areas)
     findings = workspace.gather_frames([p["findings"] for p in parts])
     with engine.begin() as conn:
@@ -377,9 +392,10 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
     here, in parallel on Dask), combine: the Parquet paths of the reconciled frames, the
     leaf measures and the months."""
     with _stage(settings, run_id, Stage.RECONCILE) as detail:
-        split = split_partitions(settings, run_id)
+        reference = read_reference(settings.reference)
+        split = split_partitions(settings, run_id, reference)
         detail(f"分区 partitions: {len(split.parts)} ({', '.join(p or '—' for p in split.parts)})")
-        first = run_inputs.first_month(settings, read_reference(settings.reference).targets)
+        first = run_inputs.first_month(settings, reference.targets)
         # Partitions depend on the as-of date only through which months are due.
         context = {
             "last_due_month": last_due_month(settings.effective_as_of, settings.deadline_day),
@@ -393,7 +409,7 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
         done = _each_partition(settings, run_id, split.parts, context)
         recomputed = sum(not d["cached"] for d in done)
         detail(f"重算 recomputed {recomputed} / {len(done)}; 其余未变 the rest unchanged")
-        return combine_partitions(settings, run_id, done)
+        return combine_partitions(settings, run_id, done, reference)
 
 
 def _each_partition(

@@ -437,3 +437,29 @@ def test_gx_is_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     assert validate_batch(staged(t, rows), t).empty
     out = capsys.readouterr()
     assert "Calculating Metrics" not in out.err + out.out
+
+
+def test_a_validated_batch_is_not_kept_by_gx(
+    women: tuple[pd.DataFrame, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX's execution engine keeps every batch it loads; validate_batch drops its own, so a
+    night does not hold the last batch of every template through every later stage."""
+    import gc
+    import weakref
+
+    import expectations.validate as validate_module
+
+    frame, _ = women
+    prepared: list[weakref.ref[pd.DataFrame]] = []
+    prepare = validate_module.prepare_batch
+
+    def watched(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        batch = prepare(*args, **kwargs)
+        prepared.append(weakref.ref(batch))
+        return batch
+
+    monkeypatch.setattr(validate_module, "prepare_batch", watched)
+    validate_batch(frame, CONTRACT.templates["village_women"])
+    gc.collect()
+    assert len(prepared) == 1
+    assert prepared[0]() is None

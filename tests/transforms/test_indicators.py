@@ -903,3 +903,21 @@ def test_bad_target_rows_are_quality_findings_with_file_and_row() -> None:
     assert "年份不是年份；目标值缺失或不是数字" in first["message_zh"]
     # none of them sets a target, and the run does not crash on them
     assert normalise_targets(targets, load_catalog()).empty
+
+
+@pytest.mark.parametrize("periods_per_chunk", [1, 5])
+def test_the_mart_does_not_depend_on_how_many_periods_are_built_at_once(
+    periods_per_chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compute_indicators builds the mart a few periods at a time (memory): any chunk size
+    gives the same rows in the same order as one chunk of every period."""
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    targets = targets_frame((2026, COUNTY, "policy_compliance_rate", ">=", 87.0, None))
+    codes = ["births", "policy_compliance_rate", "fee_collection_rate", "three_checks_rate"]
+    monkeypatch.setattr("transforms.indicators.achievement.PERIODS_PER_CHUNK", 10_000)
+    whole = run(_worked_example_frames(), codes, months, targets)
+    monkeypatch.setattr("transforms.indicators.achievement.PERIODS_PER_CHUNK", periods_per_chunk)
+    chunked = run(_worked_example_frames(), codes, months, targets)
+    assert whole["period"].nunique() > periods_per_chunk
+    assert whole["rank"].notna().any()
+    pd.testing.assert_frame_equal(chunked, whole)

@@ -76,6 +76,32 @@ def test_an_arrow_table_is_inserted_as_the_same_frame_would_be(engine: Engine) -
     assert list(as_arrow["verified"].astype(object)) == [True, pd.NA, False]
 
 
+def test_rows_are_loaded_a_chunk_at_a_time_and_all_arrive_in_order(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame longer than a chunk (here 2 rows) arrives whole, from pandas and from Arrow,
+    on both warehouses (the chunks of COPY on PostgreSQL, of executemany on SQLite)."""
+    monkeypatch.setattr("warehouse.load._CHUNK_ROWS", 2)
+    frame = pd.DataFrame(
+        {
+            "upload_id": [1] * 5,
+            "row_number": [1, 2, 3, 4, 5],
+            "unit": ["654226100201"] * 5,
+            "report_month": ["2026-09"] * 5,
+            "name": ["甲", "乙", pd.NA, "丁", "戊"],
+        }
+    )
+    table = schema.staging_tables["village_women"]
+    for rows in (frame, pa.Table.from_pandas(frame, preserve_index=False)):
+        with engine.begin() as conn:
+            conn.execute(table.delete())
+            assert bulk_insert(conn, table, rows) == 5
+        with engine.connect() as conn:
+            back = read_frame(conn, select(table).order_by(table.c.row_number))
+        assert back["row_number"].tolist() == [1, 2, 3, 4, 5]
+        assert back["name"].tolist()[:2] == ["甲", "乙"] and pd.isna(back.loc[2, "name"])
+
+
 def test_a_failed_transaction_loads_nothing(engine: Engine) -> None:
     frame = pd.DataFrame(
         {"upload_id": [1], "row_number": [1], "unit": ["u"], "report_month": ["2026-09"]}

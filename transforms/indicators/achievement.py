@@ -218,18 +218,43 @@ def measure_values(
     rows; value = the sum over the area's subtree of each source area's
     period value (flows: sum over the months; stocks: last snapshot month).
     """
-    month_map = _period_months(periods)
-    keys = ["measure", "area_code", "month"]
+    # On integer codes (sorted, so code order is text order): a county's leaves fan out
+    # to every period and ancestor, and as text that held ~200 MB.
+    measure, measures = pd.factorize(leaves["measure"], sort=True)
+    area, areas = pd.factorize(leaves["area_code"], sort=True)
+    month, months = pd.factorize(leaves["month"], sort=True)
+    long = pd.DataFrame(
+        {
+            "m": measure,
+            "a": area,
+            "t": month,
+            "stock": leaves["stock"].to_numpy(dtype=bool),
+            "value": leaves["value"].to_numpy(dtype="float64"),
+        }
+    )
+    long = long.loc[(measure >= 0) & (area >= 0) & (month >= 0)]  # null keys count nowhere
     # Partitions may each hold part of an area's month: add them up first.
-    long = leaves.groupby([*keys, "stock"], as_index=False, sort=False)["value"].sum()
-    long = long.merge(month_map, on="month", how="inner")
-    keys = ["measure", "area_code", "period"]
-    last = long.groupby(keys)["month"].transform("max")
-    long = long[~long["stock"] | (long["month"] == last)]
+    long = long.groupby(["m", "a", "t", "stock"], as_index=False, sort=False)["value"].sum()
+    month_map = _period_months(periods)
+    period, period_labels = pd.factorize(month_map["period"], sort=True)
+    in_periods = pd.DataFrame({"t": pd.Index(months).get_indexer(month_map["month"]), "p": period})
+    long = long.merge(in_periods.loc[in_periods["t"] >= 0], on="t", how="inner")
+    keys = ["m", "a", "p"]
+    last = long.groupby(keys)["t"].transform("max")
+    long = long[~long["stock"] | (long["t"] == last)]
     per_area = long.groupby(keys, as_index=False)["value"].sum()
-    rolled = per_area.merge(closure[["area_code", "ancestor_code"]], on="area_code", how="inner")
-    rolled = rolled.groupby(["measure", "ancestor_code", "period"], as_index=False)["value"].sum()
-    return rolled.rename(columns={"ancestor_code": "area_code"})
+    ancestor, ancestors = pd.factorize(closure["ancestor_code"], sort=True)
+    up = pd.DataFrame({"a": pd.Index(areas).get_indexer(closure["area_code"]), "u": ancestor})
+    rolled = per_area.merge(up.loc[(up["a"] >= 0) & (up["u"] >= 0)], on="a", how="inner")
+    rolled = rolled.groupby(["m", "u", "p"], as_index=False)["value"].sum()
+    return pd.DataFrame(
+        {
+            "measure": pd.Series(measures.take(rolled["m"]), dtype="string"),
+            "area_code": pd.Series(ancestors.take(rolled["u"]), dtype="string"),
+            "period": pd.Series(period_labels.take(rolled["p"]), dtype="string"),
+            "value": rolled["value"].to_numpy(),
+        }
+    )
 
 
 # -------------------------------------------------------------------- targets
@@ -469,14 +494,58 @@ def compute_indicators(
         columns=["indicator", "period_kind", "judged"],
     ).astype({"indicator": "string", "period_kind": "string", "judged": "bool"})
 
+    leaves = frames if isinstance(frames, pd.DataFrame) else leaf_measures(frames, catalog.measures)
+    values = measure_values(leaves, closure, periods)
+    counts = [i.code for i in catalog if i.unit == "count"]
+    inherited = inherited_targets(normalise_targets(targets, catalog), closure, counts)
+    shares = signed_off_shares(
+        review
+        if review is not None
+        else pd.DataFrame(columns=["area_code", "month", "signed_off"]),
+        closure,
+        periods,
+    )
+    # A few periods at a time: the grid is wide (every indicator × area of a period, with
+    # its names, targets and measures), and a county's year of it at once held ~400 MB.
+    # Every rule below works within a period (ranks too), and the chunks come in period
+    # order, so their concatenation is the mart in its order.
+    period_table = period_table.sort_values("period_order", kind="stable")
+    chunks = [
+        _achievement_rows(
+            period_table.iloc[start : start + PERIODS_PER_CHUNK],
+            applies,
+            spec,
+            area_table,
+            values,
+            inherited,
+            shares,
+            run_id,
+        )
+        for start in range(0, max(len(period_table), 1), PERIODS_PER_CHUNK)
+    ]
+    return pd.concat(chunks, ignore_index=True)
+
+
+PERIODS_PER_CHUNK = 6
+"""How many periods' rows compute_indicators builds at once (memory, not figures)."""
+
+
+def _achievement_rows(
+    period_table: pd.DataFrame,
+    applies: pd.DataFrame,
+    spec: pd.DataFrame,
+    area_table: pd.DataFrame,
+    values: pd.DataFrame,
+    inherited: pd.DataFrame,
+    shares: pd.DataFrame,
+    run_id: str,
+) -> pd.DataFrame:
+    """The mart rows of some periods, in the mart's order (compute_indicators)."""
     grid = (
         period_table.merge(applies, on="period_kind", how="inner")
         .merge(spec, on="indicator", how="inner")
         .merge(area_table, how="cross")
     )
-
-    leaves = frames if isinstance(frames, pd.DataFrame) else leaf_measures(frames, catalog.measures)
-    values = measure_values(leaves, closure, periods)
     num = values.rename(columns={"measure": "num_measure", "value": "numerator"})
     den = values.rename(columns={"measure": "den_measure", "value": "denominator"})
     grid = grid.merge(num, on=["num_measure", "area_code", "period"], how="left")
@@ -496,8 +565,6 @@ def compute_indicators(
         ratio = np.where(den_values > 0, scaled / den_values, np.nan)
     grid["value"] = np.where(has_den, ratio, scaled)
 
-    counts = [i.code for i in catalog if i.unit == "count"]
-    inherited = inherited_targets(normalise_targets(targets, catalog), closure, counts)
     grid = grid.merge(inherited, on=["area_code", "year", "indicator"], how="left")
     not_judged = ~grid["judged"].to_numpy(dtype=bool)
     grid.loc[not_judged, ["target", "target_hi"]] = np.nan
@@ -518,13 +585,6 @@ def compute_indicators(
     grid["rank"] = pd.Series(pd.NA, index=grid.index, dtype="Int64")
     grid.loc[ranks.index, "rank"] = ranks.astype("int64")
 
-    shares = signed_off_shares(
-        review
-        if review is not None
-        else pd.DataFrame(columns=["area_code", "month", "signed_off"]),
-        closure,
-        periods,
-    )
     grid = grid.merge(shares, on=["area_code", "period"], how="left")
 
     grid["level_order"] = grid["area_level"].map({lvl: i for i, lvl in enumerate(AREA_LEVELS)})
