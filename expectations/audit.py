@@ -157,7 +157,10 @@ def audit_mart(mart: pd.DataFrame, catalog: Catalog | None = None) -> AuditResul
     except KeyError:
         batch_definition = asset.add_batch_definition_whole_dataframe("whole")
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(mart_suite(), result_format="SUMMARY")
+    try:
+        result = batch.validate(mart_suite(), result_format="SUMMARY")
+    finally:
+        runtime.forget(batch.id)  # the mart is not held by GX through publishing
     failures = []
     for outcome in result.results:
         if outcome.success:

@@ -78,6 +78,9 @@ def current_mart(conn: Connection) -> pd.DataFrame:
     return read_frame(conn, schema.mart_target_achievement)
 
 
+_FETCH_ROWS = 20_000
+
+
 def _compared_columns() -> list[str]:
     """Every mart column but the key and the run id: a change in any of them is a change."""
     skip = {*MART_KEY, "run_id"}
@@ -93,11 +96,14 @@ def _published_for_diff(conn: Connection) -> pd.DataFrame:
     """
     names = [*MART_KEY, *_compared_columns()]
     listed = ", ".join(f'"{n}"' for n in names)
-    rows = conn.exec_driver_sql(
-        f'SELECT {listed} FROM "{schema.mart_target_achievement.name}"'
-    ).fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pa.table({n: pa.array(list(v)) for n, v in zip(names, columns, strict=True)}).to_pandas()
+    result = conn.exec_driver_sql(f'SELECT {listed} FROM "{schema.mart_target_achievement.name}"')
+    # A chunk of rows as Python values at a time: a county's mart at once held ~500 MB.
+    chunks = [pa.table({n: pa.array([], type=pa.null()) for n in names})]
+    while rows := result.fetchmany(_FETCH_ROWS):
+        columns = zip(*rows, strict=True)
+        chunks.append(pa.table({n: pa.array(v) for n, v in zip(names, columns, strict=True)}))
+    # A column all null in one chunk is typed null there: promoted to the others' type.
+    return pa.concat_tables(chunks, promote_options="permissive").to_pandas()
 
 
 def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
