@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,10 @@ def county(args: argparse.Namespace) -> Iterator[County]:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
+        # A kept folder starts over: files of an earlier benchmark (a correction, a
+        # warehouse) would make a cold run warm.
+        for old in ("inbox", "reference", "home"):
+            shutil.rmtree(folder / old, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         spec = CountySpec(
