@@ -6,6 +6,7 @@ None of it decides a figure: a failure here is logged and never fails the run.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from uuid import UUID
 
@@ -35,11 +36,14 @@ _watched_servers: set[int] = set()
 
 def watch_temporary_server() -> None:
     """A killed run must not leave Prefect's temporary server behind (flows/server_watchdog)."""
+    # Prefect imports its server only to start a temporary one: against a running server
+    # (production, PREFECT_API_URL) there is nothing to watch, and importing it costs ~2.6 s.
+    server_module = sys.modules.get("prefect.server.api.server")
+    if server_module is None:
+        return
     logger = get_run_logger()
     try:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        for server in list(SubprocessASGIServer._instances.values()):
+        for server in list(server_module.SubprocessASGIServer._instances.values()):
             process = server.server_process
             if process is None or process.poll() is not None or process.pid in _watched_servers:
                 continue
