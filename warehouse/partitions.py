@@ -140,6 +140,8 @@ def _current_batches(
         & current["staged_path"].notna()
     ]
     groups = sorted(mine.groupby("staged_path"))
+    if not groups:
+        return
     files = [raw_dir / str(path) for path, _ in groups]
     # Staged files of several landings hold the same columns, typed apart where one was all
     # null: read them all as one schema, so every batch (and a share file's) agrees.
