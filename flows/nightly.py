@@ -409,6 +409,11 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
         done = _each_partition(settings, run_id, split.parts, context)
         recomputed = sum(not d["cached"] for d in done)
         detail(f"重算 recomputed {recomputed} / {len(done)}; 其余未变 the rest unchanged")
+        gone = partition_cache.prune(settings.home, split.parts)
+        if gone:
+            detail(
+                f"已无上报的乡镇 townships no longer uploading, cache removed: {', '.join(gone)}"
+            )
         return combine_partitions(settings, run_id, done, reference)
 
 

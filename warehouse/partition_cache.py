@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +97,23 @@ def store(home: Path, part: str, digest: str, result: Mapping[str, Any]) -> dict
     fresh.rename(final)
     shutil.rmtree(old, ignore_errors=True)
     return _with_paths(final, entry)
+
+
+def prune(home: Path, parts: Iterable[str]) -> list[str]:
+    """Remove the entries of partitions not in `parts` (a township no upload names any
+    more), and what a killed store left (`.new`, `.old`); the partitions removed.
+
+    Called once a run has every partition's results: the cache then holds this run's
+    partitions only, so it stays the size of the inbox's townships.
+    """
+    root = home.resolve() / "partition-cache"
+    if not root.is_dir():
+        return []
+    keep = {part or "_" for part in parts}
+    removed = []
+    for folder in sorted(root.iterdir()):
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder.suffix not in {".new", ".old"}:
+                removed.append("" if folder.name == "_" else folder.name)
+    return removed
