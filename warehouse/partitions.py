@@ -37,7 +37,7 @@ from transforms.reconcile.partitions import (
     uploader_partitions,
 )
 from transforms.templates import Contract, Template
-from warehouse.staged import exclusions, uploads_frame
+from warehouse.staged import exclusions, uploads_frame, uploads_with_rows
 
 _FLAGS = ["_recon", "_check", "_excluded"]
 SHARE_SUFFIX = ".arrow"
@@ -52,11 +52,7 @@ def _home_rows(raw_dir: Path, current: pd.DataFrame, contract: Contract, name: s
     """The distinct values of the columns that decide homes, of the current uploads' rows
     (no exclusions: an error row still says where a person is listed)."""
     template = contract.templates[name]
-    mine = current.loc[
-        (current["source"] == template.source)
-        & (current["kind"] == template.kind)
-        & current["staged_path"].notna()
-    ]
+    mine = uploads_with_rows(current, template)
     deciding = [c for c in _HOME_COLUMNS[name] if c != "upload_id"]
     # Kept distinct file by file: a woman is on twelve monthly rosters, and only where she
     # is listed, and how, decides her home (a county's million rows become a tenth).
@@ -134,11 +130,7 @@ def _current_batches(
 ) -> Iterator[pa.Table]:
     """The staged rows of the current uploads of a template, a batch at a time, in the
     order of their staged files and rows."""
-    mine = current.loc[
-        (current["source"] == template.source)
-        & (current["kind"] == template.kind)
-        & current["staged_path"].notna()
-    ]
+    mine = uploads_with_rows(current, template)
     groups = sorted(mine.groupby("staged_path"))
     if not groups:
         return
@@ -176,25 +168,23 @@ class _ShareWriters:
 
     def __init__(self, folder: Path, name: str) -> None:
         self.folder, self.name = folder, name
-        self.open: dict[str, tuple[pa.NativeFile, pa.ipc.RecordBatchFileWriter, pa.Schema]] = {}
+        self.open: dict[str, tuple[pa.NativeFile, pa.ipc.RecordBatchFileWriter]] = {}
 
     def write(self, part: str, share: pa.Table) -> None:
+        """Append a share; every batch of a template has one schema (`_current_batches`)."""
         if part not in self.open:
             target = self.folder / (part or "_")
             target.mkdir(parents=True, exist_ok=True)
             sink = pa.OSFile(str(target / f"{self.name}{SHARE_SUFFIX}"), "wb")
             options = pa.ipc.IpcWriteOptions(compression="lz4")
-            writer = pa.ipc.new_file(sink, share.schema, options=options)
-            self.open[part] = (sink, writer, share.schema)
-        _, writer, schema = self.open[part]
-        # Staged files of several landings: the same columns, perhaps typed apart (all-null).
-        writer.write_table(share if share.schema == schema else share.cast(schema))
+            self.open[part] = (sink, pa.ipc.new_file(sink, share.schema, options=options))
+        self.open[part][1].write_table(share)
 
     def __enter__(self) -> _ShareWriters:
         return self
 
     def __exit__(self, *_: object) -> None:
-        for sink, writer, _ in self.open.values():
+        for sink, writer in self.open.values():
             writer.close()
             sink.close()
 

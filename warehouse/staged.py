@@ -45,14 +45,18 @@ def _read_batches(raw_dir: Path, uploads: pd.DataFrame, template: Template) -> p
     return pd.concat(frames, ignore_index=True)
 
 
-def staged_rows(raw_dir: Path, uploads: pd.DataFrame, template: Template) -> pd.DataFrame:
-    """Staged rows of the given uploads of one template (empty frame with no uploads)."""
-    mine = uploads.loc[
+def uploads_with_rows(uploads: pd.DataFrame, template: Template) -> pd.DataFrame:
+    """The manifest rows of `uploads` that are of `template` and have staged rows."""
+    return uploads.loc[
         (uploads["source"] == template.source)
         & (uploads["kind"] == template.kind)
         & uploads["staged_path"].notna()
     ]
-    return _read_batches(raw_dir, mine, template)
+
+
+def staged_rows(raw_dir: Path, uploads: pd.DataFrame, template: Template) -> pd.DataFrame:
+    """Staged rows of the given uploads of one template (empty frame with no uploads)."""
+    return _read_batches(raw_dir, uploads_with_rows(uploads, template), template)
 
 
 def unvalidated_uploads(conn: Connection) -> pd.DataFrame:
