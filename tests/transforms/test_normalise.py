@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from transforms.landing.identity import id_check_digit, person_key
 from transforms.landing.normalise import (
+    _on_distinct,
     clean_text,
     normalise_frame,
     parse_area_code,
@@ -291,6 +292,24 @@ def test_no_text_makes_a_parser_raise(raw: list[str | None]) -> None:
         values, codes = parser(series)
         assert len(values) == len(codes) == len(raw)
         assert not (values.notna() & codes.notna()).any()
+
+
+CELLS = st.sampled_from(
+    ["是", "√", "", " ", "2026-09-03", "46268", "1", "1.0", "男", "上环", "¥1,200元", "x", None]
+)
+
+
+@FAST
+@given(st.lists(st.one_of(CELLS, st.text(max_size=4), st.none()), max_size=40))
+def test_parsing_distinct_cells_once_reads_every_row_alike(raw: list[str | None]) -> None:
+    """`_on_distinct` (each distinct cell parsed once, spread back) gives what parsing
+    every row gives, values, codes and dtypes, blanks included."""
+    series = pd.Series(raw, dtype="string", index=pd.RangeIndex(len(raw)) + 5)
+    for parser in PARSERS:
+        expected_values, expected_codes = parser(series)
+        values, codes = _on_distinct(parser, series)
+        pd.testing.assert_series_equal(values, expected_values, check_names=False)
+        pd.testing.assert_series_equal(codes, expected_codes, check_names=False)
 
 
 def date_spellings(day: dt.date) -> list[str]:

@@ -209,7 +209,7 @@ class FileRead:
 
     @classmethod
     def of(cls, result: ReadResult) -> FileRead:
-        return cls(result.problem, result.encoding, result.header_row, len(result.frame))
+        return cls(result.problem, result.encoding, result.header_row, result.table.num_rows)
 
 
 def file_records(
@@ -237,12 +237,9 @@ def file_records(
 
 def _as_read_table(result: ReadResult, upload_id: int) -> pa.Table:
     """One good file's rows as read, in Arrow: its own columns as text, `row_number`, then
-    `upload_id`; the table `Table.from_pandas` makes of `result.frame` with `upload_id`
-    added, without the pandas metadata and at a fraction of the cost."""
-    frame = result.frame
-    arrays = [pa.array(series.array) for _, series in frame.items()]
-    arrays.append(pa.array(np.full(len(frame), upload_id, dtype=np.int64)))
-    return pa.Table.from_arrays(arrays, names=[*map(str, frame.columns), "upload_id"])
+    `upload_id`."""
+    ids = pa.array(np.full(result.table.num_rows, upload_id, dtype=np.int64))
+    return result.table.append_column("upload_id", ids)
 
 
 def _canonical_batch(
@@ -259,7 +256,7 @@ def _canonical_batch(
         pieces = []
         for result, table in zip(results, tables, strict=True):
             source = result.columns.get(column.name)
-            if source is not None and source in result.frame.columns:
+            if source is not None and source in table.column_names:
                 pieces.extend(table.column(source).cast(text).chunks)
             else:
                 pieces.append(pa.nulls(table.num_rows, text))

@@ -12,7 +12,6 @@ than a Python loop over strings.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 import numpy as np
@@ -276,8 +275,9 @@ def person_key(ids: pd.Series, secret: bytes) -> pd.Series:
     """
     s = as_text(ids)
     uniques = s.dropna().unique()
+    # hmac.digest: the one-shot C path, several times faster than hmac.new(...).hexdigest().
     keys = {
-        value: hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
+        value: hmac.digest(secret, value.encode("utf-8"), "sha256").hex()
         for value in uniques.tolist()
     }
     return s.map(keys).astype("string")

@@ -42,6 +42,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -62,7 +63,6 @@ ROW_NUMBER = "row_number"
 _STRING = pd.StringDtype()
 _TOTAL_ROW = re.compile(r"(合计|总计|小计)(\W.*)?", re.DOTALL)
 _SCIENTIFIC_FROM = 1e15
-_FAST_CSV_MAX_WIDTH = 1000
 
 
 class UnreadableError(ValueError):
@@ -81,16 +81,17 @@ class UnreadableError(ValueError):
 class ReadResult:
     """One upload, read.
 
-    `frame` holds the data rows under the header: one `string` column per header cell of
+    `table` holds the data rows under the header: one text column per header cell of
     the file (its original text, stripped; repeats de-duplicated as `姓名_2`; a blank header
     over data becomes `列<n>`, n = 1-based column position), plus the int column
     `row_number` (1 = first row under the header; blank rows are dropped but still counted).
-    `columns` maps each template column found to its frame column; `extra_columns` are
-    the frame columns that are not in the template (kept raw, ignored downstream).
-    `header_row` is 0-based in the file; `encoding` is None for XLSX.
+    `frame` is the same as pandas (`string` columns). `columns` maps each template column
+    found to its table column; `extra_columns` are the table columns that are not in the
+    template (kept raw, ignored downstream). `header_row` is 0-based in the file;
+    `encoding` is None for XLSX.
     """
 
-    frame: pd.DataFrame
+    table: pa.Table
     columns: dict[str, str]
     extra_columns: tuple[str, ...]
     missing_required: tuple[str, ...]
@@ -98,6 +99,17 @@ class ReadResult:
     header_row: int | None
     problem: ReadProblem | None
     template: Template | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """`table` as pandas, built on first use: landing stages the Arrow table itself."""
+        columns: dict[str, Any] = {
+            name: pd.arrays.ArrowStringArray(column.combine_chunks())
+            for name, column in zip(self.table.column_names, self.table.columns, strict=True)
+            if name != ROW_NUMBER
+        }
+        columns[ROW_NUMBER] = self.table.column(ROW_NUMBER).to_numpy()
+        return pd.DataFrame(columns, index=pd.RangeIndex(self.table.num_rows), copy=False)
 
     @property
     def ok(self) -> bool:
@@ -156,41 +168,22 @@ def _rows_cells(rows: list[list[str | None]]) -> np.ndarray:
     width = max((len(r) for r in rows), default=0)
     if width == 0:
         return np.empty((len(rows), 0), dtype=object)
+    # Padded as lists, then one array: a row-by-row copy into the array costs more.
+    padded = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in rows]
     cells = np.empty((len(rows), width), dtype=object)
-    for i, row in enumerate(rows):
-        cells[i, : len(row)] = row
+    cells[:] = padded
     return _clean_cells(cells)
 
 
 def _csv_cells(text: str) -> np.ndarray:
-    """Parse CSV text into cleaned cells; pandas' C parser when possible, the csv module
-    otherwise.
+    """Parse CSV text into cleaned cells with the csv module (C), ragged records padded.
 
-    The C parser needs the column count up front: the most commas on one line, plus one,
-    bounds it unless a quoted field spans lines; then (or for very wide text) the csv module
-    reads the ragged records. Cells are read as Python objects: nothing is converted to a
-    typed column only to be converted back (a file costs its cells, not its columns).
+    Uploads are small (a village's month is about a hundred lines): the csv module reads
+    one in a fraction of the time pandas' parser spends setting up, and it reads what a
+    spreadsheet writes (a title row of one field, quoted fields spanning lines) as it is.
     """
-    width = max((line.count(",") for line in text.split("\n")), default=0) + 1
-    if width <= _FAST_CSV_MAX_WIDTH:
-        try:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                header=None,
-                names=range(width),
-                index_col=False,
-                dtype=object,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                engine="c",
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
-            pass
-        else:
-            if isinstance(frame.index, pd.RangeIndex):
-                return _clean_cells(frame.to_numpy(dtype=object))
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    return _rows_cells([list(row) for row in reader])
+    rows: list[list[str | None]] = [*csv.reader(io.StringIO(text, newline=""), strict=False)]
+    return _rows_cells(rows)
 
 
 def _unclosed_quote_line(text: str) -> int | None:
@@ -298,7 +291,9 @@ def _xlsx_rows(data: bytes) -> list[list[str | None]]:
         with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
             sheet = workbook.get_sheet_by_index(0)
             cells = sheet.to_python(skip_empty_area=False)
-            return [[render_cell(c) for c in row] for row in cells]
+            # Text cells pass as they are (cleaning blanks them later): only numbers, dates
+            # and booleans need rendering, and a call per text cell is most of the cost.
+            return [[c if c.__class__ is str else render_cell(c) for c in row] for row in cells]
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # calamine raises CalamineError, zip errors, Rust panics
@@ -346,6 +341,7 @@ def _too_large(
 # --------------------------------------------------------------------------- header
 
 
+@lru_cache(maxsize=64)
 def _spelling_lookup(template: Template) -> dict[str, tuple[str, int]]:
     """Folded spelling -> (column name, priority); header 0, canonical name 1, alias 2."""
     lookup: dict[str, tuple[str, int]] = {}
@@ -431,15 +427,15 @@ def _is_total_row(first_cell: str | None) -> bool:
     return first_cell is not None and _TOTAL_ROW.fullmatch(fold_header(first_cell)) is not None
 
 
-def _empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({ROW_NUMBER: pd.Series([], dtype="int64")})
+def _empty_table() -> pa.Table:
+    return pa.table({ROW_NUMBER: pa.array([], type=pa.int64())})
 
 
 def _failed(
     code: ReadProblemCode, zh: str, en: str, encoding: str | None, template: Template | None
 ) -> ReadResult:
     return ReadResult(
-        frame=_empty_frame(),
+        table=_empty_table(),
         columns={},
         extra_columns=(),
         missing_required=(),
@@ -463,10 +459,10 @@ def _headers_en(template: Template, names: Iterable[str]) -> str:
     return ", ".join(f"{template.column(n).header} ({n})" for n in names)
 
 
-def _body(cells: np.ndarray, header_row: int) -> tuple[pd.DataFrame, dict[int, str]]:
+def _body(cells: np.ndarray, header_row: int) -> tuple[pa.Table, dict[int, str]]:
     """Data rows under the header (blank and trailing total rows dropped).
 
-    Returns the frame and grid position -> frame column name. A column is kept when its
+    Returns the table and grid position -> table column name. A column is kept when its
     header cell or any cell under it is non-blank.
     """
     header = _row_texts(cells[header_row : header_row + 1])[0]
@@ -484,27 +480,16 @@ def _body(cells: np.ndarray, header_row: int) -> tuple[pd.DataFrame, dict[int, s
         if not _is_total_row(str(last[0])):
             break
         cells, row_numbers = cells[:-1], row_numbers[:-1]
-    return _text_frame(cells, names, row_numbers), dict(zip(used, names, strict=True))
+    return _text_table(cells, names, row_numbers), dict(zip(used, names, strict=True))
 
 
-def _text_frame(cells: np.ndarray, names: list[str], row_numbers: np.ndarray) -> pd.DataFrame:
-    """`string` columns `names` from the cells (text or None), then `row_number`.
-
-    Each column goes to Arrow in one call and is wrapped, not converted cell by cell:
-    a file costs its cells, not pandas' per-column overhead.
-    """
+def _text_table(cells: np.ndarray, names: list[str], row_numbers: np.ndarray) -> pa.Table:
+    """Text columns `names` from the cells (text or None), then `row_number`: each column
+    goes to Arrow in one call (a file costs its cells, not pandas' per-column overhead)."""
     text = pa.large_string()
-    try:
-        columns: dict[str, Any] = {
-            name: pd.arrays.ArrowStringArray(pa.array(cells[:, j], type=text))
-            for j, name in enumerate(names)
-        }
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a cell that is not text: pandas converts
-        frame = pd.DataFrame(cells, columns=pd.Index(names), dtype=_STRING)
-        frame[ROW_NUMBER] = row_numbers.astype("int64")
-        return frame[[*names, ROW_NUMBER]]
-    columns[ROW_NUMBER] = row_numbers.astype("int64")
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(cells)), copy=False)
+    arrays = [pa.array(cells[:, j], type=text) for j in range(len(names))]
+    arrays.append(pa.array(row_numbers.astype("int64")))
+    return pa.Table.from_arrays(arrays, names=[*names, ROW_NUMBER])
 
 
 def read_upload(
@@ -562,7 +547,7 @@ def read_upload(
                 template,
             )
 
-        frame, names_at = _body(cells, header_row)
+        table, names_at = _body(cells, header_row)
         header = _row_texts(cells[header_row : header_row + 1])[0]
         matched = _match_row(header, _spelling_lookup(template))
         columns = {
@@ -582,7 +567,7 @@ def read_upload(
                 "again.",
             )
         return ReadResult(
-            frame=frame,
+            table=table,
             columns=columns,
             extra_columns=extra,
             missing_required=missing,
