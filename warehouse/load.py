@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Column, Connection, Table, select
 from sqlalchemy.sql import Select
 from sqlalchemy.types import Boolean, Date, DateTime, Float, Integer, Numeric
 
@@ -95,10 +95,26 @@ def _arrow_values(column: pa.ChunkedArray, kind: object) -> list[object] | None:
     return None
 
 
+def _null_by_default(values: pa.ChunkedArray, column: Column) -> bool:
+    """True when every value is null and the column, left out of an INSERT, is null too:
+    a staged batch's error columns are mostly empty, and binding a parameter costs the
+    same whatever it holds (half of a roster's columns, half of its insert)."""
+    return (
+        values.null_count == len(values)
+        and column.default is None
+        and column.server_default is None
+        and not column.primary_key
+    )
+
+
 def _arrow_records(data: pa.Table, table: Table) -> tuple[list[str], list[tuple[object, ...]]]:
     """(columns, rows) of an Arrow table for SQLite, converted column by column in Arrow;
     the rows `_records(_prepared(...))` would give for the same table as a frame."""
-    names = [c.name for c in table.columns if c.name in data.column_names]
+    names = [
+        c.name
+        for c in table.columns
+        if c.name in data.column_names and not _null_by_default(data.column(c.name), c)
+    ] or [c.name for c in table.columns if c.name in data.column_names]  # all null: as they are
     values = [_arrow_values(data.column(name), table.c[name].type) for name in names]
     if any(v is None for v in values):
         prepared = _prepared(data.to_pandas(), table, postgres=False)
