@@ -91,7 +91,7 @@ def validate_batch(
     batch_frame = prepare_batch(frame, template, report_month_col)
     suite = runtime.suite(template, contract)
     batch = runtime.batch_definition(template).get_batch(
-        batch_parameters={"dataframe": batch_frame[_suite_columns(suite, batch_frame)]}
+        batch_parameters={"dataframe": _one_chunk(batch_frame[_suite_columns(suite, batch_frame)])}
     )
     try:
         result = batch.validate(suite, result_format=RESULT_FORMAT)
@@ -122,6 +122,20 @@ def validate_batch(
         return empty_findings()
     findings = pd.concat(parts, ignore_index=True)
     return findings.sort_values(["upload_id", "row_number"], kind="stable").reset_index(drop=True)
+
+
+def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each Arrow-backed column in one contiguous chunk. GX filters the
+    frame for nearly every expectation, and Arrow's take over a column of many chunks (one
+    a staged file, a row group) cost a quarter of validation; one copy up front is less."""
+    columns: dict[str, Any] = {}
+    for name, series in frame.items():
+        array = series.array
+        chunked = getattr(array, "_pa_array", None)  # ArrowStringArray, ArrowExtensionArray
+        if chunked is not None and chunked.num_chunks > 1:
+            array = type(array)(chunked.combine_chunks())
+        columns[str(name)] = array
+    return pd.DataFrame(columns, index=frame.index, copy=False)
 
 
 def _suite_columns(suite: Any, frame: pd.DataFrame) -> list[str]:

@@ -28,7 +28,6 @@ the range.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +42,7 @@ from prefect import Flow, flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows import prefect_runs, progress, run_inputs
+from flows import partition_work, prefect_runs, progress, run_inputs
 from flows.notify import failure_payload, notify_failure
 from flows.period_range import merge_range, month_range
 from flows.settings import Settings, load_settings
@@ -56,13 +55,12 @@ from flows.summaries import (
     fingerprint,
 )
 from transforms.indicators.achievement import compute_indicators, target_findings
-from transforms.indicators.by_partition import work_partition
-from transforms.indicators.catalog import Catalog, load_catalog
+from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
 from transforms.periods import last_due_month, periods_for
 from transforms.quality.batches import row_batches, township_order
 from transforms.reconcile.partitions import task_groups, uploader_partitions
-from transforms.templates import Contract, Template, load_contract
+from transforms.templates import Template, load_contract
 from warehouse import (
     memory,
     partition_cache,
@@ -304,54 +302,11 @@ def split_partitions(settings: Settings, run_id: str, reference: Reference) -> S
 def reconcile_partitions(
     settings: Settings, run_id: str, parts: list[str], context: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Some townships one after another (one Prefect task for a group, not one a township:
-    a task run costs its API calls)."""
-    # Read once a task, not once a township (a Dask worker runs a county's townships).
-    shared = (read_reference(settings.reference), load_contract(), load_catalog())
-    return [_reconcile_partition(settings, run_id, part, context, *shared) for part in parts]
-
-
-def _reconcile_partition(
-    settings: Settings,
-    run_id: str,
-    part: str,
-    context: dict[str, str],
-    reference: Reference,
-    contract: Contract,
-    catalog: Catalog,
-) -> dict[str, Any]:
-    """Reconcile, check and measure one township, or take its results of an earlier run
-    whose inputs were the same (`warehouse.partition_cache`); no database.
-
-    `context`: what the work depends on besides the partition's rows (as-of date,
-    deadline day, first month, reference files, code), the same for every partition.
-    """
-    folder = workspace.partitions_folder(settings.home, run_id)
-    digest = partition_cache.input_digest(folder / (part or "_"), context)
-    cached = partition_cache.lookup(settings.home, part, digest)
-    if cached is not None:
-        return {**cached, "part": part, "digest": digest, "process": os.getpid(), "cached": True}
-    work = work_partition(
-        partitions.load_partition(folder, part, contract, reference.areas),
-        reference.institutions,
-        contract,
-        catalog,
-        settings.effective_as_of,
-        settings.deadline_day,
-        context["first_month"] or None,
-    )
-    out = folder / (part or "_") / "out"
-    out.mkdir(exist_ok=True)
-    result = {
-        "frames": workspace.save_frames(out, work.frames),
-        "findings": workspace.save_frames(
-            out, {f"findings_{k}": v for k, v in work.findings.items()}
-        ),
-        "leaves": workspace.save_frames(out, {"leaves": work.leaves})["leaves"],
-        "months": work.months,
-    }
-    stored = partition_cache.store(settings.home, part, digest, result)
-    return {**stored, "part": part, "digest": digest, "process": os.getpid(), "cached": False}
+    """Some townships (one Prefect task for a group, not one a township: a task run costs
+    its API calls); locally spread over worker processes when they are worth it, on Dask
+    one after another in the cluster's worker."""
+    pool = settings.executor == "local"
+    return partition_work.reconcile_parts(settings, run_id, parts, context, pool=pool)
 
 
 def combine_partitions(

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # ("local"), or on Dask ("dask": the cluster at `dask_address`, else a LocalCluster of
     # `dask_workers` processes, 0 = one per core). Dask needs PostgreSQL (see below).
     executor: Literal["local", "dask"] = "local"
+    # Locally, the townships to recompute run in this many worker processes (0: one per
+    # core; 1: in the run's own process), when they hold at least `partition_pool_min_mb` of
+    # rows: a worker costs ~1.5 s to start, more than a small county's whole reconciliation.
+    partition_workers: int = Field(default=0, ge=0)
+    partition_pool_min_mb: float = Field(default=32.0, ge=0)
     dask_address: str = ""
     dask_workers: int = Field(default=0, ge=0)
 

@@ -1,4 +1,5 @@
-"""A 2-county province on Dask: the same mart, to the byte, as on the default executor.
+"""A 2-county province on Dask and in the local pool: the same mart, to the byte, as
+in the run's own process.
 
 `popstat run --executor dask --dask-workers 2` reconciles the partitions (the
 townships of both counties) in two worker processes of a Dask LocalCluster; `popstat
@@ -44,23 +45,29 @@ def province_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
 
 
 @pytest.fixture
-def two_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def three_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     from tests.e2e._pipeline import warehouse_url
 
-    first = warehouse_url("postgresql", tmp_path_factory)
-    second = warehouse_url("postgresql", tmp_path_factory)
-    yield next(first), next(second)
-    for generator in (first, second):
+    generators = [warehouse_url("postgresql", tmp_path_factory) for _ in range(3)]
+    first, second, third = (next(g) for g in generators)
+    yield first, second, third
+    for generator in generators:
         next(generator, None)
 
 
 def _run(
-    prefect_api: str, folders: tuple[Path, Path, str], home: Path, url: str, *extra: str
+    prefect_api: str,
+    folders: tuple[Path, Path, str],
+    home: Path,
+    url: str,
+    *extra: str,
+    **env: str,
 ) -> str:
     inbox, reference, as_of = folders
     args = ["run", "--inbox", str(inbox), "--reference", str(reference), "--as-of", as_of]
     args += ["--home", str(home), "--warehouse", url, *extra]
-    done = run_popstat(args, popstat_env(prefect_api, POPSTAT_SECRET_KEY=SECRET), cwd=home.parent)
+    environment = popstat_env(prefect_api, POPSTAT_SECRET_KEY=SECRET, **env)
+    done = run_popstat(args, environment, cwd=home.parent)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -78,10 +85,11 @@ def _partitions_line(stdout: str) -> tuple[int, int]:
 def test_a_province_on_dask_publishes_the_default_executors_mart(
     prefect_api: str,
     province_folders: tuple[Path, Path, str],
-    two_postgres: tuple[str, str],
+    three_postgres: tuple[str, str, str],
     tmp_path: Path,
 ) -> None:
-    local_url, dask_url = two_postgres
+    local_url, dask_url, pool_url = three_postgres
+    # A province this small stays in the run's own process (below the pool's threshold).
     local = _run(prefect_api, province_folders, tmp_path / "local", local_url)
     on_dask = _run(
         prefect_api,
@@ -93,12 +101,26 @@ def test_a_province_on_dask_publishes_the_default_executors_mart(
         "--dask-workers",
         "2",
     )
-    # Four townships each time: in the run's own process, and in the cluster's two workers.
+    # The local pool, made to start however little the work: two worker processes.
+    in_pool = _run(
+        prefect_api,
+        province_folders,
+        tmp_path / "pool",
+        pool_url,
+        POPSTAT_PARTITION_WORKERS="2",
+        POPSTAT_PARTITION_POOL_MIN_MB="0",
+    )
+    # Four townships each time: in the run's own process, in the cluster's two workers
+    # and in the local pool's two.
     townships = 2 * PROVINCE_SIZE["townships"]
     assert _partitions_line(local) == (townships, 1)
     assert _partitions_line(on_dask) == (townships, 2)
+    assert _partitions_line(in_pool) == (townships, 2)
 
-    expected, actual = published_mart(local_url), published_mart(dask_url)
+    expected = published_mart(local_url)
+    pooled = published_mart(pool_url)
+    pd.testing.assert_frame_equal(pooled, expected, check_exact=True)
+    actual = published_mart(dask_url)
     counties = set(expected.loc[expected["area_level"] == "county", "area_code"])
     assert len(counties) == 2
     assert (expected["area_level"] == "province").any()
