@@ -295,6 +295,8 @@ def split_partitions(settings: Settings, run_id: str, reference: Reference) -> S
         load_contract(),
         reference.institutions,
         workspace.partitions_folder(settings.home, run_id),
+        cache=workspace.split_cache(settings.home),
+        salt=run_inputs.code_digest(),
     )
 
 
@@ -350,6 +352,10 @@ def reconcile_sources(settings: Settings, run_id: str) -> dict[str, str]:
         reference = read_reference(settings.reference)
         split = split_partitions(settings, run_id, reference)
         detail(f"分区 partitions: {len(split.parts)} ({', '.join(p or '—' for p in split.parts)})")
+        detail(
+            f"分流 routed {split.files_routed} 个暂存文件 staged files; "
+            f"沿用 kept {split.files_kept}"
+        )
         first = run_inputs.first_month(settings, reference.targets)
         # Partitions depend on the as-of date only through which months are due.
         context = {

@@ -48,7 +48,7 @@ def _digest(settings: Settings, run_id: str, part: str, context: dict[str, str])
 def input_bytes(settings: Settings, run_id: str, part: str) -> int:
     """The size of a township's routed rows on disk: what its work costs, roughly."""
     folder = workspace.partitions_folder(settings.home, run_id) / (part or "_")
-    return sum(f.stat().st_size for f in folder.glob(f"*{partitions.SHARE_SUFFIX}"))
+    return sum(f.stat().st_size for f in folder.rglob(f"*{partitions.SHARE_SUFFIX}"))
 
 
 _START_TIMEOUT_SECONDS = 60.0

@@ -1,22 +1,34 @@
 """A run's partitions on disk: the current staged rows split by township, and read back.
 
-`split_current_rows` reads the current staged rows once, a batch at a time, routes
-every row (transforms.reconcile.partitions: by person for reconciliation, by area
-for the checks) and writes each partition's share of each batch under the run's
-folder: `<folder>/<township>/<template>.arrow` (Arrow IPC) with two flags, `_recon`
-and `_check`, saying which work the row takes part in there, and `_excluded` (an
-error row: never reconciled, seen by the checks only). `<folder>/<township>/uploads.parquet`
-holds the manifest rows of the township's uploaders. A partition's task then reads
-only its own folder (`load_partition`), so it needs no database and no other
-township's rows.
+`split_current_rows` routes every current staged row (transforms.reconcile.partitions: by
+person for reconciliation, by area for the checks) and writes each partition's share of
+each staged file under the run's folder: `<folder>/<township>/<template>/<n>.arrow`
+(Arrow IPC; `n` the staged file's place, so that a partition reads its rows in the order
+of the files and their rows) with three flags: `_recon` and `_check` say which work the
+row takes part in there, `_excluded` marks an error row (never reconciled, seen by the
+checks only). `<folder>/<township>/uploads.parquet` holds the manifest rows of the
+township's uploaders. A partition's task then reads only its own folder
+(`load_partition`), so it needs no database and no other township's rows.
+
+A staged file's shares are kept in the split cache (`<home>/split-cache`), keyed by what
+decides them: the file, its current uploads and their excluded rows, the template's
+schema, the institutions and the code; and checked against the homes of the persons in
+it. A night routes only the files that are new or changed, or that hold a person whose
+home moved, and links the rest into its folder: a correction of one village routes that
+village's file, not the county's million rows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -32,7 +44,9 @@ from transforms.reconcile.partitions import (
     PERSON_COLUMNS,
     PartitionInputs,
     areas_of,
+    home_of,
     person_homes,
+    person_of,
     route,
     uploader_partitions,
 )
@@ -76,10 +90,13 @@ def _home_rows(raw_dir: Path, current: pd.DataFrame, contract: Contract, name: s
 
 @dataclass(frozen=True)
 class Split:
-    """The partitions written (sorted township codes) and the earliest loaded month."""
+    """The partitions written (sorted township codes), the earliest loaded month, and how
+    many staged files were routed this time (the rest were the split cache's)."""
 
     parts: list[str]
     first_loaded_month: str | None
+    files_routed: int = 0
+    files_kept: int = 0
 
 
 def split_current_rows(
@@ -89,15 +106,17 @@ def split_current_rows(
     institutions: pd.DataFrame,
     folder: Path,
     batch_rows: int = 100_000,
+    cache: Path | None = None,
+    salt: str = "",
 ) -> Split:
     """Write each partition's current rows to `folder`; the partitions, sorted.
 
     A partition is named by its township code ("" for rows whose unit names none,
     written to `_`). Every township with an uploader is a partition, even when all its
     rows were routed elsewhere: its expected uploads are still checked there.
-    Rows are read, routed and written `batch_rows` at a time (memory holds one batch),
-    appended to `<township>/<template>.arrow`: a partition's files change only when its
-    rows do (the partition cache keys on them).
+    Rows are read, routed and written `batch_rows` at a time (memory holds one batch).
+    `cache`: the split cache's folder (None: route every file, keep nothing); `salt`:
+    what else decides the routing (the code's digest).
     """
     with engine.connect() as conn:
         uploads, excluded = uploads_frame(conn), exclusions(conn)
@@ -109,11 +128,19 @@ def split_current_rows(
     by_uploader = uploader_partitions(uploads["unit"], institutions)
     # A file whose unit could not be read (quarantined) is no township's upload.
     parts: set[str] = set(by_uploader[by_uploader != NO_PARTITION].unique())
+    # No cache: a scratch one in the run's folder (hard links need the same device).
+    scratch = folder / ".split"
+    shares = _ShareCache(cache, homes, f"{salt}:{_frame_digest(institutions)}", scratch)
     for name, template in contract.templates.items():
         mine = excluded.loc[excluded["template"] == name, ["upload_id", "row_number"]]
-        with _ShareWriters(folder, name) as writers:
-            for rows in _current_batches(raw_dir, current, template, batch_rows):
-                parts |= _write_routed(writers, name, rows, mine, homes, institutions)
+        files = _staged_files(raw_dir, current, template)
+        for position, staged in enumerate(files):
+            entry = shares.entry(name, staged, mine)
+            if not shares.valid(entry):
+                _route_file(entry, staged, mine, homes, institutions, batch_rows)
+                shares.routed += 1
+            parts |= shares.link(entry, folder, name, position)
+    shares.prune()
     # No upload at all still makes one (empty) partition: the run publishes its empty figures.
     ordered = sorted(parts) or [NO_PARTITION]
     for part in ordered:
@@ -122,36 +149,180 @@ def split_current_rows(
         uploads.loc[(by_uploader == part).to_numpy(bool)].to_parquet(
             target / "uploads.parquet", index=False
         )
-    return Split(ordered, first_loaded_month(uploads))
+    return Split(ordered, first_loaded_month(uploads), shares.routed, shares.kept)
 
 
-def _current_batches(
-    raw_dir: Path, current: pd.DataFrame, template: Template, batch_rows: int
-) -> Iterator[pa.Table]:
-    """The staged rows of the current uploads of a template, a batch at a time, in the
-    order of their staged files and rows."""
+def _frame_digest(frame: pd.DataFrame) -> str:
+    """A digest of a frame's values and index, in order."""
+    hashed = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _StagedFile:
+    """One staged file of a template: its path, the current uploads in it, and the schema
+    every file of the template is read as (files of several landings hold the same
+    columns, typed apart where one was all null: one schema makes every share agree)."""
+
+    path: Path
+    name: str
+    """The path under the raw layer, as the manifest names it."""
+    upload_ids: list[int]
+    schema: pa.Schema
+
+
+def _staged_files(raw_dir: Path, current: pd.DataFrame, template: Template) -> list[_StagedFile]:
+    """The staged files holding current uploads of a template, in path order."""
     mine = uploads_with_rows(current, template)
     groups = sorted(mine.groupby("staged_path"))
-    if not groups:
-        return
     files = [raw_dir / str(path) for path, _ in groups]
-    # Staged files of several landings hold the same columns, typed apart where one was all
-    # null: read them all as one schema, so every batch (and a share file's) agrees.
+    if not files:
+        return []
     schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
-    for file, (_, group) in zip(files, groups, strict=True):
-        ids = pa.array([int(i) for i in group["upload_id"]], type=pa.int64())
-        dataset = ds.dataset(file, format="parquet", schema=schema)
-        batches = dataset.to_batches(
-            filter=ds.field("upload_id").isin(ids),
-            batch_size=batch_rows,
-            # One batch in memory, not the scanner's default read-ahead of sixteen.
-            batch_readahead=0,
-            fragment_readahead=0,
-            use_threads=False,
-        )
-        for batch in batches:
-            if batch.num_rows:
-                yield pa.Table.from_batches([batch])
+    return [
+        _StagedFile(file, str(path), sorted(int(i) for i in group["upload_id"]), schema)
+        for file, (path, group) in zip(files, groups, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Where a staged file's routed shares are (or will be) kept: `<cache>/<template>/<key>`,
+    one `<township>.arrow` each, `homes.parquet` (the home each person in the file had
+    when routed) and `entry.json` (the homes' digest then, the townships)."""
+
+    folder: Path
+    key: str
+
+
+_ENTRY = "entry.json"
+_PERSON_HOMES = "homes.parquet"
+
+
+class _ShareCache:
+    """The split cache of one run: which staged files' shares can be kept, which were used
+    (the rest are removed at the end), how many were routed and kept."""
+
+    def __init__(self, root: Path | None, homes: pd.Series, salt: str, scratch: Path) -> None:
+        self.temporary = root is None
+        self.root = scratch if root is None else root
+        self.homes, self.salt = homes, salt
+        self.homes_digest = _frame_digest(homes.to_frame())
+        self.used: set[Path] = set()
+        self.routed = self.kept = 0
+
+    def entry(self, template: str, staged: _StagedFile, excluded: pd.DataFrame) -> _Entry:
+        """The entry of a staged file, keyed by everything but the homes."""
+        rows = excluded.loc[excluded["upload_id"].isin(staged.upload_ids)]
+        rows = rows.sort_values(["upload_id", "row_number"]).astype("int64")
+        key = hashlib.sha256(
+            json.dumps(
+                {
+                    "salt": self.salt,
+                    "file": staged.name,
+                    "uploads": staged.upload_ids,
+                    "excluded": rows.to_numpy().tolist(),
+                    "schema": staged.schema.to_string(show_schema_metadata=False),
+                }
+            ).encode("utf-8")
+        ).hexdigest()
+        return _Entry(self.root / template / key, key)
+
+    def valid(self, entry: _Entry) -> bool:
+        """True when the entry is complete and each person in it still has the home it
+        was routed by (at once when no home moved since)."""
+        try:
+            info = json.loads((entry.folder / _ENTRY).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if info.get("homes") != self.homes_digest:
+            then = pd.read_parquet(entry.folder / _PERSON_HOMES)
+            now = home_of(then["person"].astype("string"), self.homes)
+            routed_by = then["home"].to_numpy(dtype=object, na_value=None)
+            if not np.array_equal(now.to_numpy(dtype=object, na_value=None), routed_by):
+                return False
+        self.kept += 1
+        return True
+
+    def link(self, entry: _Entry, folder: Path, template: str, position: int) -> set[str]:
+        """Link the entry's shares into the run's partition folders; their townships."""
+        self.used.add(entry.folder)
+        info = json.loads((entry.folder / _ENTRY).read_text(encoding="utf-8"))
+        info["homes"] = self.homes_digest  # checked above: the shares hold for these homes
+        (entry.folder / _ENTRY).write_text(json.dumps(info), encoding="utf-8")
+        for part in info["parts"]:
+            target = folder / (part or "_") / template
+            target.mkdir(parents=True, exist_ok=True)
+            source = entry.folder / f"{part or '_'}{SHARE_SUFFIX}"
+            _link_or_copy(source, target / f"{position:05d}{SHARE_SUFFIX}")
+        return set(info["parts"])
+
+    def prune(self) -> None:
+        """Remove the entries this run did not use (and what a killed run left)."""
+        if self.temporary:
+            shutil.rmtree(self.root, ignore_errors=True)
+            return
+        if not self.root.is_dir():
+            return
+        for template in self.root.iterdir():
+            for folder in template.iterdir() if template.is_dir() else []:
+                if folder not in self.used:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link (no bytes copied), or a copy where the cache is on another device."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _route_file(
+    entry: _Entry,
+    staged: _StagedFile,
+    excluded: pd.DataFrame,
+    homes: pd.Series,
+    institutions: pd.DataFrame,
+    batch_rows: int,
+) -> None:
+    """Route one staged file's current rows into the entry's shares, a batch at a time;
+    written beside it and swapped in whole (a killed run leaves the old entry or none)."""
+    fresh = entry.folder.with_name(f"{entry.key}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    mine = excluded.loc[excluded["upload_id"].isin(staged.upload_ids)]
+    excluded_rows = pd.MultiIndex.from_frame(mine[["upload_id", "row_number"]].astype("int64"))
+    persons: list[pd.DataFrame] = []
+    name = entry.folder.parent.name
+    with _ShareWriters(fresh) as writers:
+        for rows in _file_batches(staged, batch_rows):
+            persons.append(_write_routed(writers, name, rows, excluded_rows, homes, institutions))
+    routed = pd.concat(
+        [pd.DataFrame({"person": [], "home": []}, dtype="string"), *persons], ignore_index=True
+    ).drop_duplicates("person")
+    routed.reset_index(drop=True).to_parquet(fresh / _PERSON_HOMES, index=False)
+    info = {"homes": "", "parts": sorted(writers.open)}  # `link` records the homes
+    (fresh / _ENTRY).write_text(json.dumps(info), encoding="utf-8")
+    shutil.rmtree(entry.folder, ignore_errors=True)
+    fresh.rename(entry.folder)
+
+
+def _file_batches(staged: _StagedFile, batch_rows: int) -> Iterator[pa.Table]:
+    """A staged file's rows of its current uploads, a batch at a time, in row order."""
+    ids = pa.array(staged.upload_ids, type=pa.int64())
+    dataset = ds.dataset(staged.path, format="parquet", schema=staged.schema)
+    batches = dataset.to_batches(
+        filter=ds.field("upload_id").isin(ids),
+        batch_size=batch_rows,
+        # One batch in memory, not the scanner's default read-ahead of sixteen.
+        batch_readahead=0,
+        fragment_readahead=0,
+        use_threads=False,
+    )
+    for batch in batches:
+        if batch.num_rows:
+            yield pa.Table.from_batches([batch])
 
 
 def _routing_columns(name: str) -> list[str]:
@@ -161,21 +332,18 @@ def _routing_columns(name: str) -> list[str]:
 
 
 class _ShareWriters:
-    """One Arrow IPC file per partition for a template's rows, `<township>/<template>.arrow`,
-    appended batch by batch (LZ4): scratch read once or twice in the same night, so written
-    fast rather than small, and few (creating a file costs ~0.5 ms here, and a county's
-    split of a batch a file made a couple of thousand)."""
+    """One Arrow IPC file per partition for a staged file's rows, `<township>.arrow`,
+    appended batch by batch (LZ4): read once or twice a night, so written fast rather
+    than small."""
 
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder, self.name = folder, name
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.open: dict[str, tuple[pa.NativeFile, pa.ipc.RecordBatchFileWriter]] = {}
 
     def write(self, part: str, share: pa.Table) -> None:
-        """Append a share; every batch of a template has one schema (`_current_batches`)."""
+        """Append a share; every batch of a template has one schema (`_StagedFile`)."""
         if part not in self.open:
-            target = self.folder / (part or "_")
-            target.mkdir(parents=True, exist_ok=True)
-            sink = pa.OSFile(str(target / f"{self.name}{SHARE_SUFFIX}"), "wb")
+            sink = pa.OSFile(str(self.folder / f"{part or '_'}{SHARE_SUFFIX}"), "wb")
             options = pa.ipc.IpcWriteOptions(compression="lz4")
             self.open[part] = (sink, pa.ipc.new_file(sink, share.schema, options=options))
         self.open[part][1].write_table(share)
@@ -193,17 +361,15 @@ def _write_routed(
     writers: _ShareWriters,
     name: str,
     rows: pa.Table,
-    excluded: pd.DataFrame,
+    excluded: pd.MultiIndex,
     homes: pd.Series,
     institutions: pd.DataFrame,
-) -> set[str]:
-    """Route one batch of a template's rows and write each partition's share; the
-    partitions it touched."""
+) -> pd.DataFrame:
+    """Route one batch of a template's rows and write each partition's share; the batch's
+    persons with the home each was routed by (`person`, `home`)."""
     keys = rows.select([c for c in _routing_columns(name) if c in rows.schema.names]).to_pandas()
     row_ids = ["upload_id", "row_number"]
-    is_excluded = pd.MultiIndex.from_frame(keys[row_ids].astype("int64")).isin(
-        pd.MultiIndex.from_frame(excluded[row_ids].astype("int64"))
-    )
+    is_excluded = pd.MultiIndex.from_frame(keys[row_ids].astype("int64")).isin(excluded)
     routes = route(name, keys, homes, institutions)
     # Integer codes of one shared list of partitions: a comparison per partition is cheap.
     codes, touched = pd.factorize(
@@ -218,19 +384,27 @@ def _write_routed(
         for flag, values in (("_excluded", is_excluded), ("_recon", recon), ("_check", check)):
             share = share.append_column(flag, pa.array(values[keep], type=pa.bool_()))
         writers.write(part, share)
-    return set(touched)
+    persons = person_of(name, keys).dropna().drop_duplicates()
+    return pd.DataFrame(
+        {"person": persons.to_numpy(dtype=object), "home": home_of(persons, homes).to_numpy()},
+    ).astype("string")
 
 
-def _partition_rows(path: Path, template: Template, contract: Contract) -> pd.DataFrame:
-    """A partition's rows of one template, or none."""
-    if not path.exists():
+def _partition_rows(folder: Path, template: Template, contract: Contract) -> pd.DataFrame:
+    """A partition's rows of one template (its shares of every staged file, in order), or
+    none."""
+    shares = sorted(folder.glob(f"*{SHARE_SUFFIX}")) if folder.is_dir() else []
+    if not shares:
         return empty_staged(template, contract).assign(
             _recon=pd.Series(dtype=bool),
             _check=pd.Series(dtype=bool),
             _excluded=pd.Series(dtype=bool),
         )
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all().to_pandas()
+    tables = []
+    for path in shares:
+        with pa.memory_map(str(path)) as source:
+            tables.append(pa.ipc.open_file(source).read_all())
+    return pa.concat_tables(tables).to_pandas()
 
 
 def _without_flags(frame: pd.DataFrame) -> pd.DataFrame:
@@ -251,7 +425,7 @@ def load_partition(
     checks: dict[str, pd.DataFrame] = {}
     excluded: dict[str, pd.DataFrame] = {}
     for name, template in contract.templates.items():
-        rows = _partition_rows(target / f"{name}{SHARE_SUFFIX}", template, contract)
+        rows = _partition_rows(target / name, template, contract)
         recon[name] = _without_flags(rows.loc[rows["_recon"].to_numpy(bool)])
         check = rows["_check"].to_numpy(bool)
         is_excluded = rows["_excluded"].to_numpy(bool)

@@ -26,6 +26,11 @@ def partitions_folder(home: Path, run_id: str) -> Path:
     return folder
 
 
+def split_cache(home: Path) -> Path:
+    """Where the staged files' routed shares are kept between runs (warehouse.partitions)."""
+    return home.resolve() / "split-cache"
+
+
 def save_frames(folder: Path, frames: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     paths = {}
     for name, frame in frames.items():

@@ -154,7 +154,7 @@ def route(
     """Per staged row: `recon_part` (its person's home, else the uploader's partition) and
     `check_part` (the partition of the area it describes, else the uploader's)."""
     uploader = uploader_partitions(rows["unit"], institutions)
-    home = _home_of(person_of(template, rows), homes)
+    home = home_of(person_of(template, rows), homes)
     area_column = AREA_COLUMN[template]
     described = (
         partition_of(rows[area_column]).replace(NO_PARTITION, pd.NA)
@@ -170,7 +170,7 @@ def route(
     )
 
 
-def _home_of(persons: pd.Series, homes: pd.Series) -> pd.Series:
+def home_of(persons: pd.Series, homes: pd.Series) -> pd.Series:
     """Each person's home partition (null: no person, or one without a home)."""
     index = homes.index if homes.index.dtype == object else pd.Index(homes.index, dtype=object)
     at = index.get_indexer(persons.to_numpy(dtype=object, na_value=None))
