@@ -118,27 +118,16 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     )
 
 
-def _write_as_read(
-    ctx: LandingContext, template: Template, month: str, batch: pa.Table | None
-) -> None:
-    """The rows exactly as read (original headers, all text), one file per template and month.
+def _as_read_prefix(ctx: LandingContext, template: Template, month: str) -> str:
+    """Where the parsing workers write the rows exactly as read (original headers, all
+    text), a file per part they stage: `as_read/kind=<template>/month=<month>/run=<run>-<part>`.
 
     Columns are the union of the files' own headers, kept even where the template ignores
-    them; `upload_id` and `row_number` lead back to the manifest and the file's row. One
-    write per batch, not per file: a Parquet write costs as much as reading a small upload.
-    The table is built by the parsing workers (warehouse/sandbox.py).
+    them; `upload_id` and `row_number` lead back to the manifest and the file's row.
     """
-    if batch is None:
-        return
-    path = (
-        ctx.raw_dir
-        / "as_read"
-        / f"kind={template.name}"
-        / f"month={month}"
-        / f"run={ctx.run_id}.parquet"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(batch, path)
+    folder = ctx.raw_dir / "as_read" / f"kind={template.name}" / f"month={month}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / f"run={ctx.run_id}")
 
 
 def _write_staged(ctx: LandingContext, template: Template, staged: pa.Table, month: str) -> str:
@@ -156,7 +145,7 @@ def _write_staged(ctx: LandingContext, template: Template, staged: pa.Table, mon
 
 
 def _land_template_files(
-    ctx: LandingContext, template: Template, files: pd.DataFrame, pool: ReaderPool
+    ctx: LandingContext, template: Template, month: str, files: pd.DataFrame, pool: ReaderPool
 ) -> tuple[pd.DataFrame, StagedBatch]:
     """Read each file of one template and month and stage the good ones: (manifest records,
     the batch). The bytes are read here; parsing and staging are done by `pool`'s workers,
@@ -181,7 +170,8 @@ def _land_template_files(
                 str(row["report_month"]),
             )
         )
-    batch = pool.stage_many(jobs, StageSpec(template, ctx.contract, ctx.secret))
+    as_read_to = _as_read_prefix(ctx, template, month) if jobs else None
+    batch = pool.stage_many(jobs, StageSpec(template, ctx.contract, ctx.secret, as_read_to))
     del jobs
     parsed = iter(batch.reads)
     read = [r if r is not None else next(parsed) for r in reads]
@@ -254,8 +244,9 @@ def land_template(
     def read_ahead(i: int) -> Future[tuple[pd.DataFrame, StagedBatch]] | None:
         if i >= len(months):
             return None
-        fresh = months[i][1].loc[~copied[i]]
-        return ahead.submit(_land_template_files, ctx, template, fresh, pool)
+        month, month_files = months[i]
+        fresh = month_files.loc[~copied[i]]
+        return ahead.submit(_land_template_files, ctx, template, str(month), fresh, pool)
 
     with ThreadPoolExecutor(1, "landing-read") as ahead, engine.begin() as conn:
         upcoming = read_ahead(0)
@@ -264,7 +255,6 @@ def land_template(
             records, batch = upcoming.result()
             upcoming = read_ahead(i + 1)
             copies = copied[i]
-            _write_as_read(ctx, template, str(month), batch.as_read)
             if batch.staged is not None:
                 records.loc[records["status"] == "loaded", "staged_path"] = _write_staged(
                     ctx, template, batch.staged, str(month)

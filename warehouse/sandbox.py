@@ -30,6 +30,7 @@ import resource
 import subprocess
 import sys
 import time
+import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from transforms.landing.batches import FileRead, stage_files
 from transforms.landing.readers import (
@@ -100,6 +102,10 @@ class StageSpec:
     template: Template
     contract: Contract
     secret: bytes = field(repr=False)
+    as_read_to: str | None = None
+    """Where the worker writes the rows as read itself, one Parquet file a part
+    (`<as_read_to>-<part id>.parquet`), instead of sending them back: they are only
+    archived, and the run's own process is the landing's busiest. None: sent back."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,11 @@ def _stage_held(held: list[tuple[StageJob, ReadResult]], spec: StageSpec) -> Sta
     as_read, staged = stage_files(
         [result for _, result in held], lineage, spec.template, spec.contract, spec.secret
     )
-    return StagedPart(_ipc(as_read), _ipc(pa.Table.from_pandas(staged, preserve_index=False)))
+    staged_ipc = _ipc(pa.Table.from_pandas(staged, preserve_index=False))
+    if spec.as_read_to is None:
+        return StagedPart(_ipc(as_read), staged_ipc)
+    pq.write_table(as_read, f"{spec.as_read_to}-{uuid.uuid4().hex[:12]}.parquet")
+    return StagedPart(b"", staged_ipc)
 
 
 def _read(job: ParseJob | StageJob) -> ReadResult:
