@@ -11,6 +11,7 @@ Files are read once: the manifest remembers every (path, sha256) it has seen.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -249,11 +250,14 @@ def land_template(
         return ahead.submit(_land_template_files, ctx, template, str(month), fresh, pool)
 
     with ThreadPoolExecutor(1, "landing-read") as ahead, engine.begin() as conn:
-        upcoming = read_ahead(0)
+        # Two months ahead: the workers parse while this process persists, even when one
+        # month takes this process longer than the workers (and the other way round).
+        upcoming = deque(f for f in (read_ahead(0), read_ahead(1)) if f is not None)
         for i, (month, month_files) in enumerate(months):
-            assert upcoming is not None
-            records, batch = upcoming.result()
-            upcoming = read_ahead(i + 1)
+            records, batch = upcoming.popleft().result()
+            following = read_ahead(i + 2)
+            if following is not None:
+                upcoming.append(following)
             copies = copied[i]
             if batch.staged is not None:
                 records.loc[records["status"] == "loaded", "staged_path"] = _write_staged(
