@@ -14,12 +14,12 @@ the whole landing (one pool per run, reused by every template and month), so a
 small run pays about one import of pandas per worker, in parallel; the files of a
 batch are parsed in parallel, one worker per core.
 
-Landing uses `stage_many`: each worker takes a contiguous run of the batch's files,
-parses them one job at a time (so a crash still takes only its file), keeps the good
-ones, and when asked stages what it holds (normalisation, keyed hashes, the rows as
-read) and answers with Arrow IPC streams. The run's own process only persists, and
-the batch is the workers' parts concatenated in order: the rows staging it whole in one
-process would give.
+Landing uses `stage_many`: each worker takes the batch's next file when it is free,
+one job at a time (so a crash still takes only its file), keeps the good ones, and
+when asked stages what it holds (normalisation, keyed hashes; the rows as read it
+writes itself) and answers with an Arrow IPC stream. The run's own process only
+persists, and the batch is the workers' parts with their rows put back in file order:
+the rows staging it whole in one process would give.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from multiprocessing.connection import Connection, wait
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -259,8 +260,9 @@ _STAGING = -1
 
 @dataclass
 class _Lane:
-    """One worker's contiguous share of a batch in `stage_many`: the jobs still to parse,
-    those parsed and held by the worker, and the parts it has staged so far."""
+    """One worker's part in `stage_many`: the jobs still to parse (one queue shared by all
+    lanes: an idle worker takes the next file, whoever's it would have been), those parsed
+    and held by the worker, and the parts it has staged so far."""
 
     slot: int
     pending: deque[int]
@@ -269,15 +271,15 @@ class _Lane:
     parts: list[StagedPart] = field(default_factory=list)
 
 
-def _contiguous(sizes: Sequence[int], parts: int) -> list[list[int]]:
-    """Indices 0..n-1 cut into `parts` contiguous runs of about equal total size."""
-    total = max(1, sum(sizes))
-    runs: list[list[int]] = [[] for _ in range(parts)]
-    done = 0
-    for index, size in enumerate(sizes):
-        runs[min(parts - 1, done * parts // total)].append(index)
-        done += size
-    return runs
+def _in_file_order(table: pa.Table, upload_ids: Sequence[int]) -> pa.Table:
+    """The rows of the workers' parts in the order of the batch's files (`upload_ids`), each
+    file's rows in their order: what staging the batch whole in one process gives."""
+    place = pd.Series(np.arange(len(upload_ids)), index=pd.Index(upload_ids))
+    rows = place.reindex(table.column("upload_id").to_numpy()).to_numpy()
+    order = np.argsort(rows, kind="stable")
+    if (order == np.arange(len(order))).all():
+        return table
+    return table.take(pa.array(order))
 
 
 @dataclass
@@ -382,22 +384,22 @@ class ReaderPool:
     ) -> StagedBatch:
         """Parse every job and stage the good files, in parallel; never raises for a file.
 
-        Each worker parses a contiguous run of `jobs` (one run per `lane_bytes` of files,
-        as many as there are workers: normalising a part has a fixed cost of ~40 ms that a
-        tiny batch does not repay, but a month of 300 village ledgers of 3 KB does) one job
-        at a time, the next already in its pipe (a worker that dies or takes too long gives
-        its job a problem; the files it held, and the one queued, are parsed again by its
-        replacement), then stages what it holds: whenever it holds `held_rows` rows, and at the end. The
-        parts, concatenated in order, are the batch in file order. Raises RuntimeError if a
-        worker dies while staging (its files are all readable).
+        One worker per `lane_bytes` of files, as many as there are (normalising a part has
+        a fixed cost of ~40 ms that a tiny batch does not repay, but a month of 300 village
+        ledgers of 3 KB does). An idle worker takes the next file of the batch, one job at a
+        time with the next already in its pipe (a worker that dies or takes too long gives
+        its job a problem; the files it held, and the one queued, are parsed again), then
+        stages what it holds: whenever it holds `held_rows` rows, and at the end. The parts'
+        rows, put back in the order of the files, are the batch staging it whole would
+        give. Raises RuntimeError if a worker dies while staging (its files are all readable).
         """
         if not jobs:
             return StagedBatch([], None, None)
         sizes = [len(job.data) for job in jobs]
         wanted = min(self.limits.worker_count, len(jobs), max(1, sum(sizes) // lane_bytes))
         self._ensure_workers(wanted)
-        runs = _contiguous(sizes, wanted)
-        lanes = [_Lane(slot, deque(run)) for slot, run in enumerate(runs)]
+        pending = deque(range(len(jobs)))
+        lanes = [_Lane(slot, pending) for slot in range(wanted)]
         reads: list[FileRead | None] = [None] * len(jobs)
         active = lanes
         while active:
@@ -420,10 +422,11 @@ class ReaderPool:
         staged = [t for t in (_from_ipc(p.staged) for p in parts) if t is not None]
         # A part with no rows types its text lineage columns as null: leave it out.
         staged = [t for t in staged if t.num_rows] or staged[:1]
+        order = [job.upload_id for job in jobs]
         return StagedBatch(
             [r for r in reads if r is not None],
-            concat_as_read(as_read) if as_read else None,
-            pa.concat_tables(staged) if staged else None,
+            _in_file_order(concat_as_read(as_read), order) if as_read else None,
+            _in_file_order(pa.concat_tables(staged), order) if staged else None,
         )
 
     def _ensure_workers(self, wanted: int) -> None:
