@@ -248,8 +248,9 @@ class _ShareCache:
         """Link the entry's shares into the run's partition folders; their townships."""
         self.used.add(entry.folder)
         info = json.loads((entry.folder / _ENTRY).read_text(encoding="utf-8"))
-        info["homes"] = self.homes_digest  # checked above: the shares hold for these homes
-        (entry.folder / _ENTRY).write_text(json.dumps(info), encoding="utf-8")
+        if info.get("homes") != self.homes_digest:  # checked: the shares hold for these homes
+            info["homes"] = self.homes_digest
+            (entry.folder / _ENTRY).write_text(json.dumps(info), encoding="utf-8")
         for part in info["parts"]:
             target = folder / (part or "_") / template
             target.mkdir(parents=True, exist_ok=True)
