@@ -89,20 +89,28 @@ def _assert_same(left: dict, right: dict) -> None:
             pd.testing.assert_frame_equal(frame, right[part][name], obj=f"{part} {name}")
 
 
+def _first_split(root: Path) -> tuple[Path, Split]:
+    """The split cache's folder, and the first split into it (every file routed)."""
+    cache = root / "split-cache"
+    first = _split(root, "split1", cache)
+    assert first.files_routed > 0 and first.files_kept == 0
+    return cache, first
+
+
+def _shares(folder: Path) -> list[Path]:
+    return sorted(p.relative_to(folder) for p in folder.rglob("*.arrow"))
+
+
 def test_a_second_split_routes_nothing_and_writes_the_same(
     county: tuple[Path, list[tuple[str, bytes, object]]],
 ) -> None:
     root, _ = county
-    cache = root / "split-cache"
-    first = _split(root, "split1", cache)
-    assert first.files_routed > 0 and first.files_kept == 0
+    cache, first = _first_split(root)
     again = _split(root, "split2", cache)
     assert (again.files_routed, again.files_kept) == (0, first.files_routed)
     assert again.parts == first.parts
-    shares = sorted(p.relative_to(root / "split1") for p in (root / "split1").rglob("*.arrow"))
-    assert shares == sorted(
-        p.relative_to(root / "split2") for p in (root / "split2").rglob("*.arrow")
-    )
+    shares = _shares(root / "split1")
+    assert shares == _shares(root / "split2")
     for share in shares:
         assert (root / "split1" / share).read_bytes() == (root / "split2" / share).read_bytes()
 
@@ -111,8 +119,7 @@ def test_a_later_night_routes_only_what_changed_and_equals_a_full_split(
     county: tuple[Path, list[tuple[str, bytes, object]]],
 ) -> None:
     root, later = county
-    cache = root / "split-cache"
-    first = _split(root, "split1", cache)
+    cache, first = _first_split(root)
     write_files(root / "inbox", later, TIME_ZONE)
     _land(root)
 
