@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
@@ -141,6 +142,7 @@ def split_current_rows(
                 shares.routed += 1
             parts |= shares.link(entry, folder, name, position)
     shares.prune()
+    shares.remember_homes()
     # No upload at all still makes one (empty) partition: the run publishes its empty figures.
     ordered = sorted(parts) or [NO_PARTITION]
     for part in ordered:
@@ -197,6 +199,7 @@ class _Entry:
 
 _ENTRY = "entry.json"
 _PERSON_HOMES = "homes.parquet"
+_LAST_HOMES, _LAST_HOMES_DIGEST = "last-homes.parquet", "last-homes.json"
 
 
 class _ShareCache:
@@ -210,6 +213,36 @@ class _ShareCache:
         self.homes_digest = _frame_digest(homes.to_frame())
         self.used: set[Path] = set()
         self.routed = self.kept = 0
+        self.previous_digest, self.moved = self._moved_since_last()
+
+    def _moved_since_last(self) -> tuple[str | None, pa.Array | None]:
+        """The digest of the homes of the last split into this cache, and the persons whose
+        home has changed since (a handful, usually): an entry kept then holds now unless
+        it lists one of them."""
+        try:
+            last = json.loads((self.root / _LAST_HOMES_DIGEST).read_text(encoding="utf-8"))
+            if last["digest"] == self.homes_digest:
+                return self.homes_digest, pa.array([], type=pa.string())
+            then = pd.read_parquet(self.root / _LAST_HOMES)
+        except (OSError, ValueError, KeyError):
+            return None, None
+        before = pd.Series(then["home"].to_numpy(dtype=object, na_value=None), index=then["person"])
+        now = self.homes.astype(object).where(self.homes.notna(), None)
+        both = pd.concat([before.rename("before"), now.rename("now")], axis=1)
+        moved = both.index[both["before"].to_numpy() != both["now"].to_numpy()]
+        return str(last["digest"]), pa.array(moved.astype(str).tolist(), type=pa.string())
+
+    def remember_homes(self) -> None:
+        """Keep this split's homes: the next one finds who moved since (`_moved_since_last`)."""
+        if self.temporary:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        frame = pd.DataFrame(
+            {"person": self.homes.index.astype(str), "home": self.homes.to_numpy()}
+        ).astype("string")
+        frame.to_parquet(self.root / _LAST_HOMES, index=False)
+        digest = json.dumps({"digest": self.homes_digest})
+        (self.root / _LAST_HOMES_DIGEST).write_text(digest, encoding="utf-8")
 
     def entry(self, template: str, staged: _StagedFile, excluded: pd.DataFrame) -> _Entry:
         """The entry of a staged file, keyed by everything but the homes."""
@@ -235,7 +268,12 @@ class _ShareCache:
             info = json.loads((entry.folder / _ENTRY).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
-        if info.get("homes") != self.homes_digest:
+        if info.get("homes") == self.previous_digest and self.moved is not None:
+            # Kept by the last split: it holds unless it lists someone who moved since.
+            persons = pq.read_table(entry.folder / _PERSON_HOMES, columns=["person"])
+            if pc.any(pc.is_in(persons.column("person"), value_set=self.moved)).as_py():
+                return False
+        elif info.get("homes") != self.homes_digest:
             then = pd.read_parquet(entry.folder / _PERSON_HOMES)
             now = home_of(then["person"].astype("string"), self.homes)
             routed_by = then["home"].to_numpy(dtype=object, na_value=None)

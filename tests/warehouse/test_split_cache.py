@@ -157,3 +157,30 @@ def test_a_kept_file_is_routed_again_when_a_person_in_it_moved(tmp_path: Path) -
     # A person of the file moved, or one without a home got one.
     assert not kept(homes(a="654226101"))
     assert not kept(homes(a="654226100", b="654226101"))
+
+
+def test_the_last_splits_homes_tell_which_kept_files_a_move_touches(tmp_path: Path) -> None:
+    """An entry kept by the last split is checked against who moved since, not read whole."""
+    root = tmp_path / "cache"
+
+    def homes(**by_person: str) -> pd.Series:
+        return pd.Series(
+            list(by_person.values()), index=pd.Index(list(by_person), dtype=object), dtype="string"
+        )
+
+    last = _ShareCache(root, homes(a="654226100", c="654226101"), "salt", tmp_path / "s")
+    last.remember_homes()
+    entry = _Entry(root / "village_women" / "k", "k")
+    entry.folder.mkdir(parents=True)
+    (entry.folder / "entry.json").write_text(json.dumps({"homes": last.homes_digest, "parts": []}))
+    pd.DataFrame({"person": ["a"], "home": ["654226100"]}, dtype="string").to_parquet(
+        entry.folder / "homes.parquet", index=False
+    )
+    # c moved, and d arrived: the entry lists neither.
+    assert _ShareCache(
+        root, homes(a="654226100", c="654226102", d="654226100"), "salt", tmp_path / "s"
+    ).valid(entry)
+    # a moved.
+    assert not _ShareCache(root, homes(a="654226101", c="654226101"), "salt", tmp_path / "s").valid(
+        entry
+    )
