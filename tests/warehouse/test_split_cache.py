@@ -135,6 +135,13 @@ def test_a_later_night_routes_only_what_changed_and_equals_a_full_split(
     assert len(entries) == incremental.files_routed + incremental.files_kept
 
 
+def homes(**by_person: str) -> pd.Series:
+    """A homes Series as `person_homes` gives it: person key → township."""
+    return pd.Series(
+        list(by_person.values()), index=pd.Index(list(by_person), dtype=object), dtype="string"
+    )
+
+
 def test_a_kept_file_is_routed_again_when_a_person_in_it_moved(tmp_path: Path) -> None:
     """An entry routed under other homes holds while its own persons' homes are the same."""
     entry = _Entry(tmp_path / "cache" / "village_women" / "k", "k")
@@ -143,11 +150,6 @@ def test_a_kept_file_is_routed_again_when_a_person_in_it_moved(tmp_path: Path) -
     pd.DataFrame({"person": ["a", "b"], "home": ["654226100", None]}, dtype="string").to_parquet(
         entry.folder / "homes.parquet", index=False
     )
-
-    def homes(**by_person: str) -> pd.Series:
-        return pd.Series(
-            list(by_person.values()), index=pd.Index(list(by_person), dtype=object), dtype="string"
-        )
 
     def kept(now: pd.Series) -> bool:
         return _ShareCache(tmp_path / "cache", now, "salt", tmp_path / "scratch").valid(entry)
@@ -162,11 +164,6 @@ def test_a_kept_file_is_routed_again_when_a_person_in_it_moved(tmp_path: Path) -
 def test_the_last_splits_homes_tell_which_kept_files_a_move_touches(tmp_path: Path) -> None:
     """An entry kept by the last split is checked against who moved since, not read whole."""
     root = tmp_path / "cache"
-
-    def homes(**by_person: str) -> pd.Series:
-        return pd.Series(
-            list(by_person.values()), index=pd.Index(list(by_person), dtype=object), dtype="string"
-        )
 
     last = _ShareCache(root, homes(a="654226100", c="654226101"), "salt", tmp_path / "s")
     last.remember_homes()
