@@ -26,14 +26,8 @@ from warehouse import partition_cache, partitions, workspace
 from warehouse.reference import Reference, read_reference
 
 
-def cached_result(
-    settings: Settings, run_id: str, part: str, context: dict[str, str]
-) -> dict[str, Any] | None:
-    """The results of an earlier run whose inputs for `part` were the same, or None."""
-    return _cached(settings, part, _digest(settings, run_id, part, context))
-
-
 def _cached(settings: Settings, part: str, digest: str) -> dict[str, Any] | None:
+    """The results of an earlier run whose inputs for `part` had this digest, or None."""
     cached = partition_cache.lookup(settings.home, part, digest)
     if cached is None:
         return None
@@ -61,17 +55,11 @@ def _shared(reference: Path) -> tuple[Reference, Contract, Catalog]:
 
 
 def reconcile_partition(
-    settings: Settings, run_id: str, part: str, context: dict[str, str]
+    settings: Settings, run_id: str, part: str, context: dict[str, str], digest: str
 ) -> dict[str, Any]:
-    """Reconcile, check and measure one township, or take its cached results.
-
-    `context`: what the work depends on besides the partition's rows (as-of date,
-    deadline day, first month, reference files, code), the same for every partition.
-    """
-    digest = _digest(settings, run_id, part, context)
-    cached = _cached(settings, part, digest)
-    if cached is not None:
-        return cached
+    """Reconcile, check and measure one township, and keep its results under `digest` (of
+    its inputs and `context`: what the work depends on besides the partition's rows, the
+    as-of date, deadline day, first month, reference files and code)."""
     reference, contract, catalog = _shared(settings.reference)
     folder = workspace.partitions_folder(settings.home, run_id)
     work = work_partition(
@@ -120,6 +108,7 @@ def reconcile_in_pool(
     run_id: str,
     parts: list[str],
     context: dict[str, str],
+    digests: list[str],
     workers: int,
     work_bytes: list[int],
 ) -> list[dict[str, Any]]:
@@ -133,7 +122,7 @@ def reconcile_in_pool(
         workers, mp_context=spawn, initializer=_wait_for_each_other, initargs=(all_up,)
     ) as pool:
         futures = {
-            i: pool.submit(reconcile_partition, settings, run_id, parts[i], context)
+            i: pool.submit(reconcile_partition, settings, run_id, parts[i], context, digests[i])
             for i in largest_first
         }
         return [futures[i].result() for i in range(len(parts))]
@@ -145,13 +134,21 @@ def reconcile_parts(
     """Every township's results, in order: those of an earlier run with the same inputs as
     they are; the rest here, one after another, or (`pool`, and `pool_size` finds them
     worth it) in worker processes."""
-    done = {part: cached_result(settings, run_id, part, context) for part in parts}
+    # Each township's inputs are digested once, here, whether it is then found or computed.
+    digests = {part: _digest(settings, run_id, part, context) for part in parts}
+    done = {part: _cached(settings, part, digests[part]) for part in parts}
     todo = [part for part, result in done.items() if result is None]
+    todo_digests = [digests[part] for part in todo]
     work_bytes = [input_bytes(settings, run_id, part) for part in todo]
     workers = pool_size(settings, work_bytes) if pool else 0
     if workers:
-        results = reconcile_in_pool(settings, run_id, todo, context, workers, work_bytes)
+        results = reconcile_in_pool(
+            settings, run_id, todo, context, todo_digests, workers, work_bytes
+        )
     else:
-        results = [reconcile_partition(settings, run_id, part, context) for part in todo]
+        results = [
+            reconcile_partition(settings, run_id, part, context, digest)
+            for part, digest in zip(todo, todo_digests, strict=True)
+        ]
     done.update(zip(todo, results, strict=True))
     return [result for result in done.values() if result is not None]

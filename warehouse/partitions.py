@@ -136,9 +136,11 @@ def split_current_rows(
         mine = excluded.loc[excluded["template"] == name, ["upload_id", "row_number"]]
         files = _staged_files(raw_dir, current, template)
         for position, staged in enumerate(files):
-            entry = shares.entry(name, staged, mine)
+            # The file's excluded rows: part of its entry's key, and marked when routed.
+            its_excluded = mine.loc[mine["upload_id"].isin(staged.upload_ids)]
+            entry = shares.entry(name, staged, its_excluded)
             if not shares.valid(entry):
-                _route_file(entry, staged, mine, homes, institutions, batch_rows)
+                _route_file(name, entry, staged, its_excluded, homes, institutions, batch_rows)
                 shares.routed += 1
             parts |= shares.link(entry, folder, name, position)
     shares.prune()
@@ -245,9 +247,9 @@ class _ShareCache:
         (self.root / _LAST_HOMES_DIGEST).write_text(digest, encoding="utf-8")
 
     def entry(self, template: str, staged: _StagedFile, excluded: pd.DataFrame) -> _Entry:
-        """The entry of a staged file, keyed by everything but the homes."""
-        rows = excluded.loc[excluded["upload_id"].isin(staged.upload_ids)]
-        rows = rows.sort_values(["upload_id", "row_number"]).astype("int64")
+        """The entry of a staged file (`excluded`: its excluded rows), keyed by everything but
+        the homes."""
+        rows = excluded.sort_values(["upload_id", "row_number"]).astype("int64")
         key = hashlib.sha256(
             json.dumps(
                 {
@@ -318,6 +320,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _route_file(
+    name: str,
     entry: _Entry,
     staged: _StagedFile,
     excluded: pd.DataFrame,
@@ -330,10 +333,8 @@ def _route_file(
     fresh = entry.folder.with_name(f"{entry.key}.new")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir(parents=True)
-    mine = excluded.loc[excluded["upload_id"].isin(staged.upload_ids)]
-    excluded_rows = pd.MultiIndex.from_frame(mine[["upload_id", "row_number"]].astype("int64"))
+    excluded_rows = pd.MultiIndex.from_frame(excluded[["upload_id", "row_number"]].astype("int64"))
     persons: list[pd.DataFrame] = []
-    name = entry.folder.parent.name
     with _ShareWriters(fresh) as writers:
         for rows in _file_batches(staged, batch_rows):
             persons.append(_write_routed(writers, name, rows, excluded_rows, homes, institutions))
