@@ -202,10 +202,9 @@ def _replace_partitions(conn: Connection, parts: Sequence[PartitionRows], run_id
         ).all()
     }
     changed = [p for p in parts if published.get(p.part, ("", ""))[0] != p.digest]
-    keep = [p.part for p in parts if p not in changed]
+    keep = {p.part for p in parts if p not in changed}
     for table in RECON_TABLES.values():
-        stale = table.c.partition.is_(None) | table.c.partition.not_in(keep)
-        conn.execute(table.delete().where(stale))
+        _delete_partitions_but(conn, table, keep)
     for part in changed:
         for name, frame in part.frames().items():
             _append_rows(conn, RECON_TABLES[name], frame.assign(partition=part.part))
@@ -221,6 +220,18 @@ def _replace_partitions(conn: Connection, parts: Sequence[PartitionRows], run_id
     return len(changed)
 
 
+def _delete_partitions_but(conn: Connection, table: Table, keep: set[str]) -> None:
+    """Delete a reconciled table's rows of every partition not in `keep`, and rows of no
+    partition. By the partitions present (its index answers which), not by `NOT IN keep`:
+    that condition no index serves, and a correction's delete scanned a million rows."""
+    present = conn.execute(select(table.c.partition).distinct()).scalars().all()
+    stale = [part for part in present if part is not None and part not in keep]
+    if None in present:
+        conn.execute(table.delete().where(table.c.partition.is_(None)))
+    if stale:
+        conn.execute(table.delete().where(table.c.partition.in_(stale)))
+
+
 def _append_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     """Add rows to a table; a surrogate integer key the frame lacks continues after the
     largest in the table (exams, changes: only row identities)."""
@@ -228,7 +239,16 @@ def _append_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     if len(keys) == 1 and isinstance(keys[0].type, Integer) and keys[0].name not in frame:
         start = conn.execute(select(func.coalesce(func.max(keys[0]), 0))).scalar_one()
         frame = frame.assign(**{keys[0].name: range(start + 1, start + 1 + len(frame))})
-    return bulk_insert(conn, table, frame)
+    return bulk_insert(conn, table, _in_key_order(frame, [k.name for k in keys]))
+
+
+def _in_key_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The rows sorted by the table's primary key: SQLite's key index takes runs of
+    ascending keys far cheaper than keys in hash order (a roster's 1 M women keyed by
+    hashes: 7.2 s of inserts unsorted, 5.2 s sorted)."""
+    if not keys or not set(keys) <= set(frame.columns):
+        return frame
+    return frame.sort_values(keys, kind="stable", ignore_index=True)
 
 
 def publish(
