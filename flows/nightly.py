@@ -42,7 +42,7 @@ from prefect import Flow, flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows import partition_work, prefect_runs, progress, run_inputs
+from flows import partition_work, prefect_runs, progress, run_inputs, validation_work
 from flows.notify import failure_payload, notify_failure
 from flows.period_range import merge_range, month_range
 from flows.settings import Settings, load_settings
@@ -58,7 +58,7 @@ from transforms.indicators.achievement import compute_indicators, target_finding
 from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
 from transforms.periods import last_due_month, periods_for
-from transforms.quality.batches import row_batches, township_order
+from transforms.quality.batches import batch_row_count, row_batches, township_order
 from transforms.reconcile.partitions import task_groups, uploader_partitions
 from transforms.templates import Template, load_contract
 from warehouse import (
@@ -211,32 +211,41 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
             pending = staged.unvalidated_uploads(conn)
         if pending.empty:
             return {}
-        # Great Expectations costs ~3 s to import: only when there is something to check.
-        from expectations.validate import excluded_rows, validate_batch
-
-        counts: dict[str, int] = {}
+        contract = load_contract()
         institutions = read_reference(settings.reference).institutions
-        for template in load_contract().templates.values():
+        jobs: list[validation_work.ValidationJob] = []
+        for template in contract.templates.values():
             uploads = pending.loc[
                 (pending["source"] == template.source) & (pending["kind"] == template.kind)
             ]
             if uploads.empty:
                 continue
             detail(f"{template.title_zh} {template.name}: {len(uploads)} 个文件 files")
-            counts[template.name] = 0
-            for batch in _validation_batches(uploads, template, institutions, settings):
-                rows = staged.staged_rows(settings.raw_dir, batch, template)
-                findings = validate_batch(rows, template)
-                staged.record_validation(
-                    engine,
-                    template,
-                    batch,
-                    findings,
-                    excluded_rows(findings),
-                    run_id,
-                    at=local_now(settings.time_zone),
-                )
-                counts[template.name] += len(findings)
+            jobs += [
+                validation_work.ValidationJob(template.name, batch)
+                for batch in _validation_batches(uploads, template, institutions, settings)
+            ]
+        rows = [batch_row_count(job.uploads) for job in jobs]
+        workers = validation_work.pool_size(settings, rows)
+        if workers:
+            detail(f"{len(jobs)} 批 batches, {workers} 个进程 processes")
+        counts: dict[str, int] = {}
+        for job, findings in validation_work.validated(settings, jobs, workers):
+            # Great Expectations costs ~2 s to import: only when there is something to
+            # check, and once the workers (if any) have their batches.
+            from expectations.validate import excluded_rows
+
+            template = contract.templates[job.template]
+            staged.record_validation(
+                engine,
+                template,
+                job.uploads,
+                findings,
+                excluded_rows(findings),
+                run_id,
+                at=local_now(settings.time_zone),
+            )
+            counts[template.name] = counts.get(template.name, 0) + len(findings)
         from expectations.data_docs import build_data_docs  # once per run, not per batch
 
         detail(f"Data Docs: {build_data_docs(settings.reports_dir, run_id)}")

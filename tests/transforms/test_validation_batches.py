@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.quality.batches import row_batches, township_order
+from transforms.quality.batches import batch_row_count, row_batches, township_order
 
 
 def _uploads(rows: list[int | None]) -> pd.DataFrame:
@@ -18,6 +18,11 @@ def _uploads(rows: list[int | None]) -> pd.DataFrame:
 def test_whole_uploads_fill_a_batch_up_to_the_budget() -> None:
     batches = row_batches(_uploads([40, 50, 20, None, 90, 200, 5]), max_rows=100)
     assert [b["upload_id"].tolist() for b in batches] == [[1, 2], [3, 4], [5], [6], [7]]
+
+
+def test_a_batch_counts_its_uploads_rows_unknown_as_none() -> None:
+    assert batch_row_count(_uploads([40, None, 7])) == 47
+    assert batch_row_count(_uploads([])) == 0
 
 
 @given(

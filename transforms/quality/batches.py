@@ -16,12 +16,22 @@ import numpy as np
 import pandas as pd
 
 
+def _upload_rows(uploads: pd.DataFrame) -> np.ndarray:
+    """Each upload's row count (column `rows`, null as 0)."""
+    return pd.to_numeric(uploads["rows"], errors="coerce").fillna(0).to_numpy(dtype="int64")
+
+
+def batch_row_count(uploads: pd.DataFrame) -> int:
+    """The rows of a batch of uploads (column `rows`, null as 0)."""
+    return int(_upload_rows(uploads).sum())
+
+
 def row_batches(uploads: pd.DataFrame, max_rows: int) -> list[pd.DataFrame]:
     """Consecutive slices of `uploads` (column `rows`: the upload's row count, null as 0)
     whose rows add up to at most `max_rows`; an upload larger than that is a batch alone."""
     if uploads.empty:
         return []
-    rows = pd.to_numeric(uploads["rows"], errors="coerce").fillna(0).to_numpy(dtype="int64")
+    rows = _upload_rows(uploads)
     starts = [0]
     total = 0
     # A loop over uploads (thousands), not rows: cheap, and clearer than a cumsum trick
