@@ -1,8 +1,8 @@
 """One township's reconciliation, checks and measures, wherever it runs; and the local pool.
 
 No Prefect here: on the local executor the townships a run must recompute are spread over
-worker processes (`reconcile_in_pool`), fresh interpreters that import this module and
-what it needs, not the flow. A township's work needs no database: it reads its own
+worker processes (`reconcile_in_pool`), forked from the run's fork server
+(`flows.worker_processes`), which imported this module and what it needs, not the flow. A township's work needs no database: it reads its own
 folder of the run's partitions (warehouse.partitions) and writes its results there and
 to the partition cache (warehouse.partition_cache).
 """
@@ -10,7 +10,6 @@ to the partition cache (warehouse.partition_cache).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from flows import worker_processes
 from flows.settings import Settings
 from transforms.indicators.by_partition import work_partition
 from transforms.indicators.catalog import Catalog, load_catalog
@@ -116,10 +116,10 @@ def reconcile_in_pool(
     townships first (the pool then ends evenly); results in the order of `parts`. Each
     process holds one township at a time, as the run's own process does without a pool."""
     largest_first = sorted(range(len(parts)), key=lambda i: -work_bytes[i])
-    spawn = multiprocessing.get_context("spawn")  # no copy of the run's memory, nor its threads
-    all_up = spawn.Barrier(workers)
+    forked = worker_processes.forked()
+    all_up = forked.Barrier(workers)
     with ProcessPoolExecutor(
-        workers, mp_context=spawn, initializer=_wait_for_each_other, initargs=(all_up,)
+        workers, mp_context=forked, initializer=_wait_for_each_other, initargs=(all_up,)
     ) as pool:
         futures = {
             i: pool.submit(reconcile_partition, settings, run_id, parts[i], context, digests[i])

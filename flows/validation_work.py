@@ -1,9 +1,7 @@
 """The validate stage's GX batches, in the run's process or in worker processes.
 
-No Prefect here. The workers are forked from multiprocessing's fork server, a fresh
-single-threaded interpreter that imported GX (this module's `expectations.validate`)
-once: each worker starts with GX loaded, and nothing of the run's process (its memory,
-its threads, Prefect's locks) is copied into it. A batch's work needs no database: it
+No Prefect here. The workers are forked from the run's fork server
+(`flows.worker_processes`), which imported GX once: each starts with GX loaded. A batch's work needs no database: it
 reads the staged rows of its uploads from the raw layer and answers its findings and
 the summary-size GX results for the run's Data Docs; the run's process records both,
 batch by batch in the order of the batches, as it does when it validates them itself.
@@ -17,7 +15,6 @@ pool repays its start only with enough rows (`validate_pool_min_rows`).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from flows import worker_processes
 from flows.settings import Settings
 from transforms.quality.batches import batch_row_count
 from transforms.templates import load_contract
@@ -82,9 +80,7 @@ def validated(
         for job in jobs:
             yield job, _validate_here(settings.raw_dir, job)
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["expectations.validate"])  # before the server starts
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    pool = ProcessPoolExecutor(workers, mp_context=worker_processes.forked())
     try:
         # The largest batches first: the workers then end evenly.
         largest_first = sorted(range(len(jobs)), key=lambda i: -batch_row_count(jobs[i].uploads))
