@@ -42,7 +42,14 @@ from prefect import Flow, flow, get_run_logger, task, unmapped
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows import partition_work, prefect_runs, progress, run_inputs, validation_work
+from flows import (
+    partition_work,
+    prefect_runs,
+    progress,
+    run_inputs,
+    validation_work,
+    worker_processes,
+)
 from flows.notify import failure_payload, notify_failure
 from flows.period_range import merge_range, month_range
 from flows.settings import Settings, load_settings
@@ -306,6 +313,12 @@ def split_partitions(settings: Settings, run_id: str, reference: Reference) -> S
         workspace.partitions_folder(settings.home, run_id),
         cache=workspace.split_cache(settings.home),
         salt=run_inputs.code_digest(),
+        # The township workers' count and processes route the files too (1: here).
+        workers=(
+            None
+            if settings.partition_workers == 1
+            else worker_processes.pool_starter(settings.partition_workers)
+        ),
     )
 
 

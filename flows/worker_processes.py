@@ -11,7 +11,11 @@ run's process (its memory, its threads, Prefect's locks) copied into it.
 from __future__ import annotations
 
 import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import ForkServerContext
+from typing import Any
 
 # What the server imports before it forks a worker: the modules the workers run.
 _PRELOAD = ["expectations.validate", "flows.partition_work"]
@@ -23,3 +27,18 @@ def forked() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs
     return context
+
+
+def pool_starter(
+    workers: int,
+) -> Callable[[Callable[..., None], tuple[Any, ...]], ProcessPoolExecutor]:
+    """Starts a pool of `workers` forked processes (0: one per core), each set up by an
+    initializer: what `warehouse.partitions` routes the split's files in."""
+    count = workers or os.cpu_count() or 1
+
+    def start(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            count, mp_context=forked(), initializer=initializer, initargs=initargs
+        )
+
+    return start

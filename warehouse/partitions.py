@@ -24,9 +24,11 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,6 +57,9 @@ from transforms.templates import Contract, Template
 from warehouse.staged import exclusions, uploads_frame, uploads_with_rows
 
 _FLAGS = ["_recon", "_check", "_excluded"]
+# Worker processes to route in: called with an initializer and its arguments, it gives
+# an executor (a context manager) whose every worker ran the initializer.
+RoutingPool = Callable[[Callable[..., None], tuple[Any, ...]], Executor]
 SHARE_SUFFIX = ".arrow"
 """A routed share's file name ends so (Arrow IPC); the partition cache digests them."""
 _HOME_COLUMNS = {
@@ -116,6 +121,7 @@ def split_current_rows(
     batch_rows: int = 100_000,
     cache: Path | None = None,
     salt: str = "",
+    workers: RoutingPool | None = None,
 ) -> Split:
     """Write each partition's current rows to `folder`; the partitions, sorted.
 
@@ -124,7 +130,9 @@ def split_current_rows(
     rows were routed elsewhere: its expected uploads are still checked there.
     Rows are read, routed and written `batch_rows` at a time (memory holds one batch).
     `cache`: the split cache's folder (None: route every file, keep nothing); `salt`:
-    what else decides the routing (the code's digest).
+    what else decides the routing (the code's digest). `workers`: worker processes to
+    route the files in when there are enough to route (`ROUTING_POOL_MIN_FILES` and
+    `_BYTES`; None: here, one after another).
     """
     with engine.connect() as conn:
         uploads, excluded = uploads_frame(conn), exclusions(conn)
@@ -139,6 +147,8 @@ def split_current_rows(
     # No cache: a scratch one in the run's folder (hard links need the same device).
     scratch = folder / ".split"
     shares = _ShareCache(cache, homes, f"{salt}:{_frame_digest(institutions)}", scratch)
+    placed: list[tuple[_Entry, str, int]] = []
+    to_route: list[_Routing] = []
     for name, template in contract.templates.items():
         mine = excluded.loc[excluded["template"] == name, ["upload_id", "row_number"]]
         files = _staged_files(raw_dir, current, template)
@@ -147,9 +157,12 @@ def split_current_rows(
             its_excluded = mine.loc[mine["upload_id"].isin(staged.upload_ids)]
             entry = shares.entry(name, staged, its_excluded)
             if not shares.valid(entry):
-                _route_file(name, entry, staged, its_excluded, homes, institutions, batch_rows)
-                shares.routed += 1
-            parts |= shares.link(entry, folder, name, position)
+                to_route.append(_Routing(name, entry, staged, its_excluded, batch_rows))
+            placed.append((entry, name, position))
+    _route_files(to_route, homes, institutions, workers)
+    shares.routed += len(to_route)
+    for entry, name, position in placed:
+        parts |= shares.link(entry, folder, name, position)
     shares.prune()
     shares.remember_homes()
     # No upload at all still makes one (empty) partition: the run publishes its empty figures.
@@ -326,24 +339,66 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _route_file(
-    name: str,
-    entry: _Entry,
-    staged: _StagedFile,
-    excluded: pd.DataFrame,
+@dataclass(frozen=True)
+class _Routing:
+    """One staged file to route: its template, its cache entry, its excluded rows."""
+
+    name: str
+    entry: _Entry
+    staged: _StagedFile
+    excluded: pd.DataFrame
+    batch_rows: int
+
+
+# What repays routing in worker processes (whose server may still have to start, ~3 s):
+# a cold county's 96 files and 250 MB (~8 s of routing) do; a correction's two files, or
+# a new month's eight (~1.5 s), do not.
+ROUTING_POOL_MIN_FILES = 24
+ROUTING_POOL_MIN_BYTES = 32 * 1024 * 1024
+# What every routing worker holds (set once per worker by `_hold_for_routing`).
+_HELD: dict[str, Any] = {}
+
+
+def _route_files(
+    files: list[_Routing],
     homes: pd.Series,
     institutions: pd.DataFrame,
-    batch_rows: int,
+    workers: RoutingPool | None,
 ) -> None:
+    """Route each file into its entry's shares: here, or in `workers` (each file's entry
+    is its own folder, so files route independently)."""
+    size = sum(f.staged.path.stat().st_size for f in files)
+    if workers is None or len(files) < ROUTING_POOL_MIN_FILES or size < ROUTING_POOL_MIN_BYTES:
+        for file in files:
+            _route_file(file, homes, institutions)
+        return
+    with workers(_hold_for_routing, (homes, institutions)) as pool:
+        # Largest first: the workers then end evenly.
+        by_size = sorted(files, key=lambda f: -f.staged.path.stat().st_size)
+        for _ in pool.map(_route_held, by_size):
+            pass
+
+
+def _hold_for_routing(homes: pd.Series, institutions: pd.DataFrame) -> None:
+    """A routing worker's initializer: the homes and institutions every file routes by."""
+    _HELD["homes"], _HELD["institutions"] = homes, institutions
+
+
+def _route_held(file: _Routing) -> None:
+    _route_file(file, _HELD["homes"], _HELD["institutions"])
+
+
+def _route_file(file: _Routing, homes: pd.Series, institutions: pd.DataFrame) -> None:
     """Route one staged file's current rows into the entry's shares, a batch at a time;
     written beside it and swapped in whole (a killed run leaves the old entry or none)."""
+    name, entry, staged, excluded = file.name, file.entry, file.staged, file.excluded
     fresh = entry.folder.with_name(f"{entry.key}.new")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir(parents=True)
     excluded_rows = pd.MultiIndex.from_frame(excluded[["upload_id", "row_number"]].astype("int64"))
     persons: list[pd.DataFrame] = []
     with _ShareWriters(fresh) as writers:
-        for rows in _file_batches(staged, batch_rows):
+        for rows in _file_batches(staged, file.batch_rows):
             persons.append(_write_routed(writers, name, rows, excluded_rows, homes, institutions))
     routed = pd.concat(
         [pd.DataFrame({"person": [], "home": []}, dtype="string"), *persons], ignore_index=True

@@ -4,18 +4,24 @@ files from the cache writes what a split routing every file writes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
+from flows.worker_processes import pool_starter
 from synthetic.county import generate_county
 from tests.e2e._ops import SMALL_COUNTY
 from transforms.templates import load_contract
+from warehouse import partitions
 from warehouse.db import make_engine, migrate
 from warehouse.inbox import write_files
 from warehouse.landing import LandingContext, land_inbox
 from warehouse.partitions import (
+    RoutingPool,
     Split,
     _Entry,
     _ShareCache,
@@ -60,12 +66,19 @@ def _land(root: Path) -> None:
     engine.dispose()
 
 
-def _split(root: Path, name: str, cache: Path | None) -> Split:
+def _split(root: Path, name: str, cache: Path | None, workers: RoutingPool | None = None) -> Split:
     engine = make_engine(f"sqlite:///{root / 'warehouse.db'}")
     institutions = read_reference(root / "reference").institutions
     try:
         return split_current_rows(
-            engine, root / "raw", CONTRACT, institutions, root / name, cache=cache, salt="code"
+            engine,
+            root / "raw",
+            CONTRACT,
+            institutions,
+            root / name,
+            cache=cache,
+            salt="code",
+            workers=workers,
         )
     finally:
         engine.dispose()
@@ -113,6 +126,30 @@ def test_a_second_split_routes_nothing_and_writes_the_same(
     assert shares == _shares(root / "split2")
     for share in shares:
         assert (root / "split1" / share).read_bytes() == (root / "split2" / share).read_bytes()
+
+
+def test_files_routed_in_worker_processes_are_those_routed_here(
+    county: tuple[Path, list[tuple[str, bytes, object]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = county
+    here = _split(root, "here", None)
+    started: list[int] = []
+
+    def pool(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Executor:
+        started.append(1)
+        return pool_starter(2)(initializer, initargs)
+
+    _split(root, "small", None, workers=pool)
+    assert started == [], "a small county's few megabytes are worth no worker process"
+    monkeypatch.setattr(partitions, "ROUTING_POOL_MIN_FILES", 2)
+    monkeypatch.setattr(partitions, "ROUTING_POOL_MIN_BYTES", 0)
+    pooled = _split(root, "pool", None, workers=pool)
+    assert started == [1], "the files were not routed in the pool"
+    assert (pooled.parts, pooled.files_routed) == (here.parts, here.files_routed)
+    shares = _shares(root / "here")
+    assert shares and shares == _shares(root / "pool")
+    for share in shares:
+        assert (root / "here" / share).read_bytes() == (root / "pool" / share).read_bytes()
 
 
 def test_a_later_night_routes_only_what_changed_and_equals_a_full_split(
