@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -116,11 +115,8 @@ def reconcile_in_pool(
     townships first (the pool then ends evenly); results in the order of `parts`. Each
     process holds one township at a time, as the run's own process does without a pool."""
     largest_first = sorted(range(len(parts)), key=lambda i: -work_bytes[i])
-    forked = worker_processes.forked()
-    all_up = forked.Barrier(workers)
-    with ProcessPoolExecutor(
-        workers, mp_context=forked, initializer=_wait_for_each_other, initargs=(all_up,)
-    ) as pool:
+    all_up = worker_processes.forked().Barrier(workers)
+    with worker_processes.executor(workers, _wait_for_each_other, (all_up,)) as pool:
         futures = {
             i: pool.submit(reconcile_partition, settings, run_id, parts[i], context, digests[i])
             for i in largest_first

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,7 +80,7 @@ def validated(
         for job in jobs:
             yield job, _validate_here(settings.raw_dir, job)
         return
-    pool = ProcessPoolExecutor(workers, mp_context=worker_processes.forked())
+    pool = worker_processes.executor(workers)
     try:
         # The largest batches first: the workers then end evenly.
         largest_first = sorted(range(len(jobs)), key=lambda i: -batch_row_count(jobs[i].uploads))

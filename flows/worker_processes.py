@@ -1,24 +1,37 @@
 """Where the run's worker processes come from: one fork server per run's process.
 
-The validate stage's GX batches and the townships to recompute run in worker processes.
-Spawned, each one imported pandas, Arrow and its stage's modules itself (~1.5 s; GX
-~2.5 s more), on cores the other workers needed. They are forked instead from
-multiprocessing's fork server: a fresh single-threaded interpreter, started once, that
-imports what every worker needs once; a worker then starts at once, with nothing of the
-run's process (its memory, its threads, Prefect's locks) copied into it.
+The validate stage's GX batches, the split's files and the townships to recompute run
+in worker processes. Spawned, each one imported pandas, Arrow and its stage's modules
+itself (~1.5 s; GX ~2.5 s more), on cores the other workers needed. They are forked
+instead from multiprocessing's fork server: a fresh single-threaded interpreter, started
+once, that imports what every worker needs once; a worker then starts at once, with
+nothing of the run's process (its memory, its threads, Prefect's locks) copied into it.
+
+A worker ends with the run. A pool's worker holds both ends of its task queue (and the
+fork server's lifeline), so when the run's process is killed (kill -9, the OOM killer)
+no worker ever reads the end of its queue and the server never sees its last client
+go: all of them would wait forever, each holding what it held (a GX batch, a township).
+Every worker therefore watches the run's process and exits when it is gone.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import select
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import ForkServerContext
 from typing import Any
 
+from warehouse.processes import process_alive
+
 # What the server imports before it forks a worker: the modules the workers run.
 _PRELOAD = ["expectations.validate", "flows.partition_work"]
+# The exit status of a worker whose run has gone (EX_SOFTWARE): nobody reads it.
+_RUN_GONE = 70
 
 
 def forked() -> ForkServerContext:
@@ -29,16 +42,56 @@ def forked() -> ForkServerContext:
     return context
 
 
+def executor(
+    workers: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
+    """A pool of `workers` processes forked from the fork server (0: one per core), each
+    set up by `initializer(*initargs)` and exiting when this process has gone."""
+    return ProcessPoolExecutor(
+        workers or os.cpu_count() or 1,
+        mp_context=forked(),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
+    )
+
+
 def pool_starter(
     workers: int,
 ) -> Callable[[Callable[..., None], tuple[Any, ...]], ProcessPoolExecutor]:
     """Starts a pool of `workers` forked processes (0: one per core), each set up by an
     initializer: what `warehouse.partitions` routes the split's files in."""
-    count = workers or os.cpu_count() or 1
 
     def start(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            count, mp_context=forked(), initializer=initializer, initargs=initargs
-        )
+        return executor(workers, initializer, initargs)
 
     return start
+
+
+def _start_worker(
+    run_pid: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
+    """A worker's first act: watch the run's process, then the pool's own set-up."""
+    threading.Thread(
+        target=_exit_when_gone, args=(run_pid,), name="popstat-run-watch", daemon=True
+    ).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _exit_when_gone(run_pid: int) -> None:
+    """Wait until process `run_pid` has ended, then end this process at once.
+
+    A pidfd (Linux 5.3+) becomes readable when the process ends, whoever its parent is;
+    elsewhere the process is looked at once a second."""
+    try:
+        handle = os.pidfd_open(run_pid)
+    except ProcessLookupError:
+        os._exit(_RUN_GONE)
+    except (AttributeError, OSError):
+        while process_alive(run_pid):
+            time.sleep(1.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(_RUN_GONE)
