@@ -118,18 +118,27 @@ def scan_inbox(inbox: Path, known: pd.DataFrame, time_zone: str) -> pd.DataFrame
     local wall time in the district's zone.
     """
     zone = ZoneInfo(time_zone)
-    reuse = {
-        (p, int(s), pd.Timestamp(a)): h
-        for p, s, a, h in known[["path", "size_bytes", "arrived_at", "sha256"]].itertuples(
-            index=False, name=None
+    # Keyed by plain datetimes (microseconds, as the manifest keeps arrivals): a
+    # Timestamp built and floored per file was most of a no-op night's scan.
+    known_arrivals = pd.to_datetime(known["arrived_at"]).astype("datetime64[us]")
+    reuse = dict(
+        zip(
+            zip(
+                known["path"].tolist(),
+                known["size_bytes"].astype("int64").tolist(),
+                known_arrivals.dt.to_pydatetime().tolist(),
+                strict=True,
+            ),
+            known["sha256"].tolist(),
+            strict=True,
         )
-    }
+    )
+    root = str(inbox)
     rows = []
     for entry in sorted(_walk(inbox), key=lambda e: e.path):
-        relative = Path(entry.path).relative_to(inbox).as_posix()
-        arrived = pd.Timestamp(
-            datetime.fromtimestamp(entry.mtime, zone).replace(tzinfo=None)
-        ).floor("us")
+        relative = _relative(entry.path, root)
+        # datetime keeps microseconds: what the manifest stores, nothing to floor.
+        arrived = datetime.fromtimestamp(entry.mtime, zone).replace(tzinfo=None)
         if entry.kind != "file":
             sha = hashlib.sha256(entry.fingerprint).hexdigest()
         else:
@@ -138,6 +147,12 @@ def scan_inbox(inbox: Path, known: pd.DataFrame, time_zone: str) -> pd.DataFrame
     frame = pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
     frame["arrived_at"] = pd.to_datetime(frame["arrived_at"]).astype("datetime64[us]")
     return frame
+
+
+def _relative(path: str, root: str) -> str:
+    """`path` (below `root`, as `_walk` joins it) relative to `root`, with `/` separators."""
+    relative = path[len(root) :].lstrip(os.sep)
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
 def _sha_or_marker(entry: _Entry) -> str:
