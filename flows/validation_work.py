@@ -1,10 +1,11 @@
 """The validate stage's GX batches, in the run's process or in worker processes.
 
 No Prefect here. The workers are forked from the run's fork server
-(`flows.worker_processes`), which imported GX once: each starts with GX loaded. A batch's work needs no database: it
-reads the staged rows of its uploads from the raw layer and answers its findings and
-the summary-size GX results for the run's Data Docs; the run's process records both,
-batch by batch in the order of the batches, as it does when it validates them itself.
+(`flows.worker_processes`), which imported GX once: each starts with GX loaded. A
+batch's work needs no database: it reads the staged rows of its uploads from the raw
+layer and answers its findings and the summary-size GX results for the run's Data Docs;
+the run's process records both, batch by batch in the order of the batches, as it does
+when it validates them itself.
 
 Validation is one core's work in the run's process (GX over a frame) while the other
 cores wait, and the largest process of a night (a 250,000-row batch in GX). On the
@@ -80,7 +81,7 @@ def validated(
         for job in jobs:
             yield job, _validate_here(settings.raw_dir, job)
         return
-    pool = worker_processes.executor(workers)
+    pool = worker_processes.executor(workers, gx=True)
     try:
         # The largest batches first: the workers then end evenly.
         largest_first = sorted(range(len(jobs)), key=lambda i: -batch_row_count(jobs[i].uploads))

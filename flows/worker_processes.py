@@ -28,17 +28,22 @@ from typing import Any
 
 from warehouse.processes import process_alive
 
-# What the server imports before it forks a worker: the modules the workers run.
-_PRELOAD = ["expectations.validate", "flows.partition_work"]
+# What the server imports before it forks a worker: the modules the workers run. GX
+# (~2.5 s) only when the first pool of the process validates: a night's validation comes
+# before its townships, and a night that validates little (a code change recomputes every
+# township) should not wait for GX to fork its township workers.
+_PRELOAD_TOWNSHIPS = ["flows.partition_work"]
+_PRELOAD_WITH_GX = ["expectations.validate", *_PRELOAD_TOWNSHIPS]
 # The exit status of a worker whose run has gone (EX_SOFTWARE): nobody reads it.
 _RUN_GONE = 70
 
 
-def forked() -> ForkServerContext:
-    """The fork server's context; the server starts (and imports `_PRELOAD`) at its first
-    use in this process and serves every pool after it."""
+def forked(gx: bool = False) -> ForkServerContext:
+    """The fork server's context; the server starts at its first use in this process
+    (importing the township work, and GX if `gx`) and serves every pool after it."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)  # no effect once the server runs
+    # No effect once the server runs: a later pool's workers import what it lacks.
+    context.set_forkserver_preload(_PRELOAD_WITH_GX if gx else _PRELOAD_TOWNSHIPS)
     return context
 
 
@@ -46,12 +51,15 @@ def executor(
     workers: int,
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
+    *,
+    gx: bool = False,
 ) -> ProcessPoolExecutor:
     """A pool of `workers` processes forked from the fork server (0: one per core), each
-    set up by `initializer(*initargs)` and exiting when this process has gone."""
+    set up by `initializer(*initargs)` and exiting when this process has gone; `gx`: the
+    workers validate (the server imports GX if this pool starts it)."""
     return ProcessPoolExecutor(
         workers or os.cpu_count() or 1,
-        mp_context=forked(),
+        mp_context=forked(gx),
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs),
     )
