@@ -317,7 +317,7 @@ def split_partitions(settings: Settings, run_id: str, reference: Reference) -> S
         workers=(
             None
             if settings.partition_workers == 1
-            else worker_processes.pool_starter(settings.partition_workers)
+            else partial(worker_processes.executor, settings.partition_workers)
         ),
     )
 

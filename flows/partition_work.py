@@ -2,9 +2,10 @@
 
 No Prefect here: on the local executor the townships a run must recompute are spread over
 worker processes (`reconcile_in_pool`), forked from the run's fork server
-(`flows.worker_processes`), which imported this module and what it needs, not the flow. A township's work needs no database: it reads its own
-folder of the run's partitions (warehouse.partitions) and writes its results there and
-to the partition cache (warehouse.partition_cache).
+(`flows.worker_processes`), which imported this module and what it needs, not the flow.
+A township's work needs no database: it reads its own folder of the run's partitions
+(warehouse.partitions) and writes its results there and to the partition cache
+(warehouse.partition_cache).
 """
 
 from __future__ import annotations
@@ -88,11 +89,12 @@ def pool_size(settings: Settings, work_bytes: list[int]) -> int:
     """How many worker processes the townships to recompute are worth: none (this process)
     for one township or for too little work to repay starting a worker, else up to
     `partition_workers` (0: one per core) and never more than there are townships."""
-    wanted = settings.partition_workers or os.cpu_count() or 1
-    workers = min(wanted, len(work_bytes))
-    if workers < 2 or sum(work_bytes) < settings.partition_pool_min_mb * 1024 * 1024:
-        return 0
-    return workers
+    return worker_processes.pool_size(
+        settings.partition_workers,
+        len(work_bytes),
+        sum(work_bytes),
+        settings.partition_pool_min_mb * 1024 * 1024,
+    )
 
 
 def _wait_for_each_other(all_up: Any) -> None:

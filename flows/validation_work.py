@@ -16,7 +16,6 @@ pool repays its start only with enough rows (`validate_pool_min_rows`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -47,11 +46,9 @@ def pool_size(settings: Settings, batch_rows: Sequence[int]) -> int:
     """How many worker processes the batches are worth: none (this process) for one batch
     or fewer rows than `validate_pool_min_rows`, else up to `validate_workers` (0: one per
     core) and never more than there are batches."""
-    wanted = settings.validate_workers or os.cpu_count() or 1
-    workers = min(wanted, len(batch_rows))
-    if workers < 2 or sum(batch_rows) < settings.validate_pool_min_rows:
-        return 0
-    return workers
+    return worker_processes.pool_size(
+        settings.validate_workers, len(batch_rows), sum(batch_rows), settings.validate_pool_min_rows
+    )
 
 
 def _validate_here(raw_dir: Path, job: ValidationJob) -> pd.DataFrame:

@@ -65,16 +65,14 @@ def executor(
     )
 
 
-def pool_starter(
-    workers: int,
-) -> Callable[[Callable[..., None], tuple[Any, ...]], ProcessPoolExecutor]:
-    """Starts a pool of `workers` forked processes (0: one per core), each set up by an
-    initializer: what `warehouse.partitions` routes the split's files in."""
-
-    def start(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> ProcessPoolExecutor:
-        return executor(workers, initializer, initargs)
-
-    return start
+def pool_size(wanted: int, pieces: int, work: float, min_work: float) -> int:
+    """How many worker processes `pieces` of work are worth: none (the run's process) for
+    a single piece or less `work` than `min_work` (a worker's start would not repay),
+    else up to `wanted` (0: one per core), never more than there are pieces."""
+    workers = min(wanted or os.cpu_count() or 1, pieces)
+    if workers < 2 or work < min_work:
+        return 0
+    return workers
 
 
 def _start_worker(

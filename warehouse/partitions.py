@@ -83,13 +83,16 @@ def _home_rows(raw_dir: Path, current: pd.DataFrame, contract: Contract, name: s
     # Kept distinct: a woman is on twelve monthly rosters, and only where she is listed,
     # and how, decides her home (a county's million rows become a tenth).
     gathered: list[pa.Table] = []
+    gathered_rows = 0
     for path, group in mine.groupby("staged_path"):
         rows = pq.read_table(raw_dir / str(path), columns=_HOME_COLUMNS[name])
         current_ids = pa.array(group["upload_id"].astype("int64"), pa.int64())
         ids = pc.cast(rows["upload_id"], pa.int64())
         gathered.append(rows.filter(pc.is_in(ids, value_set=current_ids)).select(deciding))
-        if sum(t.num_rows for t in gathered) >= _HOME_REDUCE_ROWS:
+        gathered_rows += gathered[-1].num_rows
+        if gathered_rows >= _HOME_REDUCE_ROWS:
             gathered = [_distinct(gathered, deciding)]
+            gathered_rows = gathered[0].num_rows
     if not gathered:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in deciding})
     return _distinct(gathered, deciding).to_pandas()
@@ -367,14 +370,18 @@ def _route_files(
 ) -> None:
     """Route each file into its entry's shares: here, or in `workers` (each file's entry
     is its own folder, so files route independently)."""
-    size = sum(f.staged.path.stat().st_size for f in files)
-    if workers is None or len(files) < ROUTING_POOL_MIN_FILES or size < ROUTING_POOL_MIN_BYTES:
+    sizes = [f.staged.path.stat().st_size for f in files]
+    if (
+        workers is None
+        or len(files) < ROUTING_POOL_MIN_FILES
+        or sum(sizes) < ROUTING_POOL_MIN_BYTES
+    ):
         for file in files:
             _route_file(file, homes, institutions)
         return
     with workers(_hold_for_routing, (homes, institutions)) as pool:
         # Largest first: the workers then end evenly.
-        by_size = sorted(files, key=lambda f: -f.staged.path.stat().st_size)
+        by_size = [f for _, f in sorted(zip(sizes, files, strict=True), key=lambda p: -p[0])]
         for _ in pool.map(_route_held, by_size):
             pass
 

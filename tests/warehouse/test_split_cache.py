@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from flows.worker_processes import pool_starter
+from flows.worker_processes import executor
 from synthetic.county import generate_county
 from tests.e2e._ops import SMALL_COUNTY
 from transforms.templates import load_contract
@@ -137,7 +137,7 @@ def test_files_routed_in_worker_processes_are_those_routed_here(
 
     def pool(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> Executor:
         started.append(1)
-        return pool_starter(2)(initializer, initargs)
+        return executor(2, initializer, initargs)
 
     _split(root, "small", None, workers=pool)
     assert started == [], "a small county's few megabytes are worth no worker process"
