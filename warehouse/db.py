@@ -16,6 +16,9 @@ from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
+# The name a bulk load's scratch file is attached under (warehouse.scratch).
+SCRATCH_SCHEMA = "popstat_scratch"
+
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
@@ -31,6 +34,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def detach_scratch(dbapi_connection: Any) -> None:
+    """Detach a bulk load's scratch file from an SQLite connection, if it has one; its
+    reads must be over (a committed or untouched attachment)."""
+    if dbapi_connection is None:
+        return
+    attached = {row[1] for row in dbapi_connection.execute("PRAGMA database_list")}
+    if SCRATCH_SCHEMA in attached:
+        dbapi_connection.execute(f"DETACH DATABASE {SCRATCH_SCHEMA}")
+
+
+def _detach_on_checkin(dbapi_connection: Any, _record: Any) -> None:
+    # A flushed scratch file stays attached until its transaction ends; a connection
+    # back in the pool has ended it, and detaching closes the (already unlinked) file.
+    detach_scratch(dbapi_connection)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for any SQLAlchemy URL; creates the folder of an SQLite file."""
     if url.startswith("postgresql://"):
@@ -41,6 +60,7 @@ def make_engine(url: str) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _detach_on_checkin)
     return engine
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from warehouse.inbox import read_file, scan_inbox
 from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
 from warehouse.sandbox import ReaderPool, SandboxLimits, StagedBatch, StageJob, StageSpec
+from warehouse.scratch import ScratchLoad
 
 Progress = Callable[[str], None]
 
@@ -249,7 +251,11 @@ def land_template(
         fresh = month_files.loc[~copied[i]]
         return ahead.submit(_land_template_files, ctx, template, str(month), fresh, pool)
 
-    with ThreadPoolExecutor(1, "landing-read") as ahead, engine.begin() as conn:
+    with (
+        ThreadPoolExecutor(1, "landing-read") as ahead,
+        engine.begin() as conn,
+        closing(ScratchLoad(conn)) as load,
+    ):
         # Two months ahead: the workers parse while this process persists, even when one
         # month takes this process longer than the workers (and the other way round).
         upcoming = deque(f for f in (read_ahead(0), read_ahead(1)) if f is not None)
@@ -263,7 +269,7 @@ def land_template(
                 records.loc[records["status"] == "loaded", "staged_path"] = _write_staged(
                     ctx, template, batch.staged, str(month)
                 )
-                bulk_insert(conn, schema.staging_tables[template.name], batch.staged)
+                load.add(schema.staging_tables[template.name], batch.staged)
                 rows += batch.staged.num_rows
                 # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
                 pa.default_memory_pool().release_unused()
@@ -275,6 +281,7 @@ def land_template(
                 records = pd.concat([records, duplicates], ignore_index=True)
             _record_manifest(conn, records, ctx)
             written.append(records)
+        load.flush()  # the staged rows, after the manifest rows they refer to
         all_records = pd.concat(written, ignore_index=True) if written else pd.DataFrame()
         if not all_records.empty:
             _refresh_supersession(conn, all_records.loc[all_records["status"] == "loaded"])

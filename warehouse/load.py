@@ -17,7 +17,7 @@ from sqlalchemy.types import Boolean, Date, DateTime, Float, Integer, Numeric
 _CHUNK_ROWS = 20_000
 
 
-def _prepared(frame: pd.DataFrame, table: Table, postgres: bool) -> pd.DataFrame:
+def prepared(frame: pd.DataFrame, table: Table, postgres: bool) -> pd.DataFrame:
     """The frame with only the table's columns, in DB-ready form (ISO dates, NA as None)."""
     columns = [c.name for c in table.columns if c.name in frame.columns]
     # Collected, then made a frame once: inserting column by column into a frame costs
@@ -72,27 +72,35 @@ def _records(data: pd.DataFrame) -> list[tuple[object, ...]]:
     return list(zip(*(_python_values(data[name]) for name in data.columns), strict=True))
 
 
-def _arrow_values(column: pa.ChunkedArray, kind: object) -> list[object] | None:
-    """An Arrow column's cells as `_prepared` would make them, None for NA; None when
-    this column's type is not one converted here (the caller then goes through pandas)."""
+def arrow_column(column: pa.ChunkedArray, kind: object) -> pa.ChunkedArray | None:
+    """An Arrow column as SQLite stores it (`prepared`'s forms: ISO dates, 0/1, int64,
+    float64, text), still in Arrow; None when this column's type is not one converted
+    here (the caller then goes through pandas)."""
     arrow = column.type
     if isinstance(kind, Date):
         if pa.types.is_timestamp(arrow) and arrow.tz is None:
             # Staged dates are midnights: the day is the date; casts cost less than strftime.
             day = pc.cast(column, pa.date32(), safe=False)
-            return pc.cast(day, pa.string()).to_pylist()
+            return pc.cast(day, pa.string())
         return None
     if isinstance(kind, DateTime):
         return None
     if isinstance(kind, Boolean):
-        return pc.cast(column, pa.int8()).to_pylist() if pa.types.is_boolean(arrow) else None
+        return pc.cast(column, pa.int8()) if pa.types.is_boolean(arrow) else None
     if isinstance(kind, Integer):
-        return column.to_pylist() if pa.types.is_integer(arrow) else None
+        return column if pa.types.is_integer(arrow) else None
     if isinstance(kind, Numeric | Float):
-        return column.to_pylist() if pa.types.is_floating(arrow) else None
+        return column if pa.types.is_floating(arrow) else None
     if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
-        return column.to_pylist()
+        return column
     return None
+
+
+def _arrow_values(column: pa.ChunkedArray, kind: object) -> list[object] | None:
+    """An Arrow column's cells as `prepared` would make them, None for NA; None when
+    this column's type is not one converted here (the caller then goes through pandas)."""
+    converted = arrow_column(column, kind)
+    return None if converted is None else converted.to_pylist()
 
 
 def _null_by_default(values: pa.ChunkedArray, column: Column) -> bool:
@@ -109,7 +117,7 @@ def _null_by_default(values: pa.ChunkedArray, column: Column) -> bool:
 
 def _arrow_records(data: pa.Table, table: Table) -> tuple[list[str], list[tuple[object, ...]]]:
     """(columns, rows) of an Arrow table for SQLite, converted column by column in Arrow;
-    the rows `_records(_prepared(...))` would give for the same table as a frame."""
+    the rows `_records(prepared(...))` would give for the same table as a frame."""
     names = [
         c.name
         for c in table.columns
@@ -117,8 +125,8 @@ def _arrow_records(data: pa.Table, table: Table) -> tuple[list[str], list[tuple[
     ] or [c.name for c in table.columns if c.name in data.column_names]  # all null: as they are
     values = [_arrow_values(data.column(name), table.c[name].type) for name in names]
     if any(v is None for v in values):
-        prepared = _prepared(data.to_pandas(), table, postgres=False)
-        return list(prepared.columns), _records(prepared)
+        as_frame = prepared(data.to_pandas(), table, postgres=False)
+        return list(as_frame.columns), _records(as_frame)
     return names, list(zip(*values, strict=True))
 
 
@@ -140,7 +148,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame | pa.Table) 
                 _sqlite_insert(conn, table, columns, records)
             return frame.num_rows
         frame = frame.to_pandas()
-    data = _prepared(frame, table, postgres)
+    data = prepared(frame, table, postgres)
     chunks = (data.iloc[start : start + _CHUNK_ROWS] for start in range(0, len(data), _CHUNK_ROWS))
     if postgres:
         names = ", ".join(f'"{c}"' for c in data.columns)
@@ -205,4 +213,4 @@ def replace_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     return bulk_insert(conn, table, frame)
 
 
-__all__ = ["bulk_insert", "read_frame", "replace_rows"]
+__all__ = ["arrow_column", "bulk_insert", "prepared", "read_frame", "replace_rows"]

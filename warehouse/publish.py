@@ -15,6 +15,7 @@ data writes no mart row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ from sqlalchemy import (
 from transforms.indicators.by_partition import RECON_FRAMES
 from warehouse import schema
 from warehouse.load import bulk_insert, read_frame, replace_rows
+from warehouse.scratch import ScratchLoad
 
 MART_KEY = ["area_code", "period", "indicator"]
 _NUMBERS = ("numerator", "denominator", "value", "target", "target_hi", "signed_off_share")
@@ -190,7 +192,9 @@ class PartitionRows:
     frames: Callable[[], Mapping[str, pd.DataFrame]]
 
 
-def _replace_partitions(conn: Connection, parts: Sequence[PartitionRows], run_id: str) -> int:
+def _replace_partitions(
+    conn: Connection, load: ScratchLoad, parts: Sequence[PartitionRows], run_id: str
+) -> int:
     """Rewrite the reconciled rows of the partitions whose inputs changed since they were
     published, and drop those of partitions that are gone (and rows of no partition,
     published before partitions); the partitions published. Returns partitions written."""
@@ -207,7 +211,7 @@ def _replace_partitions(conn: Connection, parts: Sequence[PartitionRows], run_id
         _delete_partitions_but(conn, table, keep)
     for part in changed:
         for name, frame in part.frames().items():
-            _append_rows(conn, RECON_TABLES[name], frame.assign(partition=part.part))
+            _append_rows(conn, load, RECON_TABLES[name], frame.assign(partition=part.part))
     conn.execute(schema.recon_partitions.delete())
     rows = pd.DataFrame(
         {
@@ -232,14 +236,16 @@ def _delete_partitions_but(conn: Connection, table: Table, keep: set[str]) -> No
         conn.execute(table.delete().where(table.c.partition.in_(stale)))
 
 
-def _append_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+def _append_rows(conn: Connection, load: ScratchLoad, table: Table, frame: pd.DataFrame) -> int:
     """Add rows to a table; a surrogate integer key the frame lacks continues after the
-    largest in the table (exams, changes: only row identities)."""
+    largest in the table (exams, changes: only row identities). SQLite numbers them so
+    itself as the queued rows arrive; PostgreSQL is given them."""
     keys = list(table.primary_key.columns)
-    if len(keys) == 1 and isinstance(keys[0].type, Integer) and keys[0].name not in frame:
+    surrogate = len(keys) == 1 and isinstance(keys[0].type, Integer) and keys[0].name not in frame
+    if surrogate and not load.numbers_missing_keys:
         start = conn.execute(select(func.coalesce(func.max(keys[0]), 0))).scalar_one()
         frame = frame.assign(**{keys[0].name: range(start + 1, start + 1 + len(frame))})
-    return bulk_insert(conn, table, _in_key_order(frame, [k.name for k in keys]))
+    return load.add(table, _in_key_order(frame, [k.name for k in keys]))
 
 
 def _in_key_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -266,17 +272,18 @@ def publish(
     (none: the reconciled tables stay). `before_commit` is called inside the transaction
     once everything is written (the crash tests stop the process there).
     """
-    with engine.begin() as conn:
+    with engine.begin() as conn, closing(ScratchLoad(conn)) as load:
         changes = diff_mart(_published_for_diff(conn), mart, run_id)
         if partitions is not None:
-            _replace_partitions(conn, partitions, run_id)
+            _replace_partitions(conn, load, partitions, run_id)
         for name, frame in recon.items():
             replace_rows(conn, RECON_TABLES[name], frame)
         if recon:  # whole tables: no partition is published any more
             conn.execute(schema.recon_partitions.delete())
         _delete_keys(conn, changes.deleted)
-        bulk_insert(conn, schema.mart_target_achievement, changes.written)
-        bulk_insert(conn, schema.mart_target_achievement_history, changes.written)
+        load.add(schema.mart_target_achievement, changes.written)
+        load.add(schema.mart_target_achievement_history, changes.written)
+        load.flush()  # every queued row, after the deletes above
         if before_commit is not None:
             before_commit()
     return changes.summary

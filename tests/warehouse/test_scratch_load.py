@@ -1,0 +1,186 @@
+"""ScratchLoad stores exactly what bulk_insert stores, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sqlalchemy import Connection, Engine, Table, select, text
+
+from warehouse import schema
+from warehouse.db import SCRATCH_SCHEMA, make_engine, migrate
+from warehouse.load import bulk_insert
+from warehouse.scratch import ScratchLoad
+
+AWKWARD = ["\\N", "a\tb", "line\nbreak\r\n", "back\\slash", "", "普通文本", None]
+
+
+def _uploads() -> pd.DataFrame:
+    n = len(AWKWARD)
+    return pd.DataFrame(
+        {
+            "upload_id": range(1, n + 1),
+            "file_name": [f"f{i}.csv" for i in range(n)],
+            "path": [f"p{i}" for i in range(n)],
+            "sha256": ["0" * 64] * n,
+            "size_bytes": [10**12, 0, 1, 2, 3, 4, 5],
+            "reason_zh": pd.array(AWKWARD, dtype="string"),
+            "late": pd.array([True, False, None, True, False, True, None], dtype="boolean"),
+            "arrived_at": [datetime(2026, 10, 1, 8, 0, 5, 120)] * n,
+            "status": ["quarantined"] * n,
+            "run_id": ["r"] * n,
+        }
+    )
+
+
+def _staged_women() -> pa.Table:
+    """The staged batch's Arrow shape: dates as timestamps, ticks as booleans."""
+    day = datetime(2026, 3, 1)
+    return pa.table(
+        {
+            "upload_id": pa.array([1, 1, 1], pa.int64()),
+            "row_number": pa.array([1, 2, 3], pa.int64()),
+            "unit": ["654226100201"] * 3,
+            "report_month": ["2026-03"] * 3,
+            "name": ["王芳", None, "李\t娜"],
+            "children": pa.array([2, None, 0], pa.int64()),
+            "method_date": pa.array([day, None, day], pa.timestamp("us")),
+            "verified": pa.array([True, None, False]),
+            "err_children": pa.array([None, "E_INT", None], pa.string()),
+        }
+    )
+
+
+def _mart_like() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "snapshot_month": ["2026-01", "2026-01", "2026-02"],
+            "woman_key": ["b" * 64, "a" * 64, "a" * 64],
+            "area_code": ["654226100201"] * 3,
+            "children": pd.array([1, None, 3], dtype="Int64"),
+            "last_check_date": pd.to_datetime(["2025-11-17", None, "2026-01-31"]),
+            "verified": pd.array([True, False, None], dtype="boolean"),
+            "partition": ["654226100"] * 3,
+        }
+    )
+
+
+def _stored(conn: Connection, table: Table) -> list[tuple[object, ...]]:
+    """Every row with, on SQLite, each value's storage class (what a reader gets back)."""
+    order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+    if conn.dialect.name != "sqlite":
+        return [tuple(r) for r in conn.execute(select(table).order_by(text(order)))]
+    cells = ", ".join(f'typeof("{c.name}"), "{c.name}"' for c in table.columns)
+    return [
+        tuple(r)
+        for r in conn.exec_driver_sql(f'SELECT {cells} FROM "{table.name}" ORDER BY {order}')
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "data"),
+    [
+        (schema.uploads, _uploads()),
+        (schema.staging_tables["village_women"], _staged_women()),
+        (schema.metadata.tables["recon_women"], _mart_like()),
+    ],
+    ids=["uploads-frame", "staged-arrow", "recon-frame"],
+)
+def test_scratch_load_stores_what_bulk_insert_stores(
+    engine: Engine, table: Table, data: pd.DataFrame | pa.Table
+) -> None:
+    with engine.begin() as conn:
+        bulk_insert(conn, table, data)
+        expected = _stored(conn, table)
+        conn.execute(table.delete())
+    with engine.begin() as conn, closing(ScratchLoad(conn)) as load:
+        assert load.add(table, data) == len(data)
+        load.flush()
+        assert _stored(conn, table) == expected
+    with engine.connect() as conn:
+        assert _stored(conn, table) == expected
+        assert len(expected) == len(data)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite warehouse: what only SQLite does (its scratch file, its keys)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _exams(ids: list[int] | None, people: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "couple_key": people,
+            "area_code": ["654226100201"] * len(people),
+            "exam_month": ["2026-01"] * len(people),
+            "partition": ["654226100"] * len(people),
+        }
+    )
+    return frame if ids is None else frame.assign(exam_id=ids)
+
+
+def test_rows_keep_the_order_added_and_sqlite_numbers_a_missing_key(
+    sqlite_engine: Engine,
+) -> None:
+    """Two batches with different columns, then one like the first: three segments, copied
+    in the order added; SQLite numbers keys after the largest, as replace_rows does."""
+    engine = sqlite_engine
+    table = schema.metadata.tables["recon_exams"]
+    columns = {c.name for c in table.columns}
+    assert {"couple_key", "exam_month", "exam_id"} <= columns
+    with engine.begin() as conn:
+        bulk_insert(conn, table, _exams([7], ["k0"]))
+    with engine.begin() as conn, closing(ScratchLoad(conn)) as load:
+        load.add(table, _exams(None, ["k1", "k2"]))
+        load.add(table, _exams(None, ["k3"]).drop(columns=["partition"]))
+        load.add(table, _exams(None, ["k4"]))
+        load.flush()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.exam_id, table.c.couple_key, table.c.partition).order_by(table.c.exam_id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (7, "k0", "654226100"),
+        (8, "k1", "654226100"),
+        (9, "k2", "654226100"),
+        (10, "k3", None),
+        (11, "k4", "654226100"),
+    ]
+
+
+def _scratch_files(engine: Engine) -> list[Path]:
+    database = engine.url.database
+    assert database
+    return sorted(Path(database).parent.glob(".popstat-scratch-*"))
+
+
+def test_a_failed_transaction_leaves_no_rows_and_no_scratch_file(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
+    table = schema.staging_tables["village_women"]
+    with pytest.raises(RuntimeError, match="killed"), engine.begin() as conn:
+        with closing(ScratchLoad(conn)) as load:
+            load.add(table, _staged_women())
+            assert len(_scratch_files(engine)) == 1
+            load.flush()
+            assert conn.execute(select(table.c.upload_id)).all()
+        raise RuntimeError("killed before the commit")
+    with engine.connect() as conn:
+        assert conn.execute(select(table.c.upload_id)).all() == []
+        attached = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
+    assert SCRATCH_SCHEMA not in attached
+    assert _scratch_files(engine) == []
+    # A load that never flushes (an error before it) removes its file too.
+    with engine.begin() as conn, closing(ScratchLoad(conn)) as load:
+        load.add(table, _staged_women())
+    assert _scratch_files(engine) == []
+    with engine.connect() as conn:
+        assert conn.execute(select(table.c.upload_id)).all() == []

@@ -1,0 +1,180 @@
+"""Large SQLite inserts of one transaction, written in C to a scratch file first.
+
+Python's sqlite3 binds every value of every row on its own: ~5 µs a row of a dozen
+columns, most of a cold publish (2.2 M reconciled rows) and of landing's `stg_*`
+inserts. ADBC's SQLite driver writes Arrow columns in C, but through a connection of
+its own, which cannot take part in the caller's transaction. So it writes a scratch
+file beside the warehouse, and the caller's connection attaches that file and copies
+each table with one `INSERT … SELECT` inside its own transaction: a run killed before
+the commit still leaves the warehouse as it was.
+
+A connection's read of an attached file holds it until the commit (it cannot be
+detached before), and SQLite allows ten attached files: a transaction therefore fills
+one scratch file with everything it inserts (`ScratchLoad.add`) and copies from it
+once (`flush`). PostgreSQL needs none of this: `add` is a COPY there.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Connection, Table
+from sqlalchemy.types import Boolean, Float, Integer, Numeric
+
+from warehouse.db import SCRATCH_SCHEMA, detach_scratch
+from warehouse.load import arrow_column, bulk_insert, prepared
+
+
+def _scratch_type(kind: object) -> pa.DataType:
+    """The Arrow type a column of this SQL type is written as (what sqlite3 would bind)."""
+    if isinstance(kind, Boolean):
+        return pa.int8()
+    if isinstance(kind, Integer):
+        return pa.int64()
+    if isinstance(kind, Numeric | Float):  # Float is not a Numeric in SQLAlchemy 2.1
+        return pa.float64()
+    return pa.string()  # text, and dates as ISO text
+
+
+def _sqlite_arrow(data: pd.DataFrame | pa.Table, table: Table) -> pa.Table:
+    """`data`'s columns of `table`, as SQLite stores them, each typed by the table alone
+    (so every batch of one table has the same schema, whatever its nulls)."""
+    present = set(data.column_names if isinstance(data, pa.Table) else data.columns)
+    names = [c.name for c in table.columns if c.name in present]
+    in_arrow = (
+        [arrow_column(data.column(n), table.c[n].type) for n in names]
+        if isinstance(data, pa.Table)
+        else None
+    )
+    columns = [c for c in in_arrow or [] if c is not None]
+    if in_arrow is None or len(columns) < len(names):
+        frame = data.to_pandas() if isinstance(data, pa.Table) else data
+        # One from_pandas for the frame: `pa.array(series)` per column was seen converting
+        # cell by cell in the nightly run's process (1.5 s for a county's mart; not in a
+        # process of its own, the cause not found).
+        arrow = pa.Table.from_pandas(prepared(frame, table, postgres=False), preserve_index=False)
+        columns = [arrow.column(n) for n in names]
+    schema = pa.schema([(n, _scratch_type(table.c[n].type)) for n in names])
+    return pa.Table.from_arrays(
+        [c.cast(schema.field(n).type) for n, c in zip(names, columns, strict=True)], schema=schema
+    )
+
+
+@dataclass
+class _Segment:
+    """Rows for one table with one set of columns, in the order they were added."""
+
+    table: Table
+    columns: list[str]
+    scratch_name: str
+
+
+class ScratchLoad:
+    """Inserts of one transaction: `add` them in order, `flush` inside the transaction.
+
+    On SQLite the rows go to a scratch file as they are added (memory holds one batch at
+    a time) and reach the warehouse at `flush`, table by table in the order added; an
+    integer key the rows lack is numbered by SQLite, after the largest in the table. On
+    PostgreSQL `add` inserts at once (COPY). Wrap it in `contextlib.closing` around the
+    work: the scratch file is removed on the way out, flushed or not.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._sqlite = conn.dialect.name == "sqlite"
+        self._segments: list[_Segment] = []
+        self._writer: Any = None
+        self._path: Path | None = None
+
+    @property
+    def numbers_missing_keys(self) -> bool:
+        """Whether an integer key the rows lack is numbered here (SQLite) or must be given."""
+        return self._sqlite
+
+    def close(self) -> None:
+        """Remove the scratch file, flushed or not (use `contextlib.closing`)."""
+        self._close_writer()
+        self._remove_file()
+
+    def add(self, table: Table, data: pd.DataFrame | pa.Table) -> int:
+        """Queue `data`'s rows (columns named as the table's) for `table`."""
+        if len(data) == 0:
+            return 0
+        if not self._sqlite:
+            return bulk_insert(self._conn, table, data)
+        rows = _sqlite_arrow(data, table)
+        segment = self._segment_for(table, rows.column_names)
+        with self._open_writer().cursor() as cursor:
+            cursor.adbc_ingest(segment.scratch_name, rows, mode="create_append")
+        return rows.num_rows
+
+    def flush(self) -> None:
+        """Copy every queued row into the warehouse, inside the caller's transaction."""
+        if not self._segments:
+            return
+        self._close_writer()
+        # A previous transaction's, if this connection kept it (untouched since, so free).
+        detach_scratch(self._conn.connection.driver_connection)
+        self._conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SCRATCH_SCHEMA}", (str(self._path),))
+        for segment in self._segments:
+            names = ", ".join(f'"{c}"' for c in segment.columns)
+            self._conn.exec_driver_sql(
+                f'INSERT INTO main."{segment.table.name}" ({names}) SELECT {names} '
+                f'FROM {SCRATCH_SCHEMA}."{segment.scratch_name}" ORDER BY rowid'
+            )
+        self._segments = []
+        # Open files stay readable once unlinked: the file goes now, the attachment when
+        # the connection returns to its pool (`warehouse.db`).
+        self._remove_file()
+
+    def _segment_for(self, table: Table, columns: list[str]) -> _Segment:
+        last = self._segments[-1] if self._segments else None
+        if last is not None and last.table is table and last.columns == columns:
+            return last
+        segment = _Segment(table, columns, f"s{len(self._segments)}_{table.name}")
+        self._segments.append(segment)
+        return segment
+
+    def _open_writer(self) -> Any:
+        if self._writer is None:
+            import adbc_driver_sqlite.dbapi  # only a load that has rows pays its import
+
+            self._path = _scratch_path(self._conn)
+            self._writer = adbc_driver_sqlite.dbapi.connect(str(self._path), autocommit=True)
+            with self._writer.cursor() as cursor:
+                # A scratch file needs no journal and no sync: a crash loses only it. Each
+                # ingest is one transaction of the driver's own.
+                cursor.execute("PRAGMA journal_mode=OFF")
+                cursor.fetchall()
+                cursor.execute("PRAGMA synchronous=OFF")
+        return self._writer
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _remove_file(self) -> None:
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+            self._path = None
+
+
+def _scratch_path(conn: Connection) -> Path:
+    """A new scratch file beside the warehouse's (its disk has room for the warehouse's
+    rows; a temporary folder may be memory), or in the temporary folder."""
+    database = conn.engine.url.database
+    folder = Path(database).parent if database and database != ":memory:" else None
+    handle, name = tempfile.mkstemp(prefix=".popstat-scratch-", suffix=".sqlite", dir=folder)
+    os.close(handle)
+    os.unlink(name)  # ADBC creates the database; an empty file would be one too
+    return Path(name)
+
+
+__all__ = ["ScratchLoad"]
