@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.indicators.catalog import Catalog
-from transforms.indicators.measures import MEASURES, empty_measure
+from transforms.indicators.measures import MEASURES, empty_measure, sums_by_area_month
 from transforms.indicators.signoff import signed_off_shares
 from transforms.indicators.targets import RANKED_STATUSES, TARGET_OPS, judge, score
 from transforms.periods import PERIOD_KINDS, Period
@@ -194,12 +194,26 @@ def leaf_measures(frames: Mapping[str, pd.DataFrame], measures: Sequence[str]) -
     concatenation is what one run over everything would compute (a person's rows
     all lie in one partition: transforms.reconcile.partitions).
     """
-    parts = []
+    computed: dict[str, pd.DataFrame] = {}
+    # Measures of one frame by one month column share their grouping (sums_by_area_month).
+    by_source: dict[tuple[str, str], list[str]] = {}
     for name in measures:
-        computed = MEASURES[name].compute(frames)
-        computed["measure"] = name
-        computed["stock"] = MEASURES[name].kind == "stock"
-        parts.append(computed)
+        by_source.setdefault((MEASURES[name].frame, MEASURES[name].month_column), []).append(name)
+    for (_, month_column), names in by_source.items():
+        checked = [MEASURES[n].source(frames) for n in names]  # each checks its columns
+        frame = checked[0]
+        if frame.empty:
+            computed.update({n: empty_measure() for n in names})
+            continue
+        sums = sums_by_area_month(
+            frame, month_column, {n: MEASURES[n].values(frame) for n in names}
+        )
+        for n in names:
+            computed[n] = sums[["area_code", "month", n]].rename(columns={n: "value"})
+    parts = [
+        computed[name].assign(measure=name, stock=MEASURES[name].kind == "stock")
+        for name in measures
+    ]
     if not parts:
         parts.append(empty_measure().assign(measure="", stock=False))
     long = pd.concat(parts, ignore_index=True).astype({"measure": "string"})

@@ -58,6 +58,14 @@ class Measure:
         For flows, only (area, month) pairs with at least one source row appear;
         for stocks, every (area, month) snapshot in the source frame appears.
         """
+        frame = self.source(frames)
+        if frame.empty:
+            return empty_measure()
+        sums = sums_by_area_month(frame, self.month_column, {"value": self.values(frame)})
+        return sums[list(MEASURE_COLUMNS)]
+
+    def source(self, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        """The frame the measure reads, checked for the columns it needs."""
         if self.frame not in frames:
             raise KeyError(f"measure {self.name!r} needs the frame {self.frame!r}")
         frame = frames[self.frame]
@@ -65,19 +73,32 @@ class Measure:
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise KeyError(f"measure {self.name!r}: frame {self.frame!r} lacks columns {missing}")
-        if frame.empty:
-            return empty_measure()
+        return frame
+
+    def values(self, frame: pd.DataFrame) -> pd.Series:
+        """The measure's value for each row of its (non-empty) frame, 0 where NA."""
         values = pd.Series(self.func(frame), index=frame.index).astype("Float64").fillna(0.0)
-        keyed = pd.DataFrame(
-            {
-                "area_code": frame["area_code"].astype("string"),
-                "month": frame[self.month_column].astype("string"),
-                "value": values.astype("float64"),
-            }
-        )
-        keyed = keyed.dropna(subset=["area_code", "month"])
-        out = keyed.groupby(["area_code", "month"], as_index=False, sort=True)["value"].sum()
-        return out.astype({"area_code": "string", "month": "string", "value": "float64"})
+        return values.astype("float64")
+
+
+def sums_by_area_month(
+    frame: pd.DataFrame, month_column: str, values: Mapping[str, pd.Series]
+) -> pd.DataFrame:
+    """Each of `values` (per row of `frame`) summed per (area_code, month) of `frame`;
+    rows without either key left out. One grouping for all of them: several measures
+    read the same frame by the same month (the roster's, a township's ~50,000 rows)."""
+    keyed = pd.DataFrame(
+        {
+            "area_code": frame["area_code"].astype("string"),
+            "month": frame[month_column].astype("string"),
+            **values,
+        }
+    )
+    keyed = keyed.dropna(subset=["area_code", "month"])
+    out = keyed.groupby(["area_code", "month"], as_index=False, sort=True)[list(values)].sum()
+    return out.astype(
+        {"area_code": "string", "month": "string", **dict.fromkeys(values, "float64")}
+    )
 
 
 def empty_measure() -> pd.DataFrame:
