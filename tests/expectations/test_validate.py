@@ -421,6 +421,19 @@ def test_id_problems_names_the_part_that_is_wrong() -> None:
     ]
 
 
+def test_id_problems_of_repeated_values_keep_their_rows() -> None:
+    """Each distinct ID is checked once; every row still gets its own value's answer, on
+    an index of repeated labels too (a batch frame's index is not unique)."""
+    once = pd.Series([ID_A, ID_BAD_CHECK, None, "6.54226E+17"], dtype="string")
+    repeated = pd.Series(
+        [*once, *reversed(list(once)), ID_BAD_CHECK], index=[7, 7, 3, 1, 1, 0, 9, 9, 2]
+    ).astype("string")
+    answer = dict(zip(once.fillna("<na>"), id_problems(once).fillna("ok"), strict=True))
+    got = id_problems(repeated)
+    assert got.index.tolist() == repeated.index.tolist()
+    assert got.fillna("ok").tolist() == [answer[v] for v in repeated.fillna("<na>")]
+
+
 def test_gx_is_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     t = CONTRACT.templates["hospital_prepregnancy"]
     rows = [
