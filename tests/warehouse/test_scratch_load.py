@@ -169,9 +169,11 @@ def test_a_failed_transaction_leaves_no_rows_and_no_scratch_file(sqlite_engine: 
     with pytest.raises(RuntimeError, match="killed"), engine.begin() as conn:
         with closing(ScratchLoad(conn)) as load:
             load.add(table, _staged_women())
-            assert len(_scratch_files(engine)) == 1
             load.flush()
             assert conn.execute(select(table.c.upload_id)).all()
+            attached = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
+            assert SCRATCH_SCHEMA in attached  # the rows came through a scratch file
+            assert _scratch_files(engine) == []  # unlinked once copied, still readable
         raise RuntimeError("killed before the commit")
     with engine.connect() as conn:
         assert conn.execute(select(table.c.upload_id)).all() == []
@@ -184,3 +186,26 @@ def test_a_failed_transaction_leaves_no_rows_and_no_scratch_file(sqlite_engine: 
     assert _scratch_files(engine) == []
     with engine.connect() as conn:
         assert conn.execute(select(table.c.upload_id)).all() == []
+
+
+def test_a_failed_write_of_the_scratch_file_fails_the_transaction(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scratch file is written on a thread of its own: its error still reaches the
+    caller (at the latest at `flush`), so no batch is dropped without a word."""
+    table = schema.staging_tables["village_women"]
+
+    def broken(self: ScratchLoad, scratch_name: str, rows: pa.Table) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ScratchLoad, "_ingest", broken)
+    with (
+        pytest.raises(OSError, match="disk full"),
+        sqlite_engine.begin() as conn,
+        closing(ScratchLoad(conn)) as load,
+    ):
+        load.add(table, _staged_women())
+        load.flush()
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(table.c.upload_id)).all() == []
+    assert _scratch_files(sqlite_engine) == []
