@@ -191,15 +191,39 @@ class ScratchLoad:
             self._path = None
 
 
+_SCRATCH_PREFIX = ".popstat-scratch-"
+
+
 def _scratch_path(conn: Connection) -> Path:
     """A new scratch file beside the warehouse's (its disk has room for the warehouse's
-    rows; a temporary folder may be memory), or in the temporary folder."""
+    rows; a temporary folder may be memory), or in the temporary folder. Named by this
+    process: the files of processes that died before removing theirs go here."""
     database = conn.engine.url.database
     folder = Path(database).parent if database and database != ":memory:" else None
-    handle, name = tempfile.mkstemp(prefix=".popstat-scratch-", suffix=".sqlite", dir=folder)
+    prefix = f"{_SCRATCH_PREFIX}{os.getpid()}-"
+    handle, name = tempfile.mkstemp(prefix=prefix, suffix=".sqlite", dir=folder)
     os.close(handle)
     os.unlink(name)  # ADBC creates the database; an empty file would be one too
+    _remove_orphans(Path(name).parent)
     return Path(name)
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Remove scratch files whose process is gone (a run killed mid-load: ~100 MB each)."""
+    for path in folder.glob(f"{_SCRATCH_PREFIX}*"):
+        pid = path.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 __all__ = ["ScratchLoad"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime
@@ -209,3 +212,24 @@ def test_a_failed_write_of_the_scratch_file_fails_the_transaction(
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(table.c.upload_id)).all() == []
     assert _scratch_files(sqlite_engine) == []
+
+
+def test_scratch_files_of_dead_processes_are_removed(sqlite_engine: Engine) -> None:
+    """A run killed mid-load leaves its scratch file; the next load removes it (and leaves
+    the files of live processes alone)."""
+    folder = Path(str(sqlite_engine.url.database)).parent
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    orphan = folder / f".popstat-scratch-{int(gone.stdout)}-abc.sqlite"
+    live = folder / f".popstat-scratch-{os.getppid()}-def.sqlite"
+    for path in (orphan, live):
+        path.write_bytes(b"left by a killed run")
+    with sqlite_engine.begin() as conn, closing(ScratchLoad(conn)) as load:
+        load.add(schema.staging_tables["village_women"], _staged_women())
+        load.flush()
+    assert not orphan.exists()
+    assert live.exists()
