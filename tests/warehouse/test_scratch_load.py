@@ -147,6 +147,8 @@ def test_rows_keep_the_order_added_and_sqlite_numbers_a_missing_key(
         load.add(table, _exams(None, ["k3"]).drop(columns=["partition"]))
         load.add(table, _exams(None, ["k4"]))
         load.flush()
+        with pytest.raises(RuntimeError, match="after flush"):
+            load.add(table, _exams(None, ["k5"]))
     with engine.connect() as conn:
         rows = conn.execute(
             select(table.c.exam_id, table.c.couple_key, table.c.partition).order_by(table.c.exam_id)
