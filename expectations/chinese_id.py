@@ -21,6 +21,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 )
 
 from transforms.landing.identity import as_text, normalise_ids
+from transforms.landing.normalise import on_distinct
 
 
 def id_problems(ids: pd.Series, latest_birth: pd.Timestamp | None = None) -> pd.Series:
@@ -34,12 +35,9 @@ def id_problems(ids: pd.Series, latest_birth: pd.Timestamp | None = None) -> pd.
     values = as_text(ids)
     # Each distinct value checked once: a roster names every woman each month, so a batch
     # holds each ID several times (a quarter of a county's roster: ~3 times).
-    positions, distinct = pd.factorize(values)
-    unique = pd.Series(distinct, dtype="string")
-    canonical, codes = normalise_ids(unique, latest_birth)
-    not_canonical = codes.isna() & (canonical != unique).fillna(True)
-    problems = codes.mask(not_canonical, "id_format").array.take(positions, allow_fill=True)
-    return pd.Series(problems, index=values.index, dtype="string")
+    canonical, codes = on_distinct(lambda v: normalise_ids(v, latest_birth), values)
+    not_canonical = values.notna() & codes.isna() & (canonical != values).fillna(True)
+    return codes.mask(not_canonical, "id_format")
 
 
 class ColumnValuesValidChineseId(ColumnMapMetricProvider):

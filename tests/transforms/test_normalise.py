@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from transforms.landing.identity import id_check_digit, person_key
 from transforms.landing.normalise import (
-    _on_distinct,
     clean_text,
     normalise_frame,
+    on_distinct,
     parse_area_code,
     parse_dates,
     parse_enum,
@@ -302,12 +302,12 @@ CELLS = st.sampled_from(
 @FAST
 @given(st.lists(st.one_of(CELLS, st.text(max_size=4), st.none()), max_size=40))
 def test_parsing_distinct_cells_once_reads_every_row_alike(raw: list[str | None]) -> None:
-    """`_on_distinct` (each distinct cell parsed once, spread back) gives what parsing
+    """`on_distinct` (each distinct cell parsed once, spread back) gives what parsing
     every row gives, values, codes and dtypes, blanks included."""
     series = pd.Series(raw, dtype="string", index=pd.RangeIndex(len(raw)) + 5)
     for parser in PARSERS:
         expected_values, expected_codes = parser(series)
-        values, codes = _on_distinct(parser, series)
+        values, codes = on_distinct(parser, series)
         pd.testing.assert_series_equal(values, expected_values, check_names=False)
         pd.testing.assert_series_equal(codes, expected_codes, check_names=False)
 

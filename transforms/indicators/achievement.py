@@ -199,9 +199,10 @@ def leaf_measures(frames: Mapping[str, pd.DataFrame], measures: Sequence[str]) -
     by_source: dict[tuple[str, str], list[str]] = {}
     for name in measures:
         by_source.setdefault((MEASURES[name].frame, MEASURES[name].month_column), []).append(name)
-    for (_, month_column), names in by_source.items():
-        checked = [MEASURES[n].source(frames) for n in names]  # each checks its columns
-        frame = checked[0]
+    for (frame_name, month_column), names in by_source.items():
+        for n in names:
+            MEASURES[n].source(frames)  # each measure checks the columns it reads
+        frame = frames[frame_name]
         if frame.empty:
             computed.update({n: empty_measure() for n in names})
             continue

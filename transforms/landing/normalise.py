@@ -271,7 +271,7 @@ def report_month_ends(report_month: str | pd.Series, index: pd.Index) -> pd.Seri
 Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 
-def _on_distinct(parse: Parser, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def on_distinct(parse: Parser, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """`parse(raw)`, parsing each distinct cell once and spreading the results back.
 
     A column of a batch holds few distinct values in many rows (ticks, methods, the dates
@@ -296,11 +296,11 @@ def _parse_column(
     month_ends: pd.Series,
     blank_is_false: bool,
 ) -> tuple[pd.Series, pd.Series]:
-    """Dispatch one column to its type's parser (once per distinct cell: `_on_distinct`)."""
+    """Dispatch one column to its type's parser (once per distinct cell: `on_distinct`)."""
     if column.type == "id":
         # An ID's reading depends on its row's report month, not on the cell alone.
         return normalise_ids(raw, month_ends)
-    return _on_distinct(_cell_parser(column, contract, blank_is_false), raw)
+    return on_distinct(_cell_parser(column, contract, blank_is_false), raw)
 
 
 def _cell_parser(column: Column, contract: Contract, blank_is_false: bool) -> Parser:
