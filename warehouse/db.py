@@ -34,20 +34,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def detach_scratch(dbapi_connection: Any) -> None:
-    """Detach a bulk load's scratch file from an SQLite connection, if it has one; its
-    reads must be over (a committed or untouched attachment)."""
-    if dbapi_connection is None:
-        return
-    attached = {row[1] for row in dbapi_connection.execute("PRAGMA database_list")}
-    if SCRATCH_SCHEMA in attached:
+def _detach_on_checkin(dbapi_connection: Any, record: Any) -> None:
+    """Detach a bulk load's scratch file (its flush marks the connection's record): it stays
+    attached until its transaction ends; a connection back in the pool has ended it, and
+    detaching closes the (already unlinked) file."""
+    if record.info.pop(SCRATCH_SCHEMA, False) and dbapi_connection is not None:
         dbapi_connection.execute(f"DETACH DATABASE {SCRATCH_SCHEMA}")
-
-
-def _detach_on_checkin(dbapi_connection: Any, _record: Any) -> None:
-    # A flushed scratch file stays attached until its transaction ends; a connection
-    # back in the pool has ended it, and detaching closes the (already unlinked) file.
-    detach_scratch(dbapi_connection)
 
 
 def make_engine(url: str) -> Engine:

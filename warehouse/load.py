@@ -96,11 +96,16 @@ def arrow_column(column: pa.ChunkedArray, kind: object) -> pa.ChunkedArray | Non
     return None
 
 
-def _arrow_values(column: pa.ChunkedArray, kind: object) -> list[object] | None:
-    """An Arrow column's cells as `prepared` would make them, None for NA; None when
-    this column's type is not one converted here (the caller then goes through pandas)."""
-    converted = arrow_column(column, kind)
-    return None if converted is None else converted.to_pylist()
+def sqlite_arrow_type(kind: object) -> pa.DataType:
+    """The Arrow type of `arrow_column`'s and `prepared`'s form of a column of SQL type
+    `kind` (what SQLite's driver binds)."""
+    if isinstance(kind, Boolean):
+        return pa.int8()
+    if isinstance(kind, Integer):
+        return pa.int64()
+    if isinstance(kind, Numeric | Float):  # Float is not a Numeric in SQLAlchemy 2.1
+        return pa.float64()
+    return pa.string()  # text, and dates as ISO text
 
 
 def _null_by_default(values: pa.ChunkedArray, column: Column) -> bool:
@@ -123,11 +128,11 @@ def _arrow_records(data: pa.Table, table: Table) -> tuple[list[str], list[tuple[
         for c in table.columns
         if c.name in data.column_names and not _null_by_default(data.column(c.name), c)
     ] or [c.name for c in table.columns if c.name in data.column_names]  # all null: as they are
-    values = [_arrow_values(data.column(name), table.c[name].type) for name in names]
-    if any(v is None for v in values):
+    columns = [arrow_column(data.column(name), table.c[name].type) for name in names]
+    if any(c is None for c in columns):
         as_frame = prepared(data.to_pandas(), table, postgres=False)
         return list(as_frame.columns), _records(as_frame)
-    return names, list(zip(*values, strict=True))
+    return names, list(zip(*(c.to_pylist() for c in columns if c is not None), strict=True))
 
 
 def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame | pa.Table) -> int:
@@ -213,4 +218,11 @@ def replace_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
     return bulk_insert(conn, table, frame)
 
 
-__all__ = ["arrow_column", "bulk_insert", "prepared", "read_frame", "replace_rows"]
+__all__ = [
+    "arrow_column",
+    "bulk_insert",
+    "prepared",
+    "read_frame",
+    "replace_rows",
+    "sqlite_arrow_type",
+]

@@ -27,23 +27,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Table
-from sqlalchemy.types import Boolean, Float, Integer, Numeric
 
-from warehouse.db import SCRATCH_SCHEMA, detach_scratch
-from warehouse.load import arrow_column, bulk_insert, prepared
+from warehouse.db import SCRATCH_SCHEMA
+from warehouse.load import arrow_column, bulk_insert, prepared, sqlite_arrow_type
 
 _MAX_PENDING = 2  # batches handed to the ingest thread and not yet written
-
-
-def _scratch_type(kind: object) -> pa.DataType:
-    """The Arrow type a column of this SQL type is written as (what sqlite3 would bind)."""
-    if isinstance(kind, Boolean):
-        return pa.int8()
-    if isinstance(kind, Integer):
-        return pa.int64()
-    if isinstance(kind, Numeric | Float):  # Float is not a Numeric in SQLAlchemy 2.1
-        return pa.float64()
-    return pa.string()  # text, and dates as ISO text
 
 
 def _sqlite_arrow(data: pd.DataFrame | pa.Table, table: Table) -> pa.Table:
@@ -64,7 +52,7 @@ def _sqlite_arrow(data: pd.DataFrame | pa.Table, table: Table) -> pa.Table:
         # process of its own, the cause not found).
         arrow = pa.Table.from_pandas(prepared(frame, table, postgres=False), preserve_index=False)
         columns = [arrow.column(n) for n in names]
-    schema = pa.schema([(n, _scratch_type(table.c[n].type)) for n in names])
+    schema = pa.schema([(n, sqlite_arrow_type(table.c[n].type)) for n in names])
     return pa.Table.from_arrays(
         [c.cast(schema.field(n).type) for n, c in zip(names, columns, strict=True)], schema=schema
     )
@@ -150,9 +138,8 @@ class ScratchLoad:
         while self._pending:
             self._pending.popleft().result()  # every batch written, or its error raised
         self._close_writer()
-        # A previous transaction's, if this connection kept it (untouched since, so free).
-        detach_scratch(self._conn.connection.driver_connection)
         self._conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SCRATCH_SCHEMA}", (str(self._path),))
+        self._conn.connection.info[SCRATCH_SCHEMA] = True  # detached on check-in (warehouse.db)
         for segment in self._segments:
             names = ", ".join(f'"{c}"' for c in segment.columns)
             self._conn.exec_driver_sql(
