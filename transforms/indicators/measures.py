@@ -31,7 +31,6 @@ import pandas as pd
 from transforms.templates import enum_value
 
 MeasureKind = Literal["flow", "stock"]
-MEASURE_COLUMNS = ("area_code", "month", "value")
 
 # Meanings of enumeration values (templates.toml), checked against it when it loads.
 (POLICY_IN,) = enum_value("policy_status", "政策内")
@@ -51,18 +50,6 @@ class Measure:
     columns: tuple[str, ...]
     description: str
     func: Callable[[pd.DataFrame], pd.Series]
-
-    def compute(self, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-        """The measure as (area_code, month, value), one row per (area, month).
-
-        For flows, only (area, month) pairs with at least one source row appear;
-        for stocks, every (area, month) snapshot in the source frame appears.
-        """
-        frame = self.source(frames)
-        if frame.empty:
-            return empty_measure()
-        sums = sums_by_area_month(frame, self.month_column, {"value": self.values(frame)})
-        return sums[list(MEASURE_COLUMNS)]
 
     def source(self, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         """The frame the measure reads, checked for the columns it needs."""
@@ -85,7 +72,8 @@ def sums_by_area_month(
     frame: pd.DataFrame, month_column: str, values: Mapping[str, pd.Series]
 ) -> pd.DataFrame:
     """Each of `values` (per row of `frame`) summed per (area_code, month) of `frame`;
-    rows without either key left out. One grouping for all of them: several measures
+    rows without either key left out. Every (area, month) with a row appears: for flows
+    the pairs with at least one event, for stocks every snapshot, zero-valued included. One grouping for all of them: several measures
     read the same frame by the same month (the roster's, a township's ~50,000 rows)."""
     keyed = pd.DataFrame(
         {
