@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, func, select, update
 
@@ -39,7 +40,14 @@ from warehouse.clock import local_now
 from warehouse.inbox import read_file, scan_inbox
 from warehouse.issues import record_findings
 from warehouse.load import bulk_insert, read_frame
-from warehouse.sandbox import ReaderPool, SandboxLimits, StagedBatch, StageJob, StageSpec
+from warehouse.sandbox import (
+    AsReadLayout,
+    ReaderPool,
+    SandboxLimits,
+    StagedBatch,
+    StageJob,
+    StageSpec,
+)
 from warehouse.scratch import ScratchLoad
 
 Progress = Callable[[str], None]
@@ -121,16 +129,10 @@ def plan_fresh_files(engine: Engine, ctx: LandingContext) -> pd.DataFrame:
     )
 
 
-def _as_read_prefix(ctx: LandingContext, template: Template, month: str) -> str:
-    """Where the parsing workers write the rows exactly as read (original headers, all
-    text), a file per part they stage: `as_read/kind=<template>/month=<month>/run=<run>-<part>`.
-
-    Columns are the union of the files' own headers, kept even where the template ignores
-    them; `upload_id` and `row_number` lead back to the manifest and the file's row.
-    """
-    folder = ctx.raw_dir / "as_read" / f"kind={template.name}" / f"month={month}"
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(folder / f"run={ctx.run_id}")
+def _as_read_layout(ctx: LandingContext, template: Template) -> AsReadLayout:
+    """Where the parsing workers archive the rows exactly as read (`AsReadLayout`):
+    `as_read/kind=<template>/month=<month>/run=<run>-<part>.parquet`."""
+    return AsReadLayout(str(ctx.raw_dir / "as_read" / f"kind={template.name}"), ctx.run_id)
 
 
 def _write_staged(ctx: LandingContext, template: Template, staged: pa.Table, month: str) -> str:
@@ -148,9 +150,9 @@ def _write_staged(ctx: LandingContext, template: Template, staged: pa.Table, mon
 
 
 def _land_template_files(
-    ctx: LandingContext, template: Template, month: str, files: pd.DataFrame, pool: ReaderPool
+    ctx: LandingContext, template: Template, files: pd.DataFrame, pool: ReaderPool
 ) -> tuple[pd.DataFrame, StagedBatch]:
-    """Read each file of one template and month and stage the good ones: (manifest records,
+    """Read each file of one template (a chunk of its months) and stage the good ones: (manifest records,
     the batch). The bytes are read here; parsing and staging are done by `pool`'s workers,
     in parallel and each file under the workers' memory and time limit."""
     reads: list[FileRead | None] = []
@@ -173,8 +175,8 @@ def _land_template_files(
                 str(row["report_month"]),
             )
         )
-    as_read_to = _as_read_prefix(ctx, template, month) if jobs else None
-    batch = pool.stage_many(jobs, StageSpec(template, ctx.contract, ctx.secret, as_read_to))
+    layout = _as_read_layout(ctx, template)
+    batch = pool.stage_many(jobs, StageSpec(template, ctx.contract, ctx.secret, layout))
     del jobs
     parsed = iter(batch.reads)
     read = [r if r is not None else next(parsed) for r in reads]
@@ -224,6 +226,33 @@ def _record_manifest(conn: Connection, records: pd.DataFrame, ctx: LandingContex
     )
 
 
+CHUNK_FILES = 200
+"""Months of a template are landed together until they hold this many files: a
+hospital or police station sends ~20 files a month, and a month alone kept one parsing
+worker busy and paid the batch's fixed costs (staging a part, the staged file, the
+manifest rows) twelve times. A village template's month (300 files) goes alone."""
+
+
+def month_chunks(files_per_month: list[int], chunk_files: int = CHUNK_FILES) -> list[list[int]]:
+    """Consecutive months (their positions) gathered until each group holds `chunk_files`
+    files (the last group may hold fewer)."""
+    chunks: list[list[int]] = []
+    held = chunk_files
+    for position, count in enumerate(files_per_month):
+        if held >= chunk_files:
+            chunks.append([])
+            held = 0
+        chunks[-1].append(position)
+        held += count
+    return chunks
+
+
+def _rows_of_month(table: pa.Table, month: str, months: int) -> pa.Table:
+    if months == 1:
+        return table
+    return table.filter(pc.equal(table.column("report_month"), month))
+
+
 def land_template(
     engine: Engine,
     ctx: LandingContext,
@@ -234,49 +263,59 @@ def land_template(
     """Land every fresh file of one template in one transaction; returns (manifest rows, rows).
 
     Quarantined files get their reason; good files get raw Parquet, a staged Parquet
-    batch per report month and `stg_<template>` rows. Month by month, so that at most two
-    months of a county's rows are in memory at a time: while this process persists one
-    month, a thread has the workers read and stage the next. `files` may hold duplicates
+    batch per report month and `stg_<template>` rows. A chunk of months at a time
+    (`month_chunks`: one month of a village template), so that at most two chunks of a
+    county's rows are in memory at a time: while this process persists one chunk, a
+    thread has the workers read and stage the next. `files` may hold duplicates
     of the others: they are recorded in the same transaction as the upload they duplicate.
     """
     written: list[pd.DataFrame] = []
     rows = 0
     months = list(files.groupby("report_month", sort=True))
-    copied = [month_files["duplicate_of"].notna() for _, month_files in months]
+    chunks = [
+        [(str(months[i][0]), months[i][1]) for i in chunk]
+        for chunk in month_chunks([len(month_files) for _, month_files in months])
+    ]
 
     def read_ahead(i: int) -> Future[tuple[pd.DataFrame, StagedBatch]] | None:
-        if i >= len(months):
+        if i >= len(chunks):
             return None
-        month, month_files = months[i]
-        fresh = month_files.loc[~copied[i]]
-        return ahead.submit(_land_template_files, ctx, template, str(month), fresh, pool)
+        fresh = pd.concat(
+            [month_files.loc[month_files["duplicate_of"].isna()] for _, month_files in chunks[i]]
+        )
+        return ahead.submit(_land_template_files, ctx, template, fresh, pool)
 
     with (
         ThreadPoolExecutor(1, "landing-read") as ahead,
         engine.begin() as conn,
         closing(ScratchLoad(conn)) as load,
     ):
-        # Two months ahead: the workers parse while this process persists, even when one
-        # month takes this process longer than the workers (and the other way round).
+        # Two chunks ahead: the workers parse while this process persists, even when one
+        # chunk takes this process longer than the workers (and the other way round).
         upcoming = deque(f for f in (read_ahead(0), read_ahead(1)) if f is not None)
-        for i, (month, month_files) in enumerate(months):
+        for i, chunk in enumerate(chunks):
             records, batch = upcoming.popleft().result()
             following = read_ahead(i + 2)
             if following is not None:
                 upcoming.append(following)
-            copies = copied[i]
             if batch.staged is not None:
-                records.loc[records["status"] == "loaded", "staged_path"] = _write_staged(
-                    ctx, template, batch.staged, str(month)
-                )
+                loaded = records["status"] == "loaded"
+                for month, _ in chunk:
+                    path = _write_staged(
+                        ctx, template, _rows_of_month(batch.staged, month, len(chunk)), month
+                    )
+                    records.loc[loaded & (records["report_month"] == month), "staged_path"] = path
                 load.add(schema.staging_tables[template.name], batch.staged)
                 rows += batch.staged.num_rows
                 # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
                 pa.default_memory_pool().release_unused()
             del batch
-            if copies.any():
+            copies = [
+                month_files.loc[month_files["duplicate_of"].notna()] for _, month_files in chunk
+            ]
+            if any(len(c) for c in copies):
                 duplicates = manifest_records(
-                    unread_rows(month_files.loc[copies]), ctx.run_id, ctx.deadline_day
+                    unread_rows(pd.concat(copies)), ctx.run_id, ctx.deadline_day
                 )
                 records = pd.concat([records, duplicates], ignore_index=True)
             _record_manifest(conn, records, ctx)

@@ -35,12 +35,14 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from transforms.landing.batches import FileRead, stage_files
@@ -96,6 +98,22 @@ class StageJob:
 
 
 @dataclass(frozen=True)
+class AsReadLayout:
+    """Where the rows exactly as read are archived (original headers, all text):
+    `<folder>/month=<report month>/run=<run>-<part id>.parquet`, a file per report month
+    of each part a worker stages. Columns are the union of the files' own headers, kept
+    even where the template ignores them; `upload_id` and `row_number` lead back to the
+    manifest and the file's row."""
+
+    folder: str
+    """`<raw>/as_read/kind=<template>`."""
+    run_id: str
+
+    def path(self, month: str, part: str) -> Path:
+        return Path(self.folder) / f"month={month}" / f"run={self.run_id}-{part}.parquet"
+
+
+@dataclass(frozen=True)
 class StageSpec:
     """How a worker stages the files it holds. The secret keys persons' hashes: it travels
     to the worker on its private pipe, never through the environment or a log."""
@@ -103,10 +121,10 @@ class StageSpec:
     template: Template
     contract: Contract
     secret: bytes = field(repr=False)
-    as_read_to: str | None = None
-    """Where the worker writes the rows as read itself, one Parquet file a part
-    (`<as_read_to>-<part id>.parquet`), instead of sending them back: they are only
-    archived, and the run's own process is the landing's busiest. None: sent back."""
+    as_read_to: AsReadLayout | None = None
+    """Where the worker writes the rows as read itself, instead of sending them back: they
+    are only archived, and the run's own process is the landing's busiest. None: sent
+    back."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +188,25 @@ def _stage_held(held: list[tuple[StageJob, ReadResult]], spec: StageSpec) -> Sta
     staged_ipc = _ipc(pa.Table.from_pandas(staged, preserve_index=False))
     if spec.as_read_to is None:
         return StagedPart(_ipc(as_read), staged_ipc)
-    pq.write_table(as_read, f"{spec.as_read_to}-{uuid.uuid4().hex[:12]}.parquet")
+    _archive_as_read(as_read, [job for job, _ in held], spec.as_read_to)
     return StagedPart(b"", staged_ipc)
+
+
+def _archive_as_read(as_read: pa.Table, jobs: Sequence[StageJob], layout: AsReadLayout) -> None:
+    """The part's rows as read, a Parquet file per report month (a part may hold several
+    months of a template that sends few files a month)."""
+    part = uuid.uuid4().hex[:12]
+    months: dict[str, list[int]] = {}
+    for job in jobs:
+        months.setdefault(job.report_month, []).append(job.upload_id)
+    for month, upload_ids in months.items():
+        rows = as_read
+        if len(months) > 1:
+            ids = pa.array(upload_ids, type=as_read.schema.field("upload_id").type)
+            rows = as_read.filter(pc.is_in(as_read.column("upload_id"), value_set=ids))
+        path = layout.path(month, part)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(rows, path)
 
 
 def _read(job: ParseJob | StageJob) -> ReadResult:

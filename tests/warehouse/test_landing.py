@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from transforms.landing.identity import id_check_digit
 from transforms.templates import load_contract
 from warehouse import schema
-from warehouse.landing import LandingContext, land_inbox
+from warehouse.landing import LandingContext, land_inbox, month_chunks
 from warehouse.load import read_frame
 
 VILLAGE = "654226100201"
@@ -165,3 +165,43 @@ def test_bad_cells_never_crash_and_keep_an_error_code(engine: Engine, tmp_path: 
     assert staged.loc[1, "err_residence"] == "enum_value"
     assert staged.loc[1, "err_last_check_date"] == "date_format"
     assert staged["id_number"].isna().all()
+
+
+def test_months_landed_together_keep_a_staged_file_and_archive_per_month(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A unit that sends a few files a month lands several months in one batch
+    (`month_chunks`): each month still gets its own staged file and as-read archive."""
+    inbox = tmp_path / "inbox"
+    for month, woman in (("07", WOMAN_A), ("08", WOMAN_B), ("09", WOMAN_A)):
+        roster = _roster(f"甲,{woman},常住,1,上环,2020-03-01,2026-{month}-03")
+        name = f"village_women_{VILLAGE}_2026{month}.csv"
+        _put(inbox, f"{month}/{name}", roster.encode(), f"2026-{month}-28 10:00")
+        if month == "08":
+            _put(inbox, f"copy/{name}", roster.encode(), f"2026-{month}-29 10:00")
+
+    summary = land_inbox(engine, _ctx(tmp_path, "r1"))
+
+    assert summary.files_by_status == {"loaded": 3, "duplicate": 1}
+    loaded = _uploads(engine).query("status == 'loaded'").set_index("report_month")
+    for month, woman in (("2026-07", WOMAN_A), ("2026-08", WOMAN_B), ("2026-09", WOMAN_A)):
+        path = str(loaded.loc[month, "staged_path"])
+        assert f"month={month}/" in path
+        staged = pq.read_table(tmp_path / "raw" / path).to_pandas()
+        assert list(staged["report_month"]) == [month]
+        assert list(staged["id_number"]) == [woman]
+        archived = list((tmp_path / "raw" / "as_read").glob(f"kind=village_women/month={month}/*"))
+        assert len(archived) == 1
+        assert pq.read_table(archived[0]).column("upload_id").to_pylist() == [
+            int(loaded.loc[month, "upload_id"])
+        ]
+    with engine.connect() as conn:
+        rows = read_frame(conn, select(schema.staging_tables["village_women"]))
+    assert sorted(rows["report_month"]) == ["2026-07", "2026-08", "2026-09"]
+
+
+def test_month_chunks_gather_months_until_they_hold_enough_files() -> None:
+    assert month_chunks([300, 300, 300], chunk_files=200) == [[0], [1], [2]]
+    assert month_chunks([22] * 12, chunk_files=100) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]]
+    assert month_chunks([5, 250, 1, 1], chunk_files=200) == [[0, 1], [2, 3]]
+    assert month_chunks([], chunk_files=200) == []
