@@ -80,18 +80,21 @@ def validated(
         return
     pool = worker_processes.executor(workers, gx=True)
     try:
-        # The largest batches first: the workers then end evenly.
-        largest_first = sorted(range(len(jobs)), key=lambda i: -batch_row_count(jobs[i].uploads))
-        futures: dict[int, Future[tuple[pd.DataFrame, list[KeptResult]]]] = {
-            i: pool.submit(_validate_in_worker, settings.raw_dir, jobs[i]) for i in largest_first
-        }
-        from expectations.runtime import gx_runtime  # imported while the workers start
+        # The fork server imports GX in its process while this one imports it too (the
+        # first `submit` waits for the server's imports: both would then run in turn).
+        worker_processes.start_server(gx=True)
+        from expectations.runtime import gx_runtime
 
         runtime = gx_runtime()
         contract = load_contract()
         for name in dict.fromkeys(job.template for job in jobs):
             # The Data Docs show each result with its suite: this process's context's.
             runtime.suite(contract.templates[name], contract)
+        # The largest batches first: the workers then end evenly.
+        largest_first = sorted(range(len(jobs)), key=lambda i: -batch_row_count(jobs[i].uploads))
+        futures: dict[int, Future[tuple[pd.DataFrame, list[KeptResult]]]] = {
+            i: pool.submit(_validate_in_worker, settings.raw_dir, jobs[i]) for i in largest_first
+        }
         for i, job in enumerate(jobs):
             findings, kept = futures[i].result()
             for result in kept:

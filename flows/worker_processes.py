@@ -17,6 +17,7 @@ Every worker therefore watches the run's process and exits when it is gone.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import select
 import threading
@@ -45,6 +46,14 @@ def forked(gx: bool = False) -> ForkServerContext:
     # No effect once the server runs: a later pool's workers import what it lacks.
     context.set_forkserver_preload(_PRELOAD_WITH_GX if gx else _PRELOAD_TOWNSHIPS)
     return context
+
+
+def start_server(gx: bool = False) -> None:
+    """Start the fork server now unless it runs: it imports what its workers need in its
+    own process while this one goes on (a pool's first worker otherwise waits for those
+    imports in `submit`, and only then does this process get on with its own work)."""
+    forked(gx)
+    multiprocessing.forkserver.ensure_running()
 
 
 def executor(
