@@ -13,6 +13,7 @@ import pytest
 
 from transforms.indicators.achievement import (
     OUTPUT_COLUMNS,
+    MeasureLookup,
     compute_indicators,
     normalise_targets,
     target_findings,
@@ -921,3 +922,23 @@ def test_the_mart_does_not_depend_on_how_many_periods_are_built_at_once(
     assert whole["period"].nunique() > periods_per_chunk
     assert whole["rank"].notna().any()
     pd.testing.assert_frame_equal(chunked, whole)
+
+
+def test_measure_lookup_finds_each_triple_and_nan_where_there_is_none() -> None:
+    values = pd.DataFrame(
+        {
+            "measure": pd.Series(["births", "births", "women"], dtype="string"),
+            "area_code": pd.Series(["654226100", "654226101", "654226100"], dtype="string"),
+            "period": pd.Series(["2026-01", "2026-01", "2026-Q1"], dtype="string"),
+            "value": [3.0, 4.0, 120.0],
+        }
+    )
+    lookup = MeasureLookup.of(values)
+    measure = lookup.measures.get_indexer(["women", "births", "births", "women", "gone"])
+    area = lookup.areas.get_indexer(["654226100", "654226101", "654226100", "654226101", "x"])
+    period = lookup.periods.get_indexer(["2026-Q1", "2026-01", "2026-Q1", "2026-Q1", "2026-01"])
+    found = lookup.find(measure, area, period)
+    assert found[:2].tolist() == [120.0, 4.0]
+    assert np.isnan(found[2:]).all()  # no such row; no such row; unknown codes
+    empty = MeasureLookup.of(values.iloc[0:0])
+    assert np.isnan(empty.find(measure, area, period)).all()

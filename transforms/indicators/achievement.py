@@ -44,6 +44,7 @@ How a row is made (indicators.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -270,6 +271,51 @@ def measure_values(
             "value": rolled["value"].to_numpy(),
         }
     )
+
+
+@dataclass(frozen=True)
+class MeasureLookup:
+    """measure_values() keyed by one integer per measure × area × period: the grid of
+    compute_indicators finds its numerators, denominators and bases by a binary search
+    on integer codes (three merges on three text keys were most of the compute)."""
+
+    measures: pd.Index
+    areas: pd.Index
+    periods: pd.Index
+    keys: np.ndarray
+    """Sorted; see `_key`."""
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, values: pd.DataFrame) -> MeasureLookup:
+        measure, measures = pd.factorize(values["measure"], sort=True)
+        area, areas = pd.factorize(values["area_code"], sort=True)
+        period, periods = pd.factorize(values["period"], sort=True)
+        keys = _key(measure, area, period, len(areas), len(periods))
+        order = np.argsort(keys, kind="stable")
+        numbers = values["value"].to_numpy(dtype="float64")
+        return cls(
+            pd.Index(measures), pd.Index(areas), pd.Index(periods), keys[order], numbers[order]
+        )
+
+    def find(self, measure: np.ndarray, area: np.ndarray, period: np.ndarray) -> np.ndarray:
+        """The value of each (measure, area, period), as positions in `measures`, `areas`
+        and `periods`; NaN where there is none (a position of -1, or no source rows)."""
+        found = np.full(len(measure), np.nan)
+        known = (measure >= 0) & (area >= 0) & (period >= 0)
+        if not len(self.keys) or not known.any():
+            return found
+        keys = _key(measure[known], area[known], period[known], len(self.areas), len(self.periods))
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        hit = self.keys[at] == keys
+        found[np.flatnonzero(known)[hit]] = self.values[at[hit]]
+        return found
+
+
+def _key(
+    measure: np.ndarray, area: np.ndarray, period: np.ndarray, areas: int, periods: int
+) -> np.ndarray:
+    return (measure.astype("int64") * areas + area) * periods + period
 
 
 # -------------------------------------------------------------------- targets
@@ -510,7 +556,7 @@ def compute_indicators(
     ).astype({"indicator": "string", "period_kind": "string", "judged": "bool"})
 
     leaves = frames if isinstance(frames, pd.DataFrame) else leaf_measures(frames, catalog.measures)
-    values = measure_values(leaves, closure, periods)
+    values = MeasureLookup.of(measure_values(leaves, closure, periods))
     counts = [i.code for i in catalog if i.unit == "count"]
     inherited = inherited_targets(normalise_targets(targets, catalog), closure, counts)
     shares = signed_off_shares(
@@ -550,23 +596,28 @@ def _achievement_rows(
     applies: pd.DataFrame,
     spec: pd.DataFrame,
     area_table: pd.DataFrame,
-    values: pd.DataFrame,
+    values: MeasureLookup,
     inherited: pd.DataFrame,
     shares: pd.DataFrame,
     run_id: str,
 ) -> pd.DataFrame:
     """The mart rows of some periods, in the mart's order (compute_indicators)."""
+    # Positions in the measure lookup (-1: none), carried through the grid's joins.
+    measure_codes = {
+        f"_{part}": values.measures.get_indexer(spec[f"{part}_measure"])
+        for part in ("num", "den", "base")
+    }
     grid = (
-        period_table.merge(applies, on="period_kind", how="inner")
-        .merge(spec, on="indicator", how="inner")
-        .merge(area_table, how="cross")
+        period_table.assign(_period=values.periods.get_indexer(period_table["period"]))
+        .merge(applies, on="period_kind", how="inner")
+        .merge(spec.assign(**measure_codes), on="indicator", how="inner")
+        .merge(
+            area_table.assign(_area=values.areas.get_indexer(area_table["area_code"])), how="cross"
+        )
     )
-    num = values.rename(columns={"measure": "num_measure", "value": "numerator"})
-    den = values.rename(columns={"measure": "den_measure", "value": "denominator"})
-    grid = grid.merge(num, on=["num_measure", "area_code", "period"], how="left")
-    grid = grid.merge(den, on=["den_measure", "area_code", "period"], how="left")
-    base = values.rename(columns={"measure": "base_measure", "value": "base"})
-    grid = grid.merge(base, on=["base_measure", "area_code", "period"], how="left")
+    at = (grid["_area"].to_numpy(), grid["_period"].to_numpy())
+    for column, part in (("numerator", "_num"), ("denominator", "_den"), ("base", "_base")):
+        grid[column] = values.find(grid[part].to_numpy(), *at)
     # Measures are counts or money in yuan and cents: sums of binary floats drift
     # (1,041,427.9999999998), so they are taken to the cent, as the mart stores them.
     grid["numerator"] = grid["numerator"].astype("float64").fillna(0.0).round(2)
