@@ -74,7 +74,7 @@ def install(point: str) -> None:
     elif point == "publish:insert":
         from warehouse import publish
 
-        _after_calls(publish, "_replace_partitions", 1, point, [0])
+        _after_calls(publish, "_append_rows", 1, point, [0])
     elif point == "publish:commit":
         from warehouse import publish
 

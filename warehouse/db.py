@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
-# The name a bulk load's scratch file is attached under (warehouse.scratch).
+# The names bulk loads' scratch files are attached under start so (warehouse.scratch).
 SCRATCH_SCHEMA = "popstat_scratch"
 
 
@@ -35,11 +35,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _detach_on_checkin(dbapi_connection: Any, record: Any) -> None:
-    """Detach a bulk load's scratch file (its flush marks the connection's record): it stays
-    attached until its transaction ends; a connection back in the pool has ended it, and
-    detaching closes the (already unlinked) file."""
-    if record.info.pop(SCRATCH_SCHEMA, False) and dbapi_connection is not None:
-        dbapi_connection.execute(f"DETACH DATABASE {SCRATCH_SCHEMA}")
+    """Detach a bulk load's scratch files (a copy lists each in the connection's record):
+    they stay attached until their transaction ends; a connection back in the pool has
+    ended it, and detaching closes the (already unlinked) files."""
+    for schema in record.info.pop(SCRATCH_SCHEMA, ()):
+        if dbapi_connection is not None:
+            dbapi_connection.execute(f"DETACH DATABASE {schema}")
 
 
 def make_engine(url: str) -> Engine:

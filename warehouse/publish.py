@@ -192,12 +192,13 @@ class PartitionRows:
     frames: Callable[[], Mapping[str, pd.DataFrame]]
 
 
-def _replace_partitions(
-    conn: Connection, load: ScratchLoad, parts: Sequence[PartitionRows], run_id: str
-) -> int:
-    """Rewrite the reconciled rows of the partitions whose inputs changed since they were
-    published, and drop those of partitions that are gone (and rows of no partition,
-    published before partitions); the partitions published. Returns partitions written."""
+def _replaced_partitions(
+    conn: Connection, parts: Sequence[PartitionRows], run_id: str
+) -> list[PartitionRows]:
+    """The partitions whose inputs changed since they were published: their reconciled rows
+    (and those of partitions that are gone, and rows of no partition, published before
+    partitions) are deleted here, and the partitions published recorded; the caller adds
+    the returned partitions' rows."""
     table_ = schema.recon_partitions
     published = {
         part: (digest, run)
@@ -209,9 +210,6 @@ def _replace_partitions(
     keep = {p.part for p in parts if p not in changed}
     for table in RECON_TABLES.values():
         _delete_partitions_but(conn, table, keep)
-    for part in changed:
-        for name, frame in part.frames().items():
-            _append_rows(conn, load, RECON_TABLES[name], frame.assign(partition=part.part))
     conn.execute(schema.recon_partitions.delete())
     rows = pd.DataFrame(
         {
@@ -221,7 +219,7 @@ def _replace_partitions(
         }
     )
     bulk_insert(conn, schema.recon_partitions, rows)
-    return len(changed)
+    return changed
 
 
 def _delete_partitions_but(conn: Connection, table: Table, keep: set[str]) -> None:
@@ -239,7 +237,8 @@ def _delete_partitions_but(conn: Connection, table: Table, keep: set[str]) -> No
 def _append_rows(conn: Connection, load: ScratchLoad, table: Table, frame: pd.DataFrame) -> int:
     """Add rows to a table; a surrogate integer key the frame lacks continues after the
     largest in the table (exams, changes: only row identities). SQLite numbers them so
-    itself as the queued rows arrive; PostgreSQL is given them."""
+    itself as the queued rows arrive; PostgreSQL is given them (its adds are immediate, so
+    the connection is free to ask for the largest)."""
     keys = list(table.primary_key.columns)
     surrogate = len(keys) == 1 and isinstance(keys[0].type, Integer) and keys[0].name not in frame
     if surrogate and not load.numbers_missing_keys:
@@ -272,21 +271,33 @@ def publish(
     (none: the reconciled tables stay). `before_commit` is called inside the transaction
     once everything is written (the crash tests stop the process there).
     """
-    with engine.begin() as conn, closing(ScratchLoad(conn)) as load:
+    with (
+        engine.begin() as conn,
+        closing(ScratchLoad(conn, copy_ahead_rows=COPY_AHEAD_ROWS)) as load,
+    ):
+        # Every statement of its own first, then the rows: the load copies them through
+        # this connection on a thread of its own while the next are added.
         changes = diff_mart(_published_for_diff(conn), mart, run_id)
-        if partitions is not None:
-            _replace_partitions(conn, load, partitions, run_id)
+        changed = [] if partitions is None else _replaced_partitions(conn, partitions, run_id)
         for name, frame in recon.items():
             replace_rows(conn, RECON_TABLES[name], frame)
         if recon:  # whole tables: no partition is published any more
             conn.execute(schema.recon_partitions.delete())
         _delete_keys(conn, changes.deleted)
+        for part in changed:
+            for name, frame in part.frames().items():
+                _append_rows(conn, load, RECON_TABLES[name], frame.assign(partition=part.part))
         load.add(schema.mart_target_achievement, changes.written)
         load.add(schema.mart_target_achievement_history, changes.written)
         load.flush()  # every queued row, after the deletes above
         if before_commit is not None:
             before_commit()
     return changes.summary
+
+
+COPY_AHEAD_ROWS = 400_000
+"""Rows a scratch file of a publish holds before it is copied while the rest are added
+(`ScratchLoad`): a cold publish of the scale county's 2.5 M rows in ~7 files."""
 
 
 def grant_dashboard(engine: Engine, role: str) -> list[str]:

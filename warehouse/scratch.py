@@ -1,4 +1,4 @@
-"""Large SQLite inserts of one transaction, written in C to a scratch file first.
+"""Large SQLite inserts of one transaction, written in C to scratch files first.
 
 Python's sqlite3 binds every value of every row on its own: ~5 µs a row of a dozen
 columns, most of a cold publish (2.2 M reconciled rows) and of landing's `stg_*`
@@ -9,9 +9,14 @@ each table with one `INSERT … SELECT` inside its own transaction: a run killed
 the commit still leaves the warehouse as it was.
 
 A connection's read of an attached file holds it until the commit (it cannot be
-detached before), and SQLite allows ten attached files: a transaction therefore fills
-one scratch file with everything it inserts (`ScratchLoad.add`) and copies from it
-once (`flush`). PostgreSQL needs none of this: `add` is a COPY there.
+detached before), and SQLite allows ten attached files. By default a transaction
+fills one scratch file with everything it inserts (`ScratchLoad.add`) and copies from
+it once (`flush`). With `copy_ahead_rows` (a caller that leaves the connection to the
+load between its first `add` and `flush`), a file that holds that many rows is closed
+and copied on a thread of its own while the next file is written: the copy (SQLite's
+index work) runs beside the preparing and writing of the rows after it, instead of
+after all of them; at most `MAX_SCRATCH_FILES` files a transaction. PostgreSQL needs
+none of this: `add` is a COPY there.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import os
 import tempfile
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +63,10 @@ def _sqlite_arrow(data: pd.DataFrame | pa.Table, table: Table) -> pa.Table:
     )
 
 
+MAX_SCRATCH_FILES = 8
+"""Scratch files one transaction may attach (SQLite's limit is ten attached files)."""
+
+
 @dataclass
 class _Segment:
     """Rows for one table with one set of columns, in the order they were added."""
@@ -67,26 +76,47 @@ class _Segment:
     scratch_name: str
 
 
+@dataclass
+class _ScratchFile:
+    """One scratch file: where it is, what it holds, and the rows queued to it."""
+
+    path: Path
+    schema: str
+    """The name it is attached under."""
+    segments: list[_Segment] = field(default_factory=list)
+    rows: int = 0
+    copied_ahead: bool = False
+    """Closed and handed to the copy thread: rows go to the next file."""
+
+
 class ScratchLoad:
     """Inserts of one transaction: `add` them in order, `flush` once inside the transaction.
 
     On SQLite the rows go to a scratch file as they are added (memory holds one batch at
-    a time) and reach the warehouse at `flush`, table by table in the order added; an
+    a time) and reach the warehouse at `flush` (or, with `copy_ahead_rows`, a file's
+    worth at a time while the rest are added), table by table in the order added; an
     integer key the rows lack is numbered by SQLite, after the largest in the table. On
     PostgreSQL `add` inserts at once (COPY). Wrap it in `contextlib.closing` around the
-    work: the scratch file is removed on the way out, flushed or not.
+    work: the scratch files are removed on the way out, flushed or not.
+
+    `copy_ahead_rows`: the caller does not use the connection between its first `add`
+    and `flush` (the load copies through it on a thread of its own).
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, copy_ahead_rows: int | None = None) -> None:
         self._conn = conn
         self._sqlite = conn.dialect.name == "sqlite"
-        self._segments: list[_Segment] = []
+        self._copy_ahead_rows = copy_ahead_rows
+        self._files: list[_ScratchFile] = []
         self._writer: Any = None
-        self._path: Path | None = None
+        self._writer_path: Path | None = None
         # ADBC writes without the GIL: on a thread of its own, while this one prepares the
         # next batch (a cold publish of the scale county: 0.4-1.2 s of ~11 s saved).
         self._ingest_thread: ThreadPoolExecutor | None = None
         self._pending: deque[Future[None]] = deque()
+        # Copies into the warehouse run in the order of the files, on one thread.
+        self._copy_thread: ThreadPoolExecutor | None = None
+        self._copies: list[Future[None]] = []
         self._flushed = False
 
     @property
@@ -95,75 +125,122 @@ class ScratchLoad:
         return self._sqlite
 
     def close(self) -> None:
-        """Remove the scratch file, flushed or not (use `contextlib.closing`)."""
+        """Remove the scratch files, flushed or not (use `contextlib.closing`)."""
         for pending in self._pending:  # an error on the way out: what it wrote goes too
             pending.cancel()
-        if self._ingest_thread is not None:
-            self._ingest_thread.shutdown(wait=True)
-            self._ingest_thread = None
+        for thread in (self._ingest_thread, self._copy_thread):
+            if thread is not None:  # a copy under way ends first: it uses the connection
+                thread.shutdown(wait=True, cancel_futures=True)
+        self._ingest_thread = self._copy_thread = None
         self._pending.clear()
         self._close_writer()
-        self._remove_file()
+        for file in self._files:
+            file.path.unlink(missing_ok=True)
 
     def add(self, table: Table, data: pd.DataFrame | pa.Table) -> int:
         """Queue `data`'s rows (columns named as the table's) for `table`."""
         if self._flushed:
-            # A second scratch file could not be attached: the first is held till commit.
+            # A scratch file could not be attached after: the last is held till commit.
             raise RuntimeError("ScratchLoad: rows added after flush (one flush a transaction)")
         if len(data) == 0:
             return 0
         if not self._sqlite:
             return bulk_insert(self._conn, table, data)
+        self._raise_failed_copy()
         rows = _sqlite_arrow(data, table)
-        segment = self._segment_for(table, rows.column_names)
-        if self._path is None:
-            self._path = _scratch_path(self._conn)
+        file = self._current_file()
+        segment = self._segment_for(file, table, rows.column_names)
         if self._ingest_thread is None:
             self._ingest_thread = ThreadPoolExecutor(1, "scratch-ingest")
-        self._pending.append(self._ingest_thread.submit(self._ingest, segment.scratch_name, rows))
+        self._pending.append(
+            self._ingest_thread.submit(self._ingest, file.path, segment.scratch_name, rows)
+        )
+        file.rows += rows.num_rows
         while len(self._pending) > _MAX_PENDING:  # memory: a batch or two waiting, no more
             self._pending.popleft().result()
+        if (
+            self._copy_ahead_rows is not None
+            and file.rows >= self._copy_ahead_rows
+            and len(self._files) < MAX_SCRATCH_FILES
+        ):
+            self._copy_ahead(file)
         return rows.num_rows
 
-    def _ingest(self, scratch_name: str, rows: pa.Table) -> None:
+    def _current_file(self) -> _ScratchFile:
+        """The file rows go to: the last one, unless it is being copied (or there is none)."""
+        if self._files and not self._files[-1].copied_ahead:
+            return self._files[-1]
+        path = _scratch_path(self._conn)
+        file = _ScratchFile(path, f"{SCRATCH_SCHEMA}_{len(self._files)}")
+        self._files.append(file)
+        return file
+
+    def _copy_ahead(self, file: _ScratchFile) -> None:
+        """Close `file` once its rows are written and copy it on the copy thread; the next
+        rows go to a new file meanwhile."""
+        assert self._ingest_thread is not None
+        written = self._ingest_thread.submit(self._close_writer)  # after its queued rows
+        if self._copy_thread is None:
+            self._copy_thread = ThreadPoolExecutor(1, "scratch-copy")
+        self._copies.append(self._copy_thread.submit(self._copy, file, written))
+        file.copied_ahead = True
+
+    def _raise_failed_copy(self) -> None:
+        for copy in self._copies:
+            if copy.done():
+                copy.result()
+
+    def _ingest(self, path: Path, scratch_name: str, rows: pa.Table) -> None:
         """Write `rows` to the scratch file (on the ingest thread, in the order added)."""
-        with self._open_writer().cursor() as cursor:
+        with self._open_writer(path).cursor() as cursor:
             cursor.adbc_ingest(scratch_name, rows, mode="create_append")
+
+    def _copy(self, file: _ScratchFile, written: Future[None] | None = None) -> None:
+        """Attach a scratch file to the caller's connection and copy its rows, table by
+        table in the order added, inside the caller's transaction."""
+        if written is not None:
+            written.result()
+        self._conn.exec_driver_sql(f"ATTACH DATABASE ? AS {file.schema}", (str(file.path),))
+        # Detached when the connection returns to its pool (warehouse.db).
+        self._conn.connection.info.setdefault(SCRATCH_SCHEMA, []).append(file.schema)
+        for segment in file.segments:
+            names = ", ".join(f'"{c}"' for c in segment.columns)
+            self._conn.exec_driver_sql(
+                f'INSERT INTO main."{segment.table.name}" ({names}) SELECT {names} '
+                f'FROM {file.schema}."{segment.scratch_name}" ORDER BY rowid'
+            )
+        # Open files stay readable once unlinked: the file goes now, the attachment when
+        # the connection returns to its pool.
+        file.path.unlink(missing_ok=True)
 
     def flush(self) -> None:
         """Copy every queued row into the warehouse, inside the caller's transaction."""
         self._flushed = True
-        if not self._segments:
-            return
         while self._pending:
             self._pending.popleft().result()  # every batch written, or its error raised
         self._close_writer()
-        self._conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SCRATCH_SCHEMA}", (str(self._path),))
-        self._conn.connection.info[SCRATCH_SCHEMA] = True  # detached on check-in (warehouse.db)
-        for segment in self._segments:
-            names = ", ".join(f'"{c}"' for c in segment.columns)
-            self._conn.exec_driver_sql(
-                f'INSERT INTO main."{segment.table.name}" ({names}) SELECT {names} '
-                f'FROM {SCRATCH_SCHEMA}."{segment.scratch_name}" ORDER BY rowid'
-            )
-        self._segments = []
-        # Open files stay readable once unlinked: the file goes now, the attachment when
-        # the connection returns to its pool (`warehouse.db`).
-        self._remove_file()
+        for copy in self._copies:
+            copy.result()  # the files copied ahead, or their error raised
+        for file in self._files:
+            if not file.copied_ahead:
+                self._copy(file)
 
-    def _segment_for(self, table: Table, columns: list[str]) -> _Segment:
-        last = self._segments[-1] if self._segments else None
+    def _segment_for(self, file: _ScratchFile, table: Table, columns: list[str]) -> _Segment:
+        last = file.segments[-1] if file.segments else None
         if last is not None and last.table is table and last.columns == columns:
             return last
-        segment = _Segment(table, columns, f"s{len(self._segments)}_{table.name}")
-        self._segments.append(segment)
+        segment = _Segment(table, columns, f"s{len(file.segments)}_{table.name}")
+        file.segments.append(segment)
         return segment
 
-    def _open_writer(self) -> Any:
+    def _open_writer(self, path: Path) -> Any:
+        if self._writer is not None and self._writer_path != path:
+            self._close_writer()
         if self._writer is None:
             import adbc_driver_sqlite.dbapi  # only a load that has rows pays its import
 
-            self._writer = adbc_driver_sqlite.dbapi.connect(str(self._path), autocommit=True)
+            self._writer = adbc_driver_sqlite.dbapi.connect(str(path), autocommit=True)
+            self._writer_path = path
             with self._writer.cursor() as cursor:
                 # A scratch file needs no journal and no sync: a crash loses only it. Each
                 # ingest is one transaction of the driver's own.
@@ -176,11 +253,7 @@ class ScratchLoad:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-
-    def _remove_file(self) -> None:
-        if self._path is not None:
-            self._path.unlink(missing_ok=True)
-            self._path = None
+            self._writer_path = None
 
 
 _SCRATCH_PREFIX = ".popstat-scratch-"

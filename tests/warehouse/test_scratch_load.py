@@ -14,11 +14,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from sqlalchemy import Connection, Engine, Table, select, text
+from sqlalchemy.exc import IntegrityError
 
 from warehouse import schema
 from warehouse.db import SCRATCH_SCHEMA, make_engine, migrate
 from warehouse.load import bulk_insert
-from warehouse.scratch import ScratchLoad
+from warehouse.scratch import MAX_SCRATCH_FILES, ScratchLoad
 
 AWKWARD = ["\\N", "a\tb", "line\nbreak\r\n", "back\\slash", "", "普通文本", None]
 
@@ -131,18 +132,20 @@ def _exams(ids: list[int] | None, people: list[str]) -> pd.DataFrame:
     return frame if ids is None else frame.assign(exam_id=ids)
 
 
+@pytest.mark.parametrize("copy_ahead_rows", [None, 1], ids=["one-file", "a-file-a-batch"])
 def test_rows_keep_the_order_added_and_sqlite_numbers_a_missing_key(
-    sqlite_engine: Engine,
+    sqlite_engine: Engine, copy_ahead_rows: int | None
 ) -> None:
     """Two batches with different columns, then one like the first: three segments, copied
-    in the order added; SQLite numbers keys after the largest, as replace_rows does."""
+    in the order added (in one scratch file, or each in its own copied while the next is
+    written); SQLite numbers keys after the largest, as replace_rows does."""
     engine = sqlite_engine
     table = schema.metadata.tables["recon_exams"]
     columns = {c.name for c in table.columns}
     assert {"couple_key", "exam_month", "exam_id"} <= columns
     with engine.begin() as conn:
         bulk_insert(conn, table, _exams([7], ["k0"]))
-    with engine.begin() as conn, closing(ScratchLoad(conn)) as load:
+    with engine.begin() as conn, closing(ScratchLoad(conn, copy_ahead_rows)) as load:
         load.add(table, _exams(None, ["k1", "k2"]))
         load.add(table, _exams(None, ["k3"]).drop(columns=["partition"]))
         load.add(table, _exams(None, ["k4"]))
@@ -162,6 +165,10 @@ def test_rows_keep_the_order_added_and_sqlite_numbers_a_missing_key(
     ]
 
 
+def _scratch_schemas(attached: set[str]) -> set[str]:
+    return {name for name in attached if name.startswith(SCRATCH_SCHEMA)}
+
+
 def _scratch_files(engine: Engine) -> list[Path]:
     database = engine.url.database
     assert database
@@ -177,13 +184,13 @@ def test_a_failed_transaction_leaves_no_rows_and_no_scratch_file(sqlite_engine: 
             load.flush()
             assert conn.execute(select(table.c.upload_id)).all()
             attached = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
-            assert SCRATCH_SCHEMA in attached  # the rows came through a scratch file
+            assert _scratch_schemas(attached)  # the rows came through a scratch file
             assert _scratch_files(engine) == []  # unlinked once copied, still readable
         raise RuntimeError("killed before the commit")
     with engine.connect() as conn:
         assert conn.execute(select(table.c.upload_id)).all() == []
         attached = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
-    assert SCRATCH_SCHEMA not in attached
+    assert not _scratch_schemas(attached)
     assert _scratch_files(engine) == []
     # A load that never flushes (an error before it) removes its file too.
     with engine.begin() as conn, closing(ScratchLoad(conn)) as load:
@@ -200,7 +207,7 @@ def test_a_failed_write_of_the_scratch_file_fails_the_transaction(
     caller (at the latest at `flush`), so no batch is dropped without a word."""
     table = schema.staging_tables["village_women"]
 
-    def broken(self: ScratchLoad, scratch_name: str, rows: pa.Table) -> None:
+    def broken(self: ScratchLoad, path: Path, scratch_name: str, rows: pa.Table) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(ScratchLoad, "_ingest", broken)
@@ -235,3 +242,41 @@ def test_scratch_files_of_dead_processes_are_removed(sqlite_engine: Engine) -> N
         load.flush()
     assert not orphan.exists()
     assert live.exists()
+
+
+def test_files_copied_ahead_are_at_most_the_limit_and_gone_after_the_commit(
+    sqlite_engine: Engine,
+) -> None:
+    """A file a batch asked for, more batches than SQLite can attach files: the last file
+    takes the rest; every row lands; nothing stays attached or on disk."""
+    table = schema.metadata.tables["recon_exams"]
+    people = [f"k{i}" for i in range(MAX_SCRATCH_FILES + 4)]
+    with sqlite_engine.begin() as conn, closing(ScratchLoad(conn, copy_ahead_rows=1)) as load:
+        for person in people:
+            load.add(table, _exams(None, [person]))
+        load.flush()
+        attached = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
+        assert len(_scratch_schemas(attached)) == MAX_SCRATCH_FILES
+    with sqlite_engine.connect() as conn:
+        stored = conn.execute(select(table.c.couple_key).order_by(table.c.exam_id)).scalars()
+        assert list(stored) == people
+        attached = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
+    assert not _scratch_schemas(attached)
+    assert _scratch_files(sqlite_engine) == []
+
+
+def test_a_failed_copy_ahead_fails_the_transaction(sqlite_engine: Engine) -> None:
+    """A file copied on the copy thread breaks a key: the error reaches the caller (at the
+    next add or at flush) and the transaction leaves no row and no file."""
+    table = schema.staging_tables["village_women"]
+    with (
+        pytest.raises(IntegrityError),
+        sqlite_engine.begin() as conn,
+        closing(ScratchLoad(conn, copy_ahead_rows=1)) as load,
+    ):
+        load.add(table, _staged_women())
+        load.add(table, _staged_women())  # the same upload rows again
+        load.flush()
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(table.c.upload_id)).all() == []
+    assert _scratch_files(sqlite_engine) == []
