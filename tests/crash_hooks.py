@@ -7,11 +7,12 @@ the point the process prints `POPSTAT_TEST_PAUSED <point>` on stderr and waits t
 killed (the crash tests send SIGKILL). Points:
 
 - `stage:<name>`: when stage `<name>` starts (one of flows.stages.NIGHTLY_STAGES);
-- `insert:<n>`: after the n-th bulk insert of the run, inside its transaction (landing
-  inserts come first: small n are inside landing);
+- `insert:<n>`: after the n-th bulk insert of the run (`bulk_insert`, or rows added to
+  a `ScratchLoad`), inside its transaction (landing inserts come first: small n are
+  inside landing);
 - `template:<n>`: after landing has committed its n-th template;
-- `publish:insert`: inside the publishing transaction, after the reconciled tables
-  are written and before the mart is;
+- `publish:insert`: inside the publishing transaction, after the first partition's
+  reconciled rows are added and before the mart's;
 - `publish:commit`: inside the publishing transaction, everything written, not committed.
 """
 
@@ -63,10 +64,12 @@ def install(point: str) -> None:
         progress.add_listener(listener)
     elif kind == "insert":
         from warehouse import issues, landing, publish, staged
+        from warehouse.scratch import ScratchLoad
 
         counter = [0]
         for module in (landing, issues, staged, publish):
             _after_calls(module, "bulk_insert", int(arg), point, counter)
+        _after_calls(ScratchLoad, "add", int(arg), point, counter)
     elif kind == "template":
         from warehouse import landing
 

@@ -209,6 +209,11 @@ def _record_manifest(conn: Connection, records: pd.DataFrame, ctx: LandingContex
     """Manifest rows and the issues of the quarantined ones, in the caller's transaction:
     a run killed before it commits leaves neither, and the next run lands the files again."""
     bulk_insert(conn, schema.uploads, records)
+    _record_quarantines(conn, records, ctx)
+
+
+def _record_quarantines(conn: Connection, records: pd.DataFrame, ctx: LandingContext) -> None:
+    """The issues of the quarantined files among `records` (manifest rows already written)."""
     if records.empty:
         return
     quarantined = records.loc[records["status"] == "quarantined"]
@@ -225,6 +230,10 @@ def _record_manifest(conn: Connection, records: pd.DataFrame, ctx: LandingContex
         at=local_now(ctx.time_zone),
     )
 
+
+COPY_AHEAD_ROWS = 400_000
+"""Rows a landing's scratch file holds before it is copied into the warehouse while the
+next months are parsed (`ScratchLoad`)."""
 
 CHUNK_FILES = 200
 """Months of a template are landed together until they hold this many files: a
@@ -288,7 +297,9 @@ def land_template(
     with (
         ThreadPoolExecutor(1, "landing-read") as ahead,
         engine.begin() as conn,
-        closing(ScratchLoad(conn)) as load,
+        # The connection is the load's until its flush: it copies a county's roster a few
+        # months at a time while the workers parse the next ones.
+        closing(ScratchLoad(conn, copy_ahead_rows=COPY_AHEAD_ROWS)) as load,
     ):
         # Two chunks ahead: the workers parse while this process persists, even when one
         # chunk takes this process longer than the workers (and the other way round).
@@ -305,11 +316,6 @@ def land_template(
                         ctx, template, _rows_of_month(batch.staged, month, len(chunk)), month
                     )
                     records.loc[loaded & (records["report_month"] == month), "staged_path"] = path
-                load.add(schema.staging_tables[template.name], batch.staged)
-                rows += batch.staged.num_rows
-                # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
-                pa.default_memory_pool().release_unused()
-            del batch
             copies = [
                 month_files.loc[month_files["duplicate_of"].notna()] for _, month_files in chunk
             ]
@@ -318,10 +324,18 @@ def land_template(
                     unread_rows(pd.concat(copies)), ctx.run_id, ctx.deadline_day
                 )
                 records = pd.concat([records, duplicates], ignore_index=True)
-            _record_manifest(conn, records, ctx)
+            # The manifest rows first: the staged rows refer to them.
+            load.add(schema.uploads, records)
+            if batch.staged is not None:
+                load.add(schema.staging_tables[template.name], batch.staged)
+                rows += batch.staged.num_rows
+            del batch
+            # Arrow-backed strings live in Arrow's pool, which keeps freed pages.
+            pa.default_memory_pool().release_unused()
             written.append(records)
-        load.flush()  # the staged rows, after the manifest rows they refer to
+        load.flush()
         all_records = pd.concat(written, ignore_index=True) if written else pd.DataFrame()
+        _record_quarantines(conn, all_records, ctx)
         if not all_records.empty:
             _refresh_supersession(conn, all_records.loc[all_records["status"] == "loaded"])
     return all_records, rows
