@@ -180,6 +180,7 @@ class ScratchLoad:
         rows go to a new file meanwhile."""
         assert self._ingest_thread is not None
         written = self._ingest_thread.submit(self._close_writer)  # after its queued rows
+        self._pending.append(written)  # `flush` waits for it before closing the writer itself
         if self._copy_thread is None:
             self._copy_thread = ThreadPoolExecutor(1, "scratch-copy")
         self._copies.append(self._copy_thread.submit(self._copy, file, written))
