@@ -128,11 +128,20 @@ def _arrow_records(data: pa.Table, table: Table) -> tuple[list[str], list[tuple[
         for c in table.columns
         if c.name in data.column_names and not _null_by_default(data.column(c.name), c)
     ] or [c.name for c in table.columns if c.name in data.column_names]  # all null: as they are
-    columns = [arrow_column(data.column(name), table.c[name].type) for name in names]
-    if any(c is None for c in columns):
+    columns = arrow_columns(data, table, names)
+    if columns is None:
         as_frame = prepared(data.to_pandas(), table, postgres=False)
         return list(as_frame.columns), _records(as_frame)
-    return names, list(zip(*(c.to_pylist() for c in columns if c is not None), strict=True))
+    return names, list(zip(*(c.to_pylist() for c in columns), strict=True))
+
+
+def arrow_columns(data: pa.Table, table: Table, names: list[str]) -> list[pa.ChunkedArray] | None:
+    """Columns `names` of `data` as SQLite stores them, each converted in Arrow
+    (`arrow_column`); None when one of them is not, and the whole table then goes through
+    pandas (`prepared`): a table's rows are converted one way, never column by column
+    both ways."""
+    columns = [arrow_column(data.column(name), table.c[name].type) for name in names]
+    return None if any(c is None for c in columns) else [c for c in columns if c is not None]
 
 
 def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame | pa.Table) -> int:

@@ -34,7 +34,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Table
 
 from warehouse.db import SCRATCH_SCHEMA
-from warehouse.load import arrow_column, bulk_insert, prepared, sqlite_arrow_type
+from warehouse.load import arrow_columns, bulk_insert, prepared, sqlite_arrow_type
 
 _MAX_PENDING = 2  # batches handed to the ingest thread and not yet written
 
@@ -44,13 +44,8 @@ def _sqlite_arrow(data: pd.DataFrame | pa.Table, table: Table) -> pa.Table:
     (so every batch of one table has the same schema, whatever its nulls)."""
     present = set(data.column_names if isinstance(data, pa.Table) else data.columns)
     names = [c.name for c in table.columns if c.name in present]
-    in_arrow = (
-        [arrow_column(data.column(n), table.c[n].type) for n in names]
-        if isinstance(data, pa.Table)
-        else None
-    )
-    columns = [c for c in in_arrow or [] if c is not None]
-    if in_arrow is None or len(columns) < len(names):
+    columns = arrow_columns(data, table, names) if isinstance(data, pa.Table) else None
+    if columns is None:
         frame = data.to_pandas() if isinstance(data, pa.Table) else data
         # One from_pandas for the frame: `pa.array(series)` per column was seen converting
         # cell by cell in the nightly run's process (1.5 s for a county's mart; not in a
