@@ -156,10 +156,11 @@ def test_fee_ledger_continuity_and_vanished_cases() -> None:
         [21, 2, "600.00", "consistency"],
     ]
     assert "500.00" in cont.iloc[0]["message_zh"] and "B2" in cont.iloc[0]["message_zh"]
+    assert cont.iloc[0]["record_key"] == "654226********0022"  # B2's party, masked
     gone = findings[findings["rule"] == "fee_case_vanished"]
     assert gone[["upload_id", "report_month", "value"]].values.tolist() == [[21, "2026-09", "C3"]]
     assert pd.isna(gone.iloc[0]["row_number"])
-    assert gone.iloc[0]["record_key"].startswith("654226********")
+    assert gone.iloc[0]["record_key"] == "654226********0023"  # C3's party last month
 
 
 def test_a_case_whose_row_is_an_error_has_not_vanished() -> None:

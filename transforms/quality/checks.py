@@ -166,8 +166,12 @@ def _money(value: Any) -> str:
 
 
 def _masked(frame: pd.DataFrame, column: str) -> pd.Series:
+    return mask_id(_text_or_na(frame, column))
+
+
+def _text_or_na(frame: pd.DataFrame, column: str) -> pd.Series:
     if column in frame.columns:
-        return mask_id(frame[column].astype("string"))
+        return frame[column].astype("string")
     return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
@@ -192,19 +196,20 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
     f = fees.assign(
         qc_month=month_index(fees["report_month"]),
         qc_case=fees["case_no"].astype("string"),
-        qc_key=_masked(fees, "party_id"),
+        # Masked only on the rows with a finding (a ledger's rows are many, findings few).
+        qc_party=_text_or_na(fees, "party_id"),
     )
     f = f[f["qc_month"].notna() & f["qc_case"].notna()].drop_duplicates(
         ["unit", "qc_month", "qc_case"]
     )
     prev = f[
-        ["unit", "qc_month", "qc_case", "report_month", "paid_to_date", "assessed", "qc_key"]
+        ["unit", "qc_month", "qc_case", "report_month", "paid_to_date", "assessed", "qc_party"]
     ].rename(
         columns={
             "report_month": "prev_month",
             "paid_to_date": "prev_paid",
             "assessed": "prev_assessed",
-            "qc_key": "prev_key",
+            "qc_party": "prev_party",
         }
     )
     prev = prev.assign(qc_month=prev["qc_month"] + 1)
@@ -213,8 +218,11 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
     both = f.merge(prev, on=["unit", "qc_month", "qc_case"], how="inner")
     expected = both["prev_paid"] + both["paid_this_month"]
     broken = ((both["paid_to_date"] - expected).abs() > MONEY_TOLERANCE).fillna(False)
-    for row, exp in zip(
-        both[broken].itertuples(index=False), expected[broken].tolist(), strict=True
+    for row, exp, key in zip(
+        both[broken].itertuples(index=False),
+        expected[broken].tolist(),
+        _masked(both[broken], "qc_party").tolist(),
+        strict=True,
     ):
         records.append(
             make_finding(
@@ -225,7 +233,7 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
                 report_month=str(row.report_month),
                 upload_id=int(row.upload_id),
                 row_number=int(row.row_number),
-                record_key=None if pd.isna(row.qc_key) else str(row.qc_key),
+                record_key=None if pd.isna(key) else str(key),
                 value=_money(row.paid_to_date),
                 case_no=row.qc_case,
                 prev_month=row.prev_month,
@@ -257,7 +265,9 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
     january = (gone["qc_month"] % 12) == 0
     outstanding = (gone["prev_paid"] < gone["prev_assessed"]).fillna(True).astype(bool)
     gone = gone[~january | outstanding]
-    for row in gone.itertuples(index=False):
+    for row, key in zip(
+        gone.itertuples(index=False), _masked(gone, "prev_party").tolist(), strict=True
+    ):
         records.append(
             make_finding(
                 "fee_case_vanished",
@@ -266,7 +276,7 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
                 unit=str(row.unit),
                 report_month=str(row.report_month),
                 upload_id=int(row.upload_id),
-                record_key=None if pd.isna(row.prev_key) else str(row.prev_key),
+                record_key=None if pd.isna(key) else str(key),
                 value=row.qc_case,
                 case_no=row.qc_case,
                 prev_month=row.prev_month,
