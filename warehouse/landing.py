@@ -152,9 +152,10 @@ def _write_staged(ctx: LandingContext, template: Template, staged: pa.Table, mon
 def _land_template_files(
     ctx: LandingContext, template: Template, files: pd.DataFrame, pool: ReaderPool
 ) -> tuple[pd.DataFrame, StagedBatch]:
-    """Read each file of one template (a chunk of its months) and stage the good ones: (manifest records,
-    the batch). The bytes are read here; parsing and staging are done by `pool`'s workers,
-    in parallel and each file under the workers' memory and time limit."""
+    """Read each file of one template (a chunk of its months) and stage the good ones:
+    (manifest records, the batch). The bytes are read here; parsing and staging are done
+    by `pool`'s workers, in parallel and each file under the workers' memory and time
+    limit."""
     reads: list[FileRead | None] = []
     jobs: list[StageJob] = []
     for row in files.to_dict("records"):
