@@ -38,8 +38,9 @@ def _detach_on_checkin(dbapi_connection: Any, record: Any) -> None:
     """Detach a bulk load's scratch files (a copy lists each in the connection's record):
     they stay attached until their transaction ends; a connection back in the pool has
     ended it, and detaching closes the (already unlinked) files."""
-    for schema in record.info.pop(SCRATCH_SCHEMA, ()):
-        if dbapi_connection is not None:
+    attached = record.info.pop(SCRATCH_SCHEMA, ())
+    if dbapi_connection is not None:
+        for schema in attached:
             dbapi_connection.execute(f"DETACH DATABASE {schema}")
 
 

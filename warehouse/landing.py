@@ -281,18 +281,19 @@ def land_template(
     """
     written: list[pd.DataFrame] = []
     rows = 0
-    months = list(files.groupby("report_month", sort=True))
-    chunks = [
-        [(str(months[i][0]), months[i][1]) for i in chunk]
-        for chunk in month_chunks([len(month_files) for _, month_files in months])
-    ]
+    files = files.sort_values("report_month", kind="stable")  # a chunk's files month by month
+    per_month = files.groupby("report_month", sort=True).size()
+    months = [str(month) for month in per_month.index]
+    chunks = [[months[i] for i in chunk] for chunk in month_chunks(per_month.tolist())]
+    is_copy = files["duplicate_of"].notna()
+
+    def in_chunk(i: int) -> pd.Series:
+        return files["report_month"].astype("string").isin(chunks[i])
 
     def read_ahead(i: int) -> Future[tuple[pd.DataFrame, StagedBatch]] | None:
         if i >= len(chunks):
             return None
-        fresh = pd.concat(
-            [month_files.loc[month_files["duplicate_of"].isna()] for _, month_files in chunks[i]]
-        )
+        fresh = files.loc[in_chunk(i) & ~is_copy]
         return ahead.submit(_land_template_files, ctx, template, fresh, pool)
 
     with (
@@ -312,18 +313,14 @@ def land_template(
                 upcoming.append(following)
             if batch.staged is not None:
                 loaded = records["status"] == "loaded"
-                for month, _ in chunk:
+                for month in chunk:
                     path = _write_staged(
                         ctx, template, _rows_of_month(batch.staged, month, len(chunk)), month
                     )
                     records.loc[loaded & (records["report_month"] == month), "staged_path"] = path
-            copies = [
-                month_files.loc[month_files["duplicate_of"].notna()] for _, month_files in chunk
-            ]
-            if any(len(c) for c in copies):
-                duplicates = manifest_records(
-                    unread_rows(pd.concat(copies)), ctx.run_id, ctx.deadline_day
-                )
+            copies = files.loc[in_chunk(i) & is_copy]
+            if len(copies):
+                duplicates = manifest_records(unread_rows(copies), ctx.run_id, ctx.deadline_day)
                 records = pd.concat([records, duplicates], ignore_index=True)
             # The manifest rows first: the staged rows refer to them.
             load.add(schema.uploads, records)

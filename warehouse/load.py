@@ -72,7 +72,7 @@ def _records(data: pd.DataFrame) -> list[tuple[object, ...]]:
     return list(zip(*(_python_values(data[name]) for name in data.columns), strict=True))
 
 
-def arrow_column(column: pa.ChunkedArray, kind: object) -> pa.ChunkedArray | None:
+def _arrow_column(column: pa.ChunkedArray, kind: object) -> pa.ChunkedArray | None:
     """An Arrow column as SQLite stores it (`prepared`'s forms: ISO dates, 0/1, int64,
     float64, text), still in Arrow; None when this column's type is not one converted
     here (the caller then goes through pandas)."""
@@ -97,7 +97,7 @@ def arrow_column(column: pa.ChunkedArray, kind: object) -> pa.ChunkedArray | Non
 
 
 def sqlite_arrow_type(kind: object) -> pa.DataType:
-    """The Arrow type of `arrow_column`'s and `prepared`'s form of a column of SQL type
+    """The Arrow type of `arrow_columns`' and `prepared`'s form of a column of SQL type
     `kind` (what SQLite's driver binds)."""
     if isinstance(kind, Boolean):
         return pa.int8()
@@ -137,10 +137,10 @@ def _arrow_records(data: pa.Table, table: Table) -> tuple[list[str], list[tuple[
 
 def arrow_columns(data: pa.Table, table: Table, names: list[str]) -> list[pa.ChunkedArray] | None:
     """Columns `names` of `data` as SQLite stores them, each converted in Arrow
-    (`arrow_column`); None when one of them is not, and the whole table then goes through
+    (`_arrow_column`); None when one of them is not, and the whole table then goes through
     pandas (`prepared`): a table's rows are converted one way, never column by column
     both ways."""
-    columns = [arrow_column(data.column(name), table.c[name].type) for name in names]
+    columns = [_arrow_column(data.column(name), table.c[name].type) for name in names]
     return None if any(c is None for c in columns) else [c for c in columns if c is not None]
 
 
@@ -228,7 +228,7 @@ def replace_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
 
 
 __all__ = [
-    "arrow_column",
+    "arrow_columns",
     "bulk_insert",
     "prepared",
     "read_frame",

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Table
 
 from warehouse.db import SCRATCH_SCHEMA
 from warehouse.load import arrow_columns, bulk_insert, prepared, sqlite_arrow_type
+from warehouse.processes import process_alive
 
 _MAX_PENDING = 2  # batches handed to the ingest thread and not yet written
 
@@ -273,18 +274,8 @@ def _remove_orphans(folder: Path) -> None:
     """Remove scratch files whose process is gone (a run killed mid-load: ~100 MB each)."""
     for path in folder.glob(f"{_SCRATCH_PREFIX}*"):
         pid = path.name.removeprefix(_SCRATCH_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 __all__ = ["ScratchLoad"]

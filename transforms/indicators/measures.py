@@ -73,8 +73,9 @@ def sums_by_area_month(
 ) -> pd.DataFrame:
     """Each of `values` (per row of `frame`) summed per (area_code, month) of `frame`;
     rows without either key left out. Every (area, month) with a row appears: for flows
-    the pairs with at least one event, for stocks every snapshot, zero-valued included. One grouping for all of them: several measures
-    read the same frame by the same month (the roster's, a township's ~50,000 rows)."""
+    the pairs with at least one event, for stocks every snapshot, zero-valued included.
+    One grouping for all of them: several measures read the same frame by the same month
+    (the roster's, a township's ~50,000 rows)."""
     keyed = pd.DataFrame(
         {
             "area_code": frame["area_code"].astype("string"),

@@ -218,12 +218,9 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
     both = f.merge(prev, on=["unit", "qc_month", "qc_case"], how="inner")
     expected = both["prev_paid"] + both["paid_this_month"]
     broken = ((both["paid_to_date"] - expected).abs() > MONEY_TOLERANCE).fillna(False)
-    for row, exp, key in zip(
-        both[broken].itertuples(index=False),
-        expected[broken].tolist(),
-        _masked(both[broken], "qc_party").tolist(),
-        strict=True,
-    ):
+    found = both[broken]
+    found = found.assign(qc_key=_masked(found, "qc_party"))
+    for row, exp in zip(found.itertuples(index=False), expected[broken].tolist(), strict=True):
         records.append(
             make_finding(
                 "fee_paid_to_date_continuity",
@@ -233,7 +230,7 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
                 report_month=str(row.report_month),
                 upload_id=int(row.upload_id),
                 row_number=int(row.row_number),
-                record_key=None if pd.isna(key) else str(key),
+                record_key=None if pd.isna(row.qc_key) else str(row.qc_key),
                 value=_money(row.paid_to_date),
                 case_no=row.qc_case,
                 prev_month=row.prev_month,
@@ -265,9 +262,8 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
     january = (gone["qc_month"] % 12) == 0
     outstanding = (gone["prev_paid"] < gone["prev_assessed"]).fillna(True).astype(bool)
     gone = gone[~january | outstanding]
-    for row, key in zip(
-        gone.itertuples(index=False), _masked(gone, "prev_party").tolist(), strict=True
-    ):
+    gone = gone.assign(qc_key=_masked(gone, "prev_party"))
+    for row in gone.itertuples(index=False):
         records.append(
             make_finding(
                 "fee_case_vanished",
@@ -276,7 +272,7 @@ def fee_ledger_checks(fees: pd.DataFrame, excluded: pd.DataFrame | None = None) 
                 unit=str(row.unit),
                 report_month=str(row.report_month),
                 upload_id=int(row.upload_id),
-                record_key=None if pd.isna(key) else str(key),
+                record_key=None if pd.isna(row.qc_key) else str(row.qc_key),
                 value=row.qc_case,
                 case_no=row.qc_case,
                 prev_month=row.prev_month,
