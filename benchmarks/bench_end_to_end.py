@@ -5,7 +5,9 @@
 
 1. full run: every file is new (300 villages x 12 months by default);
 2. no-op rerun: nothing changed (target: <= 10 % of the full run);
-3. a correction: one village re-uploads one month (`_更正`), everything downstream reruns.
+3. a correction: one village re-uploads the last month (`_更正`), everything downstream reruns;
+4. an earlier correction: another village re-uploads the month before (its staged file
+   lands before the last month's: the townships it does not touch must not recompute).
 
 Each run is the real command in its own process; peak RSS is that of the run
 process and its children (RUSAGE_CHILDREN of a per-stage wrapper process). Every
@@ -104,12 +106,19 @@ def run_stage(folder: Path, as_of: date) -> dict[str, Any]:
     }
 
 
-def correct_one_village(folder: Path) -> str:
-    """Re-upload one village's roster of the last month with its last data row removed."""
+def correct_one_village(folder: Path, months_back: int = 0) -> str:
+    """Re-upload one village's roster with its last data row removed: of the last month, or
+    of the month `months_back` before it (its staged file then lands before later months')."""
     inbox = folder / "inbox"
-    candidates = sorted(inbox.glob("*/village/village_women_*.csv"))
+    months = sorted(p.name for p in inbox.iterdir() if p.is_dir())
+    if len(months) <= months_back:
+        raise SystemExit(f"no month {months_back} before the last")
+    month = months[-1 - months_back]
+    candidates = sorted(
+        p for p in inbox.glob(f"{month}/village/village_women_*.csv") if "_更正" not in p.name
+    )
     if not candidates:
-        raise SystemExit("no CSV roster to correct")
+        raise SystemExit(f"no CSV roster of {month} to correct")
     original = candidates[-1]
     lines = original.read_bytes().rstrip(b"\r\n").split(b"\n")
     corrected = original.with_name(f"{original.stem}_更正{original.suffix}")
@@ -188,7 +197,8 @@ def main() -> None:
             print(f"{label}: stages {r['stages']}")
         print(
             f"no-op rerun = {100 * results['no-op rerun']['seconds'] / full:.1f} % of the full "
-            f"run; correction = {100 * results['correction']['seconds'] / full:.1f} %"
+            f"run; correction = {100 * results['correction']['seconds'] / full:.1f} %; "
+            f"earlier correction = {100 * results['earlier correction']['seconds'] / full:.1f} %"
         )
 
 
@@ -203,10 +213,11 @@ def _nights(
     assert not results["full run"]["skipped"]
     full = results["full run"]["seconds"]
     print(_line("no-op rerun", results["no-op rerun"], floor, full), flush=True)
-    corrected = correct_one_village(folder)
-    results["correction"] = _night(folder, as_of, env)
-    assert not results["correction"]["skipped"], "the correction was not picked up"
-    print(_line("correction", results["correction"], floor, full) + f"  ({corrected})", flush=True)
+    for label, months_back in (("correction", 0), ("earlier correction", 1)):
+        corrected = correct_one_village(folder, months_back)
+        results[label] = _night(folder, as_of, env)
+        assert not results[label]["skipped"], f"the {label} was not picked up"
+        print(_line(label, results[label], floor, full) + f"  ({corrected})", flush=True)
     return results
 
 

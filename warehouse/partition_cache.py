@@ -24,14 +24,22 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from warehouse.partitions import SHARE_SUFFIX
+
 _ENTRY = "entry.json"
-_INPUT_SUFFIXES = {".parquet", ".arrow"}  # the manifest rows, the routed shares
+_INPUT_SUFFIXES = {".parquet", SHARE_SUFFIX}  # the manifest rows, the routed shares
 
 
 def input_digest(part_folder: Path, context: Mapping[str, str]) -> str:
     """The digest of a partition's input files (every Parquet or Arrow file below its folder but
-    its results in `out/`, by relative path) and of `context` (what else its work
-    depends on)."""
+    its results in `out/`, in path order) and of `context` (what else its work depends on).
+
+    A routed share is named by its staged file's place among all of the run's staged files
+    of its template, so a file landed into an earlier month (a correction) renames the later
+    shares of every township. The work reads a folder's shares in name order and nothing
+    else of their names: a share counts by its folder and its place there, and a township
+    whose rows did not change keeps its digest.
+    """
     digest = hashlib.sha256(json.dumps(dict(context), sort_keys=True).encode("utf-8"))
     inputs = (
         p
@@ -39,7 +47,9 @@ def input_digest(part_folder: Path, context: Mapping[str, str]) -> str:
         if p.suffix in _INPUT_SUFFIXES and p.relative_to(part_folder).parts[0] != "out"
     )
     for path in sorted(inputs):
-        digest.update(path.relative_to(part_folder).as_posix().encode("utf-8") + b"\x00")
+        relative = path.relative_to(part_folder)
+        label = relative.parent if path.suffix == SHARE_SUFFIX else relative
+        digest.update(label.as_posix().encode("utf-8") + b"\x00")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 

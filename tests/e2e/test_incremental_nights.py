@@ -3,7 +3,8 @@
 A small generated county's files are sorted by arrival and cut into nights: January's
 on-time uploads; the late January village with February's first uploads (among them the
 roster that a `_更正` file will correct, and a byte copy); the correction with the rest of
-February; March, with its late village, lock file, quarantined v2 and unrecognised name.
+February; March, with its late village, lock file, quarantined v2 and unrecognised name;
+then one village's February roster corrected, which only its township recomputes.
 Each night the files that have arrived by then are in one inbox (their arrival as
 modification time) and the nightly tasks run, as of that night, on one persistent
 warehouse; then a fresh warehouse runs once over the same inbox and as-of date. The
@@ -65,12 +66,13 @@ def _nights(county: GeneratedCounty) -> list[Night]:
 
 
 def _one_village_corrected(county: GeneratedCounty, after: Night) -> Night:
-    """A night with one new file: a March roster of a village of the second township,
+    """A night with one new file: a February roster of a village of the second township,
     re-sent with its last woman left out (`_更正`) a minute after the original, run as of
-    the same day as `after` (the same months due)."""
+    the same day as `after` (the same months due). Not the last month's: its staged file
+    comes before March's, which every township's routed rows hold too."""
     prefix = f"village_women_{county.spec.county_code}101"
     original = next(
-        f for f in reversed(county.files) if prefix in f.path and f.path.endswith("_202603.csv")
+        f for f in reversed(county.files) if prefix in f.path and f.path.endswith("_202602.csv")
     )
     lines = original.data.rstrip(b"\r\n").split(b"\n")
     corrected = GeneratedFile(
@@ -228,8 +230,8 @@ def test_night_by_night_runs_publish_what_a_full_run_over_the_same_files_publish
     last = _check_nights(county, nights, "sqlite", tmp_path_factory, recomputed)
     manifest = last["uploads"].set_index("path")["status"]
     assert (manifest[original], manifest[correction]) == ("superseded", "loaded")
-    # The first night computed every township; the last (one village's roster corrected,
-    # the same months due) only that village's, and still equals a full run.
+    # The first night computed every township; the last (one village's roster of an earlier
+    # month corrected, the same months due) only that village's, and still equals a full run.
     townships = county.spec.townships
     assert recomputed[0] == (townships, townships)
     assert recomputed[-1] == (townships, 1)

@@ -42,3 +42,31 @@ def test_pruning_keeps_the_runs_townships_and_removes_the_rest(tmp_path: Path) -
     assert partition_cache.lookup(home, A, "d") is not None
     assert partition_cache.lookup(home, "", "d") is not None
     assert partition_cache.prune(tmp_path / "no-home", [A]) == []
+
+
+def _inputs(folder: Path, shares: dict[str, bytes]) -> Path:
+    """A partition folder: its manifest rows and the given shares (`<template>/<name>`)."""
+    folder.mkdir(parents=True)
+    (folder / "uploads.parquet").write_bytes(b"manifest")
+    for name, data in shares.items():
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def test_a_township_whose_shares_moved_up_a_place_keeps_its_digest(tmp_path: Path) -> None:
+    """A correction of an earlier month adds a staged file before the later ones: every later
+    share is renamed, in the townships it does not touch too. Their rows are the same rows in
+    the same order, so their results are reused; other contents or another order are not."""
+    context = {"code": "c"}
+    before = _inputs(tmp_path / "a", {"w/00001.arrow": b"jan", "w/00002.arrow": b"feb"})
+    shifted = _inputs(tmp_path / "b", {"w/00001.arrow": b"jan", "w/00003.arrow": b"feb"})
+    swapped = _inputs(tmp_path / "c", {"w/00001.arrow": b"feb", "w/00002.arrow": b"jan"})
+    changed = _inputs(tmp_path / "d", {"w/00001.arrow": b"jan", "w/00002.arrow": b"FEB"})
+    other_kind = _inputs(tmp_path / "e", {"w/00001.arrow": b"jan", "v/00002.arrow": b"feb"})
+
+    digest = partition_cache.input_digest(before, context)
+    assert partition_cache.input_digest(shifted, context) == digest
+    for folder in (swapped, changed, other_kind):
+        assert partition_cache.input_digest(folder, context) != digest
+    assert partition_cache.input_digest(before, {"code": "d"}) != digest
