@@ -251,13 +251,15 @@ def _canonical_batch(
     template = results[0].template
     assert template is not None
     text = pa.large_string()
+    names = [frozenset(table.column_names) for table in tables]  # a list a call: once a file
     columns: dict[str, object] = {}
     for column in template.columns:
         pieces = []
-        for result, table in zip(results, tables, strict=True):
+        for result, table, held in zip(results, tables, names, strict=True):
             source = result.columns.get(column.name)
-            if source is not None and source in table.column_names:
-                pieces.extend(table.column(source).cast(text).chunks)
+            if source is not None and source in held:
+                cells = table.column(source)
+                pieces.extend((cells if cells.type == text else cells.cast(text)).chunks)
             else:
                 pieces.append(pa.nulls(table.num_rows, text))
         joined = pa.chunked_array(pieces, type=text).combine_chunks()
