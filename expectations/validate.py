@@ -81,7 +81,7 @@ def validate_batch(
     value that must be unique across units (`unique = "all"`) is compared within the
     batch, and the earliest (`upload_id`, `row_number`) holding it is kept.
 
-    Returns findings (docs/design.md, "Findings"); `excluded_rows` lists the rows
+    Returns findings (docs/design.md, "Findings"); `rules.excluded_rows` lists the rows
     they exclude. Raises `ValidationFailed` when an expectation could not run.
     """
     if frame.empty:
@@ -153,15 +153,6 @@ def _suite_columns(suite: Any, frame: pd.DataFrame) -> list[str]:
         str(e.configuration.kwargs.get("row_condition") or "") for e in suite.expectations
     )
     return [c for c in frame.columns if c in named or (conditions and c in conditions)]
-
-
-def excluded_rows(findings: pd.DataFrame) -> pd.DataFrame:
-    """The rows an `error` finding leaves out of the figures: upload_id, row_number, rules."""
-    rows = findings.loc[
-        (findings["severity"] == "error") & findings["row_number"].notna(), [*INDEX, "rule"]
-    ].drop_duplicates()
-    rules = rows.sort_values("rule").groupby(list(INDEX), sort=True)["rule"].agg(",".join)
-    return rules.rename("rules").reset_index()
 
 
 def _failed_positions(batch_frame: pd.DataFrame, result: dict[str, Any]) -> np.ndarray:

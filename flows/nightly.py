@@ -66,6 +66,7 @@ from transforms.indicators.catalog import load_catalog
 from transforms.indicators.signoff import review_months
 from transforms.periods import last_due_month, periods_for
 from transforms.quality.batches import batch_row_count, row_batches, township_order
+from transforms.quality.rules import excluded_rows
 from transforms.reconcile.partitions import task_groups, uploader_partitions
 from transforms.templates import Template, load_contract
 from warehouse import (
@@ -237,11 +238,8 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
         if workers:
             detail(f"{len(jobs)} 批 batches, {workers} 个进程 processes")
         counts: dict[str, int] = {}
-        for job, findings in validation_work.validated(settings, jobs, workers):
-            # Great Expectations costs ~2 s to import: only when there is something to
-            # check, and once the workers (if any) have their batches.
-            from expectations.validate import excluded_rows
-
+        docs = validation_work.DocsResults()
+        for job, findings in validation_work.validated(settings, jobs, workers, docs):
             template = contract.templates[job.template]
             staged.record_validation(
                 engine,
@@ -253,9 +251,7 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
                 at=local_now(settings.time_zone),
             )
             counts[template.name] = counts.get(template.name, 0) + len(findings)
-        from expectations.data_docs import build_data_docs  # once per run, not per batch
-
-        detail(f"Data Docs: {build_data_docs(settings.reports_dir, run_id)}")
+        detail(f"Data Docs: {validation_work.build_docs(settings, run_id, docs)}")
         return counts
 
 
@@ -446,15 +442,10 @@ def compute(settings: Settings, run_id: str, recon_paths: dict[str, str]) -> str
 def audit(settings: Settings, run_id: str, mart_path: str) -> list[str]:
     """Write–audit–publish: the computed mart must pass its suite before it is published."""
     with _stage(settings, run_id, Stage.AUDIT):
-        from expectations.audit import audit_findings, audit_mart
-
-        mart = workspace.load_frames({"mart": mart_path})["mart"]
-        failures = list(audit_mart(mart).failures)
+        failures, findings = validation_work.audited(mart_path)
         engine = _engine(settings)
         with engine.begin() as conn:
-            record_findings(
-                conn, audit_findings(failures), run_id, "audit", at=local_now(settings.time_zone)
-            )
+            record_findings(conn, findings, run_id, "audit", at=local_now(settings.time_zone))
         return failures
 
 
@@ -636,6 +627,9 @@ def _reconcile_compute_audit(
 def _nightly_stages(
     settings: Settings, run_id: str, summary: RunSummary, tracker: _Tracker
 ) -> None:
+    # The fork server imports GX and the townships' work on the other core while this
+    # process lands: the validation, audit and township workers it forks have them loaded.
+    worker_processes.start_server()
     tracker.stage = Stage.LAND
     summary["landing"] = land(settings, run_id)
     tracker.stage = Stage.VALIDATE
@@ -714,6 +708,7 @@ def backfill(
 
     def stages(settings: Settings, run_id: str, summary: RunSummary, tracker: _Tracker) -> None:
         summary["range"] = {"first": first_month, "last": last_month}
+        worker_processes.start_server()  # its imports beside the split (see the nightly)
         _, mart_path = _reconcile_compute_audit(settings, run_id, tracker, summary)
         tracker.stage = Stage.PUBLISH
         summary["publish"] = publish_range(settings, run_id, mart_path, first_month, last_month)

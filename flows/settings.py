@@ -65,9 +65,9 @@ class Settings(BaseSettings):
     reader_workers: int = Field(default=0, ge=0)
     # Rows per Great Expectations batch: GX holds a batch whole, with copies (README, "Memory").
     validate_batch_rows: int = Field(default=250_000, ge=1)
-    # The batches run in this many worker processes (0: one per core; 1: in the run's own
-    # process) when they hold at least `validate_pool_min_rows` rows: a worker costs
-    # ~2.5 s to start (GX's import), more than validating a correction's few files.
+    # The batches run in worker processes forked from the run's fork server, which imported
+    # GX: in this many (0: one per core) when they hold at least `validate_pool_min_rows`
+    # rows, else in one; 1: in the run's own process, which then imports GX (~2.6 s).
     validate_workers: int = Field(default=0, ge=0)
     validate_pool_min_rows: int = Field(default=400_000, ge=0)
     # Where the counties of a run are reconciled: in this process, one after another

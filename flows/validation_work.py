@@ -1,26 +1,31 @@
-"""The validate stage's GX batches, in the run's process or in worker processes.
+"""A night's GX work — its validation batches, their Data Docs, the mart's audit — in worker
+processes, or (`validate_workers = 1`) the batches and their Data Docs in the run's process.
 
 No Prefect here. The workers are forked from the run's fork server
-(`flows.worker_processes`), which imported GX once: each starts with GX loaded. A
-batch's work needs no database: it reads the staged rows of its uploads from the raw
-layer and answers its findings and the summary-size GX results for the run's Data Docs;
-the run's process records both, batch by batch in the order of the batches, as it does
-when it validates them itself.
+(`flows.worker_processes`), which the night starts as it begins: it imports GX while the
+run lands, so a worker starts with GX loaded and the run's process never imports it
+(~2.6 s, on the path of every night that validates or audits: a correction's night was
+~20 s). A batch's work needs no database: it reads the staged rows of its uploads from
+the raw layer and answers its findings and the summary-size GX results for the run's
+Data Docs; the run's process records the findings, batch by batch in the order of the
+batches, as it does when it validates them itself. The GX results come back pickled and
+go on, still pickled, to the worker that builds the Data Docs: unpickled here, they would
+import GX.
 
-Validation is one core's work in the run's process (GX over a frame) while the other
-cores wait, and the largest process of a night (a 250,000-row batch in GX). On the
-scale county and 2 cores: 14.0 s in the run's process (peak 846 MB), 12.1 s on two
-workers (peak 729 MB); spawned workers, each importing GX itself, saved nothing. The
-pool repays its start only with enough rows (`validate_pool_min_rows`).
+Validation is one core's work in one process (GX over a frame) and the largest process
+of a night (a 250,000-row batch in GX). On the scale county and 2 cores: 14.0 s in the
+run's process (peak 846 MB), 12.1 s on two workers (peak 729 MB). More workers than one
+repay only with enough rows (`validate_pool_min_rows`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import pickle
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import ParamSpec, TypeVar
 
 import pandas as pd
 
@@ -28,10 +33,10 @@ from flows import worker_processes
 from flows.settings import Settings
 from transforms.quality.batches import batch_row_count
 from transforms.templates import load_contract
-from warehouse import staged
+from warehouse import staged, workspace
 
-if TYPE_CHECKING:
-    from expectations.runtime import KeptResult
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -42,13 +47,26 @@ class ValidationJob:
     uploads: pd.DataFrame
 
 
+@dataclass
+class DocsResults:
+    """What a night's Data Docs show: the workers' GX results, each batch's pickled (none
+    when the batches were validated in the run's process, whose GX runtime kept them)."""
+
+    pickled: list[bytes] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+
+
 def pool_size(settings: Settings, batch_rows: Sequence[int]) -> int:
-    """How many worker processes the batches are worth: none (this process) for one batch
-    or fewer rows than `validate_pool_min_rows`, else up to `validate_workers` (0: one per
-    core) and never more than there are batches."""
-    return worker_processes.pool_size(
+    """How many worker processes validate the batches: none with `validate_workers` 1 (the
+    run's process, which then imports GX), one for fewer rows than
+    `validate_pool_min_rows` or a single batch (a correction's few files), else up to
+    `validate_workers` (0: one per core) and never more than there are batches."""
+    if settings.validate_workers == 1 or not batch_rows:
+        return 0
+    spread = worker_processes.pool_size(
         settings.validate_workers, len(batch_rows), sum(batch_rows), settings.validate_pool_min_rows
     )
+    return spread or 1
 
 
 def _validate_here(raw_dir: Path, job: ValidationJob) -> pd.DataFrame:
@@ -59,48 +77,87 @@ def _validate_here(raw_dir: Path, job: ValidationJob) -> pd.DataFrame:
     return validate_batch(staged.staged_rows(raw_dir, job.uploads, template), template)
 
 
-def _validate_in_worker(raw_dir: Path, job: ValidationJob) -> tuple[pd.DataFrame, list[KeptResult]]:
-    """A batch's findings and the results it kept for the Data Docs (taken off this
-    worker's runtime: they are the run's, and the run's process builds the docs)."""
+def _validate_in_worker(raw_dir: Path, job: ValidationJob) -> tuple[pd.DataFrame, bytes]:
+    """A batch's findings and, pickled, the results it kept for the Data Docs (taken off this
+    worker's runtime: they are the run's)."""
     from expectations.runtime import gx_runtime
 
     findings = _validate_here(raw_dir, job)
-    return findings, gx_runtime().take_kept()
+    return findings, pickle.dumps(gx_runtime().take_kept())
 
 
 def validated(
-    settings: Settings, jobs: Sequence[ValidationJob], workers: int
+    settings: Settings, jobs: Sequence[ValidationJob], workers: int, docs: DocsResults
 ) -> Iterator[tuple[ValidationJob, pd.DataFrame]]:
     """Each job with its findings, in the order of `jobs`: validated here one after
-    another (`workers` 0), or in `workers` fresh processes, whose Data Docs results are
-    kept on this process's runtime as each batch's findings are handed on."""
+    another (`workers` 0), or in `workers` worker processes, whose GX results for the Data
+    Docs are added to `docs` as each batch's findings are handed on."""
     if not workers:
         for job in jobs:
             yield job, _validate_here(settings.raw_dir, job)
         return
-    pool = worker_processes.executor(workers, gx=True)
+    pool = worker_processes.executor(workers)
     try:
-        # The fork server imports GX in its process while this one imports it too (the
-        # first `submit` waits for the server's imports: both would then run in turn).
-        worker_processes.start_server(gx=True)
-        from expectations.runtime import gx_runtime
-
-        runtime = gx_runtime()
-        contract = load_contract()
-        for name in dict.fromkeys(job.template for job in jobs):
-            # The Data Docs show each result with its suite: this process's context's.
-            runtime.suite(contract.templates[name], contract)
         # The largest batches first: the workers then end evenly.
         largest_first = sorted(range(len(jobs)), key=lambda i: -batch_row_count(jobs[i].uploads))
-        futures: dict[int, Future[tuple[pd.DataFrame, list[KeptResult]]]] = {
+        futures: dict[int, Future[tuple[pd.DataFrame, bytes]]] = {
             i: pool.submit(_validate_in_worker, settings.raw_dir, jobs[i]) for i in largest_first
         }
         for i, job in enumerate(jobs):
-            findings, kept = futures[i].result()
-            for result in kept:
-                runtime.keep(result)
+            findings, results = futures[i].result()
+            docs.pickled.append(results)
+            if job.template not in docs.templates:
+                docs.templates.append(job.template)
             yield job, findings
     finally:
         # A batch that failed, or a caller that stopped, ends the rest. Nothing waits for
         # the workers to exit (~1 s, GX's teardown): the next stage goes on meanwhile.
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def build_docs(settings: Settings, run_id: str, docs: DocsResults) -> Path:
+    """The night's Data Docs (its `index.html`): built here from this process's GX runtime
+    when it validated the batches, else in a worker from the workers' results."""
+    if not docs.pickled:
+        from expectations.data_docs import build_data_docs
+
+        return build_data_docs(settings.reports_dir, run_id)
+    return _in_a_worker(_build_docs_in_worker, settings.reports_dir, run_id, docs)
+
+
+def _build_docs_in_worker(reports_dir: Path, run_id: str, docs: DocsResults) -> Path:
+    from expectations.data_docs import build_data_docs
+    from expectations.runtime import gx_runtime
+
+    runtime = gx_runtime()
+    contract = load_contract()
+    for name in docs.templates:
+        # The Data Docs show each result with its suite: this process's context's.
+        runtime.suite(contract.templates[name], contract)
+    for pickled in docs.pickled:
+        for result in pickle.loads(pickled):
+            runtime.keep(result)
+    return build_data_docs(reports_dir, run_id)
+
+
+def audited(mart_path: str) -> tuple[list[str], pd.DataFrame]:
+    """The computed mart's audit (write–audit–publish), in a worker: what failed (bilingual
+    lines) and the findings that record it."""
+    return _in_a_worker(_audit_in_worker, mart_path)
+
+
+def _audit_in_worker(mart_path: str) -> tuple[list[str], pd.DataFrame]:
+    from expectations.audit import audit_findings, audit_mart
+
+    mart = workspace.load_frames({"mart": mart_path})["mart"]
+    failures = list(audit_mart(mart).failures)
+    return failures, audit_findings(failures)
+
+
+def _in_a_worker(work: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """`work(*args)` in one worker process, which is left to exit on its own (~1 s)."""
+    pool = worker_processes.executor(1)
+    try:
+        return pool.submit(work, *args, **kwargs).result()
+    finally:
+        pool.shutdown(wait=False)

@@ -1,11 +1,14 @@
 """Where the run's worker processes come from: one fork server per run's process.
 
-The validate stage's GX batches, the split's files and the townships to recompute run
-in worker processes. Spawned, each one imported pandas, Arrow and its stage's modules
-itself (~1.5 s; GX ~2.5 s more), on cores the other workers needed. They are forked
-instead from multiprocessing's fork server: a fresh single-threaded interpreter, started
-once, that imports what every worker needs once; a worker then starts at once, with
-nothing of the run's process (its memory, its threads, Prefect's locks) copied into it.
+The GX work (validation batches, Data Docs, the mart's audit), the split's files and the
+townships to recompute run in worker processes. Spawned, each one imported pandas, Arrow
+and its stage's modules itself (~1.5 s; GX ~2.5 s more), on cores the other workers
+needed. They are forked instead from multiprocessing's fork server: a fresh
+single-threaded interpreter, started once, that imports what every worker needs once; a
+worker then starts at once, with nothing of the run's process (its memory, its threads,
+Prefect's locks) copied into it. A night starts the server as it begins
+(`start_server`), so that its imports, GX's above all, run beside the landing on the
+other core, and the run's process itself never imports GX.
 
 A worker ends with the run. A pool's worker holds both ends of its task queue (and the
 fork server's lifeline), so when the run's process is killed (kill -9, the OOM killer)
@@ -29,30 +32,27 @@ from typing import Any
 
 from warehouse.processes import process_alive
 
-# What the server imports before it forks a worker: the modules the workers run. GX
-# (~2.5 s) only when the first pool of the process validates: a night's validation comes
-# before its townships, and a night that validates little (a code change recomputes every
-# township) should not wait for GX to fork its township workers.
-_PRELOAD_TOWNSHIPS = ["flows.partition_work"]
-_PRELOAD_WITH_GX = ["expectations.validate", *_PRELOAD_TOWNSHIPS]
+# What the server imports before it forks a worker: the modules the workers run, GX's
+# among them (~2.5 s) whatever pool starts it: a worker forked from a server without GX
+# would import it itself, once a worker.
+_PRELOAD = ["expectations.validate", "expectations.audit", "flows.partition_work"]
 # The exit status of a worker whose run has gone (EX_SOFTWARE): nobody reads it.
 _RUN_GONE = 70
 
 
-def forked(gx: bool = False) -> ForkServerContext:
+def forked() -> ForkServerContext:
     """The fork server's context; the server starts at its first use in this process
-    (importing the township work, and GX if `gx`) and serves every pool after it."""
+    (importing GX and the township work) and serves every pool after it."""
     context = multiprocessing.get_context("forkserver")
-    # No effect once the server runs: a later pool's workers import what it lacks.
-    context.set_forkserver_preload(_PRELOAD_WITH_GX if gx else _PRELOAD_TOWNSHIPS)
+    context.set_forkserver_preload(_PRELOAD)
     return context
 
 
-def start_server(gx: bool = False) -> None:
+def start_server() -> None:
     """Start the fork server now unless it runs: it imports what its workers need in its
     own process while this one goes on (a pool's first worker otherwise waits for those
     imports in `submit`, and only then does this process get on with its own work)."""
-    forked(gx)
+    forked()
     multiprocessing.forkserver.ensure_running()
 
 
@@ -60,15 +60,12 @@ def executor(
     workers: int,
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
-    *,
-    gx: bool = False,
 ) -> ProcessPoolExecutor:
     """A pool of `workers` processes forked from the fork server (0: one per core), each
-    set up by `initializer(*initargs)` and exiting when this process has gone; `gx`: the
-    workers validate (the server imports GX if this pool starts it)."""
+    set up by `initializer(*initargs)` and exiting when this process has gone."""
     return ProcessPoolExecutor(
         workers or os.cpu_count() or 1,
-        mp_context=forked(gx),
+        mp_context=forked(),
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs),
     )

@@ -1,10 +1,10 @@
 """Validating in worker processes files what validating in the run's process files.
 
-The validate stage spreads its GX batches over worker processes when they hold enough
-rows (`flows/validation_work.py`); the run's process records each batch's findings, in
-the order of the batches, and builds the Data Docs from the results the workers hand
-back. The small county is validated both ways, in many small batches: the issues, the
-excluded rows and the Data Docs' pages must be the same.
+The validate stage validates its GX batches in worker processes unless told to use the
+run's process (`flows/validation_work.py`); the run's process records each batch's
+findings, in the order of the batches, and a worker builds the Data Docs from the
+results the others hand back. The small county is validated both ways, in many small
+batches: the issues, the excluded rows and the Data Docs' pages must be the same.
 """
 
 from __future__ import annotations

@@ -15,9 +15,14 @@ import pytest
 from expectations.chinese_id import ExpectColumnValuesToBeValidChineseId, id_problems
 from expectations.runtime import gx_runtime
 from expectations.suites import build_suite
-from expectations.validate import excluded_rows, validate_batch
+from expectations.validate import validate_batch
 from transforms.landing.identity import id_check_digit
-from transforms.quality.rules import FINDING_COLUMNS, IDENTITY_KEY_COLUMNS, RULES_BY_CODE
+from transforms.quality.rules import (
+    FINDING_COLUMNS,
+    IDENTITY_KEY_COLUMNS,
+    RULES_BY_CODE,
+    excluded_rows,
+)
 from transforms.templates import STAGED_DTYPES, Template, load_contract
 
 CONTRACT = load_contract()

@@ -13,9 +13,10 @@ from flows.validation_work import pool_size
     [
         (2, 400_000, [250_000, 250_000], 2),  # enough rows: as many workers as asked
         (4, 0, [10, 10], 2),  # never more workers than batches
-        (2, 400_000, [300, 200], 0),  # a correction's few files: GX's import would not repay
-        (2, 0, [1_000_000], 0),  # one batch: nothing to spread
+        (2, 400_000, [300, 200], 1),  # a correction's few files: one worker, GX loaded
+        (2, 0, [1_000_000], 1),  # one batch: nothing to spread
         (1, 0, [10, 10, 10], 0),  # one worker is the run's own process
+        (0, 0, [], 0),  # nothing to validate
     ],
 )
 def test_pool_size(workers: int, min_rows: int, batch_rows: list[int], expected: int) -> None:

@@ -389,6 +389,16 @@ def empty_findings() -> pd.DataFrame:
     return findings_frame([])
 
 
+def excluded_rows(findings: pd.DataFrame) -> pd.DataFrame:
+    """The rows an `error` finding leaves out of the figures: upload_id, row_number, rules."""
+    row = ["upload_id", "row_number"]
+    rows = findings.loc[
+        (findings["severity"] == "error") & findings["row_number"].notna(), [*row, "rule"]
+    ].drop_duplicates()
+    rules = rows.sort_values("rule").groupby(row, sort=True)["rule"].agg(",".join)
+    return rules.rename("rules").reset_index()
+
+
 def findings_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Findings with exactly `FINDING_COLUMNS`: text as `string`, row identity as `Int64`."""
     frame = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
