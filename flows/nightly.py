@@ -238,8 +238,8 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
         if workers:
             detail(f"{len(jobs)} 批 batches, {workers} 个进程 processes")
         counts: dict[str, int] = {}
-        docs = validation_work.DocsResults()
-        for job, findings in validation_work.validated(settings, jobs, workers, docs):
+        kept: list[bytes] = []  # the workers' GX results for the Data Docs, pickled
+        for job, findings in validation_work.validated(settings, jobs, workers, kept):
             template = contract.templates[job.template]
             staged.record_validation(
                 engine,
@@ -251,7 +251,7 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
                 at=local_now(settings.time_zone),
             )
             counts[template.name] = counts.get(template.name, 0) + len(findings)
-        detail(f"Data Docs: {validation_work.build_docs(settings, run_id, docs)}")
+        detail(f"Data Docs: {validation_work.build_docs(settings, run_id, jobs, kept)}")
         return counts
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -45,15 +45,6 @@ class ValidationJob:
 
     template: str
     uploads: pd.DataFrame
-
-
-@dataclass
-class DocsResults:
-    """What a night's Data Docs show: the workers' GX results, each batch's pickled (none
-    when the batches were validated in the run's process, whose GX runtime kept them)."""
-
-    pickled: list[bytes] = field(default_factory=list)
-    templates: list[str] = field(default_factory=list)
 
 
 def pool_size(settings: Settings, batch_rows: Sequence[int]) -> int:
@@ -87,11 +78,12 @@ def _validate_in_worker(raw_dir: Path, job: ValidationJob) -> tuple[pd.DataFrame
 
 
 def validated(
-    settings: Settings, jobs: Sequence[ValidationJob], workers: int, docs: DocsResults
+    settings: Settings, jobs: Sequence[ValidationJob], workers: int, kept: list[bytes]
 ) -> Iterator[tuple[ValidationJob, pd.DataFrame]]:
     """Each job with its findings, in the order of `jobs`: validated here one after
-    another (`workers` 0), or in `workers` worker processes, whose GX results for the Data
-    Docs are added to `docs` as each batch's findings are handed on."""
+    another (`workers` 0: this process's GX runtime keeps the results for the Data Docs),
+    or in `workers` worker processes, whose results, pickled, are added to `kept` as each
+    batch's findings are handed on."""
     if not workers:
         for job in jobs:
             yield job, _validate_here(settings.raw_dir, job)
@@ -105,9 +97,7 @@ def validated(
         }
         for i, job in enumerate(jobs):
             findings, results = futures[i].result()
-            docs.pickled.append(results)
-            if job.template not in docs.templates:
-                docs.templates.append(job.template)
+            kept.append(results)
             yield job, findings
     finally:
         # A batch that failed, or a caller that stopped, ends the rest. Nothing waits for
@@ -115,26 +105,32 @@ def validated(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def build_docs(settings: Settings, run_id: str, docs: DocsResults) -> Path:
-    """The night's Data Docs (its `index.html`): built here from this process's GX runtime
-    when it validated the batches, else in a worker from the workers' results."""
-    if not docs.pickled:
+def build_docs(
+    settings: Settings, run_id: str, jobs: Sequence[ValidationJob], kept: list[bytes]
+) -> Path:
+    """The night's Data Docs (its `index.html`) of `jobs`: built here from this process's GX
+    runtime when it validated them (nothing `kept`), else in a worker from the workers'
+    results."""
+    if not kept:
         from expectations.data_docs import build_data_docs
 
         return build_data_docs(settings.reports_dir, run_id)
-    return _in_a_worker(_build_docs_in_worker, settings.reports_dir, run_id, docs)
+    templates = list(dict.fromkeys(job.template for job in jobs))
+    return _in_a_worker(_build_docs_in_worker, settings.reports_dir, run_id, templates, kept)
 
 
-def _build_docs_in_worker(reports_dir: Path, run_id: str, docs: DocsResults) -> Path:
+def _build_docs_in_worker(
+    reports_dir: Path, run_id: str, templates: list[str], kept: list[bytes]
+) -> Path:
     from expectations.data_docs import build_data_docs
     from expectations.runtime import gx_runtime
 
     runtime = gx_runtime()
     contract = load_contract()
-    for name in docs.templates:
+    for name in templates:
         # The Data Docs show each result with its suite: this process's context's.
         runtime.suite(contract.templates[name], contract)
-    for pickled in docs.pickled:
+    for pickled in kept:
         for result in pickle.loads(pickled):
             runtime.keep(result)
     return build_data_docs(reports_dir, run_id)

@@ -286,9 +286,10 @@ def land_template(
     months = [str(month) for month in per_month.index]
     chunks = [[months[i] for i in chunk] for chunk in month_chunks(per_month.tolist())]
     is_copy = files["duplicate_of"].notna()
+    month_of = files["report_month"].astype("string")
 
     def in_chunk(i: int) -> pd.Series:
-        return files["report_month"].astype("string").isin(chunks[i])
+        return month_of.isin(chunks[i])
 
     def read_ahead(i: int) -> Future[tuple[pd.DataFrame, StagedBatch]] | None:
         if i >= len(chunks):
