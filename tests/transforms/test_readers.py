@@ -449,3 +449,43 @@ def test_csv_values_round_trip(rows: list[list[str]], encoding: str) -> None:
     assert got == [[_expected(cell) for cell in row] for _, row in kept]
     ids = [None if pd.isna(v) else v for v in canonical_frame(result)["id_number"].tolist()]
     assert ids == [_expected(row[1]) for _, row in kept]
+
+
+# Every character `str.strip` strips (the reader's "blank"), with text around them.
+_WHITESPACE = [chr(c) for c in range(0x3001) if chr(c).isspace() and chr(c) not in "\r\n"]
+_RAGGED_CELLS = st.text(
+    alphabet=st.sampled_from([*_WHITESPACE, "a", "张", ",", '"', "0"]), max_size=4
+)
+
+
+def _reference_body(rows: list[list[str]], header_at: int) -> list[tuple[int, list[str | None]]]:
+    """What the reader should give under a header, written plainly: the header's columns
+    of each row (short rows padded), a cell blank when `str.strip` leaves nothing, rows
+    blank throughout (cells past the header's too) dropped but still counted."""
+    width = len(rows[header_at])
+    body = []
+    for number, row in enumerate(rows[header_at + 1 :], start=1):
+        if any(_expected(c) is not None for c in row):
+            cells = [*(_expected(c) for c in row[:width]), *([None] * (width - len(row)))]
+            body.append((number, cells))
+    return body
+
+
+@given(
+    st.lists(st.lists(_RAGGED_CELLS, max_size=len(BIRTHS_HEADER) + 2), max_size=12),
+    st.integers(min_value=0, max_value=3),
+)
+@settings(max_examples=200)
+def test_ragged_rows_with_any_whitespace_read_as_written(
+    rows: list[list[str]], titles: int
+) -> None:
+    # Title rows above the header, rows shorter or longer than it, cells of whitespace of
+    # every kind: the rows under the header as the plain reference reads them.
+    header_at = titles
+    grid = [["报表标题"]] * titles + [BIRTHS_HEADER] + rows
+    result = read_upload(csv_bytes(grid), "csv", BIRTHS)
+    assert result.problem is None and result.header_row == header_at
+    expected = _reference_body(grid, header_at)
+    assert result.frame["row_number"].tolist() == [number for number, _ in expected]
+    got = [[None if pd.isna(v) else v for v in r] for r in result.frame[BIRTHS_HEADER].values]
+    assert got == [cells for _, cells in expected]

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.landing.upload_limits import (
     HEADER_SEARCH_ROWS,
@@ -137,45 +138,94 @@ def _decode(data: bytes) -> tuple[str, str] | None:
 
 # --------------------------------------------------------------------------- grids
 
+_TEXT = pa.large_string()
 
-def _clean_cells(cells: np.ndarray) -> np.ndarray:
-    """Text or None for blank (whitespace-only or non-text) cells, trailing all-blank columns
-    gone, as one 2-D object array.
 
-    Works on the cells as one object array: upload files are small and many, and a
-    pandas operation per column costs more than the whole file's cells in one pass.
+@dataclass(frozen=True)
+class _Cells:
+    """A file's grid: `text` holds its cells column after column as one Arrow array (null
+    where blank: empty, only whitespace as `str.strip` sees it, or not text), `present`
+    says which cells hold text, as (columns, rows); trailing blank columns are dropped.
+
+    A file's cells are cleaned in a few Arrow calls, not one Python test a cell: upload
+    files are small and many, and that test was most of a CSV's reading.
     """
-    flat = [v if isinstance(v, str) and v.strip() else None for v in cells.ravel().tolist()]
-    cleaned = np.array(flat, dtype=object).reshape(cells.shape)
-    has_value = (cleaned != None).any(axis=0) if cleaned.size else np.zeros(0, bool)  # noqa: E711
-    width = int(np.flatnonzero(has_value)[-1]) + 1 if has_value.any() else 0
-    return cleaned[:, :width]
+
+    text: pa.Array
+    present: np.ndarray
+    rows: int
+
+    @property
+    def width(self) -> int:
+        return int(self.present.shape[0])
+
+    def column(self, position: int, start: int = 0) -> pa.Array:
+        """One grid column's cells from row `start` on (zero-copy)."""
+        return self.text.slice(position * self.rows + start, self.rows - start)
+
+    def head(self, stop: int) -> list[list[str | None]]:
+        """The first `stop` rows as lists of text or None (the header search reads few)."""
+        stop = min(stop, self.rows)
+        columns = [self.column(j).slice(0, stop).to_pylist() for j in range(self.width)]
+        return [list(row) for row in zip(*columns, strict=True)] if columns else [[]] * stop
+
+    def objects(self) -> np.ndarray:
+        """The cells as a 2-D object array (text or None), rows by columns."""
+        values = self.text.to_numpy(zero_copy_only=False)
+        return values.reshape(self.width, self.rows).T
 
 
-def _cells_frame(cells: np.ndarray) -> pd.DataFrame:
+def _column_major_text(cells: np.ndarray) -> pa.Array:
+    """The cells (text or None), column after column, as one Arrow text array; a cell that
+    is not text (never from the readers below) counts as blank."""
+    flat = cells.T.ravel()
+    try:
+        return pa.array(flat, type=_TEXT)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([v if isinstance(v, str) else None for v in flat.tolist()], type=_TEXT)
+
+
+def _cells(cells: np.ndarray) -> _Cells:
+    """The grid of the raw cells (a 2-D object array: text or None), cleaned."""
+    rows, width = cells.shape
+    if width == 0 or rows == 0:
+        return _Cells(pa.array([], type=_TEXT), np.zeros((0, rows), bool), rows)
+    text = _column_major_text(cells)
+    blank = pc.equal(pc.utf8_trim_whitespace(text), "").fill_null(True)
+    present = ~blank.to_numpy(zero_copy_only=False).reshape(width, rows)
+    has_value = np.flatnonzero(present.any(axis=1))
+    width = int(has_value[-1]) + 1 if len(has_value) else 0
+    present = present[:width]
+    text = text.slice(0, width * rows)
+    if not present.all():
+        text = pc.if_else(pa.array(present.ravel()), text, pa.scalar(None, _TEXT))
+    return _Cells(text, present, rows)
+
+
+def _cells_frame(cells: _Cells) -> pd.DataFrame:
     """The grid of `read_grid` from cleaned cells: columns 0..n-1 of `string`."""
-    if cells.shape[1] == 0:
-        return pd.DataFrame(index=pd.RangeIndex(len(cells)), columns=pd.RangeIndex(0))
-    return pd.DataFrame(cells, columns=pd.RangeIndex(cells.shape[1]), dtype=_STRING)
+    if cells.width == 0:
+        return pd.DataFrame(index=pd.RangeIndex(cells.rows), columns=pd.RangeIndex(0))
+    return pd.DataFrame(cells.objects(), columns=pd.RangeIndex(cells.width), dtype=_STRING)
 
 
 def _blank_to_na(value: str) -> str | None:
     return value if value.strip() else None
 
 
-def _rows_cells(rows: list[list[str | None]]) -> np.ndarray:
+def _rows_cells(rows: list[list[str | None]]) -> _Cells:
     """Ragged rows as cleaned cells (short rows padded with None)."""
-    width = max((len(r) for r in rows), default=0)
+    width = max(map(len, rows), default=0)
     if width == 0:
-        return np.empty((len(rows), 0), dtype=object)
+        return _cells(np.empty((len(rows), 0), dtype=object))
     # Padded as lists, then one array: a row-by-row copy into the array costs more.
     padded = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in rows]
     cells = np.empty((len(rows), width), dtype=object)
     cells[:] = padded
-    return _clean_cells(cells)
+    return _cells(cells)
 
 
-def _csv_cells(text: str) -> np.ndarray:
+def _csv_cells(text: str) -> _Cells:
     """Parse CSV text into cleaned cells with the csv module (C), ragged records padded.
 
     Uploads are small (a village's month is about a hundred lines): the csv module reads
@@ -217,7 +267,7 @@ def _check_quotes(text: str) -> None:
         )
 
 
-def _read_csv(data: bytes) -> tuple[np.ndarray, str]:
+def _read_csv(data: bytes) -> tuple[_Cells, str]:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableError(
             "这是一个 Excel 文件，却以 .csv 为扩展名。请把扩展名改为 .xlsx，"
@@ -306,8 +356,8 @@ def _xlsx_rows(data: bytes) -> list[list[str | None]]:
         ) from exc
 
 
-def _read_cells(data: bytes, file_format: str) -> tuple[np.ndarray, str | None]:
-    """The file's cleaned cells (a 2-D object array: text, or None when blank), encoding."""
+def _read_cells(data: bytes, file_format: str) -> tuple[_Cells, str | None]:
+    """The file's cleaned cells and its encoding (None for XLSX)."""
     fmt = file_format.lower().lstrip(".")
     if fmt == "csv":
         return _read_csv(data)
@@ -378,12 +428,13 @@ def _grid_cells(grid: pd.DataFrame) -> np.ndarray:
     return grid.to_numpy(dtype=object, na_value=None)
 
 
-def _header_row(cells: np.ndarray, template: Template) -> int | None:
+def _header_row(head: list[list[str | None]], template: Template) -> int | None:
+    """The header's row among the grid's first rows `head` (see `locate_header`)."""
     lookup = _spelling_lookup(template)
     required = {c.name for c in template.required_columns}
     best_row: int | None = None
     best_count = 1
-    for row, texts in enumerate(_row_texts(cells[:HEADER_SEARCH_ROWS])):
+    for row, texts in enumerate(head[:HEADER_SEARCH_ROWS]):
         matched = _match_row(texts, lookup)
         if required <= matched.keys() and matched:
             return row
@@ -400,7 +451,7 @@ def locate_header(grid: pd.DataFrame, template: Template) -> int | None:
     no row names them all, the row naming the most template columns, if it names at least
     two, so that the caller can report which required columns are missing.
     """
-    return _header_row(_grid_cells(grid.iloc[:HEADER_SEARCH_ROWS]), template)
+    return _header_row(_row_texts(_grid_cells(grid.iloc[:HEADER_SEARCH_ROWS])), template)
 
 
 # --------------------------------------------------------------------------- upload
@@ -459,37 +510,34 @@ def _headers_en(template: Template, names: Iterable[str]) -> str:
     return ", ".join(f"{template.column(n).header} ({n})" for n in names)
 
 
-def _body(cells: np.ndarray, header_row: int) -> tuple[pa.Table, dict[int, str]]:
+def _body(cells: _Cells, header_row: int) -> tuple[pa.Table, dict[int, str]]:
     """Data rows under the header (blank and trailing total rows dropped).
 
     Returns the table and grid position -> table column name. A column is kept when its
     header cell or any cell under it is non-blank.
     """
-    header = _row_texts(cells[header_row : header_row + 1])[0]
-    width = cells.shape[1]
-    cells = cells[header_row + 1 :]
-    present = cells != None  # noqa: E711 - element-wise test on an object array
-    has_data = present.any(axis=0).tolist() if len(cells) else [False] * width
-    used = [p for p in range(width) if header[p] is not None or has_data[p]]
+    header = cells.head(header_row + 1)[header_row]
+    start = header_row + 1
+    present = cells.present[:, start:]
+    has_data: list[bool] = np.asarray(present.any(axis=1)).tolist()
+    used = [p for p in range(cells.width) if header[p] is not None or has_data[p]]
     names = _column_names(header, used)
-    row_numbers = np.arange(1, len(cells) + 1)
-    keep = present[:, used].any(axis=1) if len(cells) else np.zeros(0, bool)
-    cells, row_numbers = cells[keep][:, used], row_numbers[keep]
-    while len(cells):
-        last = [v for v in cells[-1] if v is not None]
-        if not _is_total_row(str(last[0])):
+    kept = np.flatnonzero(present[used].any(axis=0))
+    while len(kept):
+        last = int(kept[-1])
+        first = next(p for p in used if present[p, last])
+        if not _is_total_row(cells.column(first, start)[last].as_py()):
             break
-        cells, row_numbers = cells[:-1], row_numbers[:-1]
-    return _text_table(cells, names, row_numbers), dict(zip(used, names, strict=True))
-
-
-def _text_table(cells: np.ndarray, names: list[str], row_numbers: np.ndarray) -> pa.Table:
-    """Text columns `names` from the cells (text or None), then `row_number`: each column
-    goes to Arrow in one call (a file costs its cells, not pandas' per-column overhead)."""
-    text = pa.large_string()
-    arrays = [pa.array(cells[:, j], type=text) for j in range(len(names))]
-    arrays.append(pa.array(row_numbers.astype("int64")))
-    return pa.Table.from_arrays(arrays, names=[*names, ROW_NUMBER])
+        kept = kept[:-1]
+    every_row = len(kept) == cells.rows - start
+    positions = None if every_row else pa.array(kept, type=pa.int64())
+    columns = [
+        cells.column(p, start) if positions is None else cells.column(p, start).take(positions)
+        for p in used
+    ]
+    columns.append(pa.array(kept + 1, type=pa.int64()))
+    table = pa.Table.from_arrays(columns, names=[*names, ROW_NUMBER])
+    return table, dict(zip(used, names, strict=True))
 
 
 def read_upload(
@@ -522,7 +570,7 @@ def read_upload(
             cells, encoding = _read_cells(data, file_format)
         except UnreadableError as exc:
             return _failed(exc.code, exc.reason_zh, exc.reason_en, None, template)
-        n_rows, n_columns = cells.shape
+        n_rows, n_columns = cells.rows, cells.width
         if n_rows > limits.max_rows + HEADER_SEARCH_ROWS or n_columns > limits.max_columns:
             return _too_large(
                 f"{n_rows} 行 × {n_columns} 列",
@@ -532,7 +580,7 @@ def read_upload(
             )
 
         required = [c.name for c in template.required_columns]
-        header_row = _header_row(cells, template)
+        header_row = _header_row(cells.head(HEADER_SEARCH_ROWS), template)
         if header_row is None:
             return _failed(
                 "no_header",
@@ -548,7 +596,7 @@ def read_upload(
             )
 
         table, names_at = _body(cells, header_row)
-        header = _row_texts(cells[header_row : header_row + 1])[0]
+        header = cells.head(header_row + 1)[header_row]
         matched = _match_row(header, _spelling_lookup(template))
         columns = {
             col.name: names_at[matched[col.name]] for col in template.columns if col.name in matched
