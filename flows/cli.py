@@ -215,12 +215,14 @@ def _missing_inputs(settings: Settings) -> list[str]:
     return problems
 
 
-def _start_worker_server() -> None:
+def _start_worker_server(settings: Settings) -> None:
     """Start the run's fork server before Prefect is imported: its own imports (GX's ~2.6 s
-    among them) then run on the other core while this process starts the flow and lands."""
+    among them) then run on the other core while this process starts the flow and lands.
+    It and its workers print to `workers.log` in the home's `logs/`, not to the command's
+    output, which would otherwise stay open until the server has gone."""
     from flows import worker_processes
 
-    worker_processes.start_server()
+    worker_processes.start_server(settings.workers_log)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -229,7 +231,7 @@ def command_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     def call(run_id: str) -> RunSummary:
-        _start_worker_server()
+        _start_worker_server(settings)
         from flows.nightly import nightly, on_executor
 
         return on_executor(settings, nightly)(options=options, run_id=run_id)
@@ -250,7 +252,7 @@ def command_backfill(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     def call(run_id: str) -> RunSummary:
-        _start_worker_server()
+        _start_worker_server(settings)
         from flows.nightly import backfill, on_executor
 
         return on_executor(settings, backfill)(

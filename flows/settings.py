@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         return self.home / "reports"
 
     @property
+    def workers_log(self) -> Path:
+        """What the run's worker processes print (the last run's)."""
+        return self.home / "logs" / "workers.log"
+
+    @property
     def uses_development_secret(self) -> bool:
         return self.secret_key == DEVELOPMENT_SECRET
 

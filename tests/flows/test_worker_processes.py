@@ -65,3 +65,45 @@ def test_workers_and_their_server_end_when_the_run_is_killed(tmp_path: Path) -> 
     finally:
         run.kill()
         run.wait(timeout=10)
+
+
+# A run's stand-in that sends its workers' printing to a file.
+_PRINTING_RUN = """
+import json, os, sys
+from pathlib import Path
+from flows.worker_processes import executor, start_server
+
+def shout() -> int:
+    print("from a worker", file=sys.stderr, flush=True)
+    return os.getpid()
+
+if __name__ == "__main__":
+    start_server(Path(sys.argv[1]))
+    print("from the run", file=sys.stderr, flush=True)
+    with executor(1) as pool:
+        worker = pool.submit(shout).result()
+        with open(f"/proc/{worker}/stat") as stat:
+            server = int(stat.read().rsplit(")", 1)[1].split()[1])
+        fds = [os.readlink(f"/proc/{server}/fd/{fd}") for fd in (1, 2)]
+    print(json.dumps({"server_fds": fds}), flush=True)
+"""
+
+
+def test_the_servers_printing_goes_to_its_file_not_the_runs_output(tmp_path: Path) -> None:
+    # Whoever reads a run's output waits for every process holding it: the fork server,
+    # still importing or exiting after the run, must not hold it.
+    script, log = tmp_path / "run.py", tmp_path / "logs" / "workers.log"
+    script.write_text(_PRINTING_RUN, encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(script), str(log)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout)["server_fds"] == [str(log), str(log)]
+    assert "from the run" in done.stderr and "from a worker" not in done.stderr
+    assert "from a worker" in log.read_text(encoding="utf-8")
