@@ -59,3 +59,24 @@ def test_run_ids_use_the_configured_time_zone(tmp_path: Path) -> None:
     assert abs(local_now("Asia/Shanghai") - local_now("UTC") - timedelta(hours=8)) < timedelta(
         seconds=5
     )
+
+
+def test_the_flows_import_leaves_the_collector_on_and_what_it_made_frozen() -> None:
+    """The run imports Prefect with the collector off; it must come back on, even when the
+    import fails, and what the import made is frozen (later collections skip it)."""
+    import gc
+
+    from flows.cli import _imports_uncollected
+
+    gc.unfreeze()
+    try:
+        with _imports_uncollected():
+            assert not gc.isenabled()
+            made = [object() for _ in range(1000)]
+        assert gc.isenabled() and gc.get_freeze_count() >= len(made)
+        with pytest.raises(ImportError), _imports_uncollected():
+            import flows.no_such_module  # noqa: F401
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
