@@ -99,9 +99,27 @@ def _home_rows(raw_dir: Path, current: pd.DataFrame, contract: Contract, name: s
 
 
 def _distinct(tables: list[pa.Table], columns: list[str]) -> pa.Table:
-    """The distinct rows of `tables` (schemas promoted where a file's column was all null)."""
-    both = pa.concat_tables(tables, promote_options="permissive")
-    return both.group_by(columns, use_threads=False).aggregate([])
+    """The distinct rows of `tables` (schemas promoted where a file's column was all null).
+
+    Grouped by each column's dictionary codes, not by its text: a person key is 64
+    characters, and hashing the codes costs a fraction (a county's roster: 0.42 s by the
+    text, 0.13 s encoding and grouping the codes).
+    """
+    both = pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+    encoded = [pc.dictionary_encode(_text(both.column(c))).combine_chunks() for c in columns]
+    codes = pa.table({c: e.indices for c, e in zip(columns, encoded, strict=True)})
+    distinct = codes.group_by(columns, use_threads=False).aggregate([])
+    return pa.table(
+        {
+            c: pc.take(e.dictionary, distinct.column(c))
+            for c, e in zip(columns, encoded, strict=True)
+        }
+    )
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column all null in every file (typed null) as text: Arrow encodes no null type."""
+    return column.cast(pa.large_string()) if pa.types.is_null(column.type) else column
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,28 @@ def test_the_last_splits_homes_tell_which_kept_files_a_move_touches(tmp_path: Pa
     assert not _ShareCache(root, homes(a="654226101", c="654226101"), "salt", tmp_path / "s").valid(
         entry
     )
+
+
+def test_the_homes_distinct_rows_are_those_of_grouping_by_the_text() -> None:
+    import pyarrow as pa
+
+    files = [
+        pa.table({"unit": ["1", "1", "2", None], "key": ["a", "a", "b", "b"], "r": [None] * 4}),
+        pa.table(
+            {
+                "unit": pa.array(["2", "3"], pa.large_string()),
+                "key": pa.array(["b", None], pa.large_string()),
+                "r": pa.array([None, None], pa.null()),  # all null in a file: typed null
+            }
+        ),
+    ]
+    got = partitions._distinct(files, ["unit", "key", "r"]).to_pylist()
+    assert sorted(got, key=str) == sorted(
+        [
+            {"unit": "1", "key": "a", "r": None},
+            {"unit": "2", "key": "b", "r": None},
+            {"unit": None, "key": "b", "r": None},
+            {"unit": "3", "key": None, "r": None},
+        ],
+        key=str,
+    )
