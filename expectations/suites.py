@@ -46,10 +46,10 @@ from great_expectations.expectations.row_conditions import Column as Col
 from expectations.chinese_id import ExpectColumnValuesToBeValidChineseId
 from transforms.landing.identity import birth_date_from_id
 from transforms.landing.normalise import report_month_ends
-from transforms.quality.rules import rule
+from transforms.quality.rules import ROW_COLUMNS, rule
 from transforms.templates import Column, Contract, Template, load_contract
 
-INDEX = ("upload_id", "row_number")
+INDEX = ROW_COLUMNS
 MONTH_START = "_gx_month_start"
 MONTH_END = "_gx_month_end"
 SEX_LABELS = {"M": "男", "F": "女"}

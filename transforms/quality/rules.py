@@ -51,7 +51,9 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "message_zh",
     "message_en",
 )
-_INT_COLUMNS = ("upload_id", "row_number")
+ROW_COLUMNS = ("upload_id", "row_number")
+"""What names a staged row: its upload and its row number in the file (the finding's
+integer columns)."""
 IDENTITY_KEY_COLUMNS = ("person_key", "value_key")
 """Optional finding columns, never stored nor shown: keyed hashes of the row's person and
 of an ID value, which tell issues apart where the masked `record_key`/`value` cannot."""
@@ -391,11 +393,10 @@ def empty_findings() -> pd.DataFrame:
 
 def excluded_rows(findings: pd.DataFrame) -> pd.DataFrame:
     """The rows an `error` finding leaves out of the figures: upload_id, row_number, rules."""
-    row = ["upload_id", "row_number"]
     rows = findings.loc[
-        (findings["severity"] == "error") & findings["row_number"].notna(), [*row, "rule"]
+        (findings["severity"] == "error") & findings["row_number"].notna(), [*ROW_COLUMNS, "rule"]
     ].drop_duplicates()
-    rules = rows.sort_values("rule").groupby(row, sort=True)["rule"].agg(",".join)
+    rules = rows.sort_values("rule").groupby(list(ROW_COLUMNS), sort=True)["rule"].agg(",".join)
     return rules.rename("rules").reset_index()
 
 
@@ -407,9 +408,9 @@ def findings_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.Da
             frame[col] = pd.NA
     kept = list(FINDING_COLUMNS) + [c for c in IDENTITY_KEY_COLUMNS if c in frame.columns]
     frame = frame.loc[:, kept]
-    return frame.astype(
-        {c: ("Int64" if c in _INT_COLUMNS else "string") for c in kept}
-    ).reset_index(drop=True)
+    return frame.astype({c: ("Int64" if c in ROW_COLUMNS else "string") for c in kept}).reset_index(
+        drop=True
+    )
 
 
 def make_finding(
