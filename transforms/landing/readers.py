@@ -144,7 +144,7 @@ _TEXT = pa.large_string()
 @dataclass(frozen=True)
 class _Cells:
     """A file's grid: `text` holds its cells column after column as one Arrow array (null
-    where blank: empty, only whitespace as `str.strip` sees it, or not text), `present`
+    where blank: empty, or only whitespace as `str.strip` sees it), `present`
     says which cells hold text, as (columns, rows); trailing blank columns are dropped.
 
     A file's cells are cleaned in a few Arrow calls, not one Python test a cell: upload
@@ -175,22 +175,13 @@ class _Cells:
         return values.reshape(self.width, self.rows).T
 
 
-def _column_major_text(cells: np.ndarray) -> pa.Array:
-    """The cells (text or None), column after column, as one Arrow text array; a cell that
-    is not text (never from the readers below) counts as blank."""
-    flat = cells.T.ravel()
-    try:
-        return pa.array(flat, type=_TEXT)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array([v if isinstance(v, str) else None for v in flat.tolist()], type=_TEXT)
-
-
 def _cells(cells: np.ndarray) -> _Cells:
     """The grid of the raw cells (a 2-D object array: text or None), cleaned."""
     rows, width = cells.shape
     if width == 0 or rows == 0:
         return _Cells(pa.array([], type=_TEXT), np.zeros((0, rows), bool), rows)
-    text = _column_major_text(cells)
+    # Column after column: a grid column is then a slice of one array.
+    text = pa.array(cells.T.ravel(), type=_TEXT)
     blank = pc.equal(pc.utf8_trim_whitespace(text), "").fill_null(True)
     present = ~blank.to_numpy(zero_copy_only=False).reshape(width, rows)
     has_value = np.flatnonzero(present.any(axis=1))
@@ -510,13 +501,14 @@ def _headers_en(template: Template, names: Iterable[str]) -> str:
     return ", ".join(f"{template.column(n).header} ({n})" for n in names)
 
 
-def _body(cells: _Cells, header_row: int) -> tuple[pa.Table, dict[int, str]]:
+def _body(
+    cells: _Cells, header_row: int, header: list[str | None]
+) -> tuple[pa.Table, dict[int, str]]:
     """Data rows under the header (blank and trailing total rows dropped).
 
     Returns the table and grid position -> table column name. A column is kept when its
     header cell or any cell under it is non-blank.
     """
-    header = cells.head(header_row + 1)[header_row]
     start = header_row + 1
     present = cells.present[:, start:]
     has_data: list[bool] = np.asarray(present.any(axis=1)).tolist()
@@ -580,7 +572,8 @@ def read_upload(
             )
 
         required = [c.name for c in template.required_columns]
-        header_row = _header_row(cells.head(HEADER_SEARCH_ROWS), template)
+        head = cells.head(HEADER_SEARCH_ROWS)
+        header_row = _header_row(head, template)
         if header_row is None:
             return _failed(
                 "no_header",
@@ -595,8 +588,8 @@ def read_upload(
                 template,
             )
 
-        table, names_at = _body(cells, header_row)
-        header = cells.head(header_row + 1)[header_row]
+        header = head[header_row]
+        table, names_at = _body(cells, header_row, header)
         matched = _match_row(header, _spelling_lookup(template))
         columns = {
             col.name: names_at[matched[col.name]] for col in template.columns if col.name in matched
