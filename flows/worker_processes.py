@@ -41,6 +41,8 @@ from warehouse.processes import process_alive
 _PRELOAD = ["expectations.validate", "expectations.audit", "flows.partition_work"]
 # The exit status of a worker whose run has gone (EX_SOFTWARE): nobody reads it.
 _RUN_GONE = 70
+# This process has started its fork server printing to a file (`start_server`).
+_printing_server = False
 
 
 def forked() -> ForkServerContext:
@@ -56,17 +58,22 @@ def start_server(output: Path | None = None) -> None:
     own process while this one goes on (a pool's first worker otherwise waits for those
     imports in `submit`, and only then does this process get on with its own work).
 
-    `output`: the file the server and its workers print to (written afresh), instead of
-    this process's stdout and stderr. The server outlives this process by its imports
-    and its exit, and as long as it holds them, whoever reads the command's output
-    (cron, a pipe, the benchmark) waits: ~1.6 s after a night with nothing new.
+    `output`: the file the server and its workers print to (written afresh when this
+    starts the server), instead of this process's stdout and stderr. The server outlives
+    this process by its imports and its exit, and as long as it holds them, whoever reads
+    the command's output (cron, a pipe, the benchmark) waits: ~1.6 s after a night with
+    nothing new.
     """
+    global _printing_server
     forked()
-    if output is None:
+    # Once the server runs, `ensure_running` starts nothing: its log is not opened again
+    # (truncated under a server still writing to it).
+    if output is None or _printing_server:
         multiprocessing.forkserver.ensure_running()
         return
     with _printing_to(output):
         multiprocessing.forkserver.ensure_running()
+    _printing_server = True
 
 
 @contextmanager

@@ -85,6 +85,7 @@ if __name__ == "__main__":
         with open(f"/proc/{worker}/stat") as stat:
             server = int(stat.read().rsplit(")", 1)[1].split()[1])
         fds = [os.readlink(f"/proc/{server}/fd/{fd}") for fd in (1, 2)]
+    start_server(Path(sys.argv[1]))  # running already: its log is left as it is
     print(json.dumps({"server_fds": fds}), flush=True)
 """
 
