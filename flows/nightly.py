@@ -473,7 +473,14 @@ def publish(
             )
         ]
         mart = workspace.load_frames({"mart": mart_path})["mart"]
-        summary = publishing.publish(engine, {}, mart, run_id, partitions=rows)
+        summary = publishing.publish(
+            engine,
+            {},
+            mart,
+            run_id,
+            partitions=rows,
+            copies=workspace.published_copies(settings.home),
+        )
         return _publish_summary(summary)
 
 
@@ -494,10 +501,7 @@ def publish_range(
             current = publishing.current_mart(conn)
         merged = merge_range(current, computed, start, end)
         summary = publishing.publish(
-            engine,
-            {},
-            merged,
-            run_id,
+            engine, {}, merged, run_id, copies=workspace.published_copies(settings.home)
         )
         return _publish_summary(summary)
 

@@ -10,13 +10,23 @@ touched (they keep the run id that first published them, and on disk they are no
 rewritten), new and changed rows are deleted and inserted by key, removed keys are
 deleted, and every new or changed row is added to the history. A rerun with no new
 data writes no mart row.
+
+The diff needs the published mart's values. Read from the warehouse they cost a
+correction's night more than its township's work (a county's 180,000 rows through the
+driver); so a publish given a folder (`copies`) leaves there a Parquet copy of the mart it
+publishes, named by a fresh token that it records in `published_copies` in the same
+transaction, and the next publish reads the copy whose token the warehouse names. A copy
+the warehouse does not name (a publish that kept none deleted the token, a publish that
+failed left its copy unnamed) is never read.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -74,6 +84,8 @@ class MartChanges:
     written: pd.DataFrame
     deleted: pd.DataFrame
     summary: PublishSummary
+    comparable: pd.DataFrame
+    """The mart once published, in the comparable form (`_comparable`): its copy."""
 
 
 def current_mart(conn: Connection) -> pd.DataFrame:
@@ -140,29 +152,80 @@ def _differs(old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
     return pd.Series(differs, index=new.index)
 
 
-def diff_mart(old: pd.DataFrame, new: pd.DataFrame, run_id: str) -> MartChanges:
-    """The rows to delete and to write so that the published mart becomes `new`.
+def diff_mart(published: pd.DataFrame, new: pd.DataFrame, run_id: str) -> MartChanges:
+    """The rows to delete and to write so that the published mart (in the comparable form,
+    `_comparable`) becomes `new`.
 
     Unchanged rows are in neither: they stay as published, with their old run id.
     """
     new = new.copy()
     new["run_id"] = run_id
-    if old.empty:
+    new_cmp = _comparable(new)
+    if published.empty:
         keys = new.iloc[0:0][MART_KEY]
-        return MartChanges(new, keys, PublishSummary(len(new), len(new), 0, 0))
-    old_cmp, new_cmp = _comparable(old), _comparable(new)
-    common = new_cmp.index.intersection(old_cmp.index)
-    differs = _differs(old_cmp.loc[common], new_cmp.loc[common])
+        return MartChanges(new, keys, PublishSummary(len(new), len(new), 0, 0), new_cmp)
+    common = new_cmp.index.intersection(published.index)
+    differs = _differs(published.loc[common], new_cmp.loc[common])
     changed = differs[differs].index
-    added = new_cmp.index.difference(old_cmp.index)
-    removed = old_cmp.index.difference(new_cmp.index)
+    added = new_cmp.index.difference(published.index)
+    removed = published.index.difference(new_cmp.index)
     new_keys = pd.MultiIndex.from_frame(new[MART_KEY])
     written = new.loc[new_keys.isin(changed.append(added))].reset_index(drop=True)
     deleted = changed.append(removed).to_frame(index=False)
     summary = PublishSummary(
         rows=len(new), new=len(added), changed=len(changed), removed=len(removed)
     )
-    return MartChanges(written, deleted, summary)
+    return MartChanges(written, deleted, summary, new_cmp)
+
+
+# ------------------------------------------------------------- the published mart's copy
+
+_COPIED = schema.mart_target_achievement.name
+
+
+def _published_comparable(conn: Connection, copies: Path | None) -> pd.DataFrame:
+    """The published mart in the comparable form: its copy in `copies` when the warehouse
+    names one there, else read from the warehouse."""
+    if copies is not None:
+        path = _named_copy(conn, copies)
+        if path is not None:
+            return _comparable(pd.read_parquet(path))
+    return _comparable(_published_for_diff(conn))
+
+
+def _named_copy(conn: Connection, copies: Path) -> Path | None:
+    table = schema.published_copies
+    token = conn.execute(
+        select(table.c.token).where(table.c.published == _COPIED)
+    ).scalar_one_or_none()
+    path = copies / f"{token}.parquet"
+    return path if token is not None and path.is_file() else None
+
+
+def _record_copy(
+    conn: Connection, copies: Path | None, published: pd.DataFrame, run_id: str
+) -> str | None:
+    """Write the copy of the mart being published and name it in the warehouse (inside the
+    publish's transaction: committed together, or neither); no folder: name none, since
+    the copy named so far no longer holds. The copy's token, if any."""
+    table = schema.published_copies
+    conn.execute(table.delete().where(table.c.published == _COPIED))
+    if copies is None:
+        return None
+    token = f"{run_id}-{uuid.uuid4().hex[:8]}"
+    copies.mkdir(parents=True, exist_ok=True)
+    written = copies / f"{token}.parquet.partial"
+    published.reset_index().to_parquet(written, index=False)
+    written.rename(copies / f"{token}.parquet")  # whole, or not there
+    conn.execute(table.insert().values(published=_COPIED, token=token, run_id=run_id))
+    return token
+
+
+def _remove_other_copies(copies: Path, token: str) -> None:
+    """After the commit: every copy but the one named (earlier ones, failed publishes')."""
+    for path in copies.glob("*.parquet*"):
+        if path.name != f"{token}.parquet":
+            path.unlink(missing_ok=True)
 
 
 def _delete_keys(conn: Connection, keys: pd.DataFrame) -> None:
@@ -263,13 +326,16 @@ def publish(
     run_id: str,
     before_commit: Callable[[], None] | None = None,
     partitions: Sequence[PartitionRows] | None = None,
+    copies: Path | None = None,
 ) -> PublishSummary:
     """Replace the reconciled tables, write the mart's changes, add them to the history.
 
     `partitions`: a run's reconciled rows by township; only the partitions whose inputs
     changed since they were published are rewritten. `recon`: whole tables to replace
-    (none: the reconciled tables stay). `before_commit` is called inside the transaction
-    once everything is written (the crash tests stop the process there).
+    (none: the reconciled tables stay). `copies`: the folder of the mart's copy, which
+    the diff reads and this publish replaces (None: read the warehouse; the next publish
+    too). `before_commit` is called inside the transaction once everything is written
+    (the crash tests stop the process there).
     """
     with (
         engine.begin() as conn,
@@ -277,7 +343,7 @@ def publish(
     ):
         # Every statement of its own first, then the rows: the load copies them through
         # this connection on a thread of its own while the next are added.
-        changes = diff_mart(_published_for_diff(conn), mart, run_id)
+        changes = diff_mart(_published_comparable(conn, copies), mart, run_id)
         changed = [] if partitions is None else _replaced_partitions(conn, partitions, run_id)
         for name, frame in recon.items():
             replace_rows(conn, RECON_TABLES[name], frame)
@@ -290,8 +356,11 @@ def publish(
         load.add(schema.mart_target_achievement, changes.written)
         load.add(schema.mart_target_achievement_history, changes.written)
         load.flush()  # every queued row, after the deletes above
+        token = _record_copy(conn, copies, changes.comparable, run_id)
         if before_commit is not None:
             before_commit()
+    if copies is not None and token is not None:
+        _remove_other_copies(copies, token)
     return changes.summary
 
 

@@ -232,6 +232,25 @@ recon_partitions = Table(
     comment="One row per township partition whose reconciled rows are published.",
 )
 
+published_copies = Table(
+    "published_copies",
+    metadata,
+    Column("published", Text, primary_key=True, comment="the published table copied"),
+    Column(
+        "token",
+        Text,
+        nullable=False,
+        comment="names the copy: <home>/published-copies/<token>.parquet",
+    ),
+    Column("run_id", Text, nullable=False, comment="the run that published the copied rows"),
+    comment=(
+        "One row per published table of which the publishing home keeps a Parquet copy "
+        "(the next publish's diff reads it instead of the table). Written in the publish's "
+        "transaction; a publish that keeps no copy deletes the row. A migration that "
+        "changes a copied table's rows must delete its row too."
+    ),
+)
+
 dq_reporting = Table(
     "dq_reporting",
     metadata,

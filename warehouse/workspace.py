@@ -31,6 +31,12 @@ def split_cache(home: Path) -> Path:
     return home.resolve() / "split-cache"
 
 
+def published_copies(home: Path) -> Path:
+    """Where a publish keeps its copy of the published mart for the next one's diff
+    (warehouse.publish)."""
+    return home.resolve() / "published-copies"
+
+
 def save_frames(folder: Path, frames: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     paths = {}
     for name, frame in frames.items():

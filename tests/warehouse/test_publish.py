@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -196,3 +197,73 @@ def test_dashboard_role_reads_marts_and_nothing_else(postgres_url: str) -> None:
             conn.execute(text("reset role"))
             conn.execute(text(f'drop owned by "{role}"'))
             conn.execute(text(f'drop role "{role}"'))
+
+
+# ------------------------------------------------------------- the published mart's copy
+
+
+def _copies(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _named_token(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(schema.published_copies.c.token)).scalar_one_or_none()
+
+
+def test_a_publish_keeps_a_copy_the_next_one_diffs_against(engine: Engine, tmp_path: Path) -> None:
+    copies = tmp_path / "copies"
+    publish.publish(engine, {}, _months({"01": 90, "02": 91, "03": 92}), "r1", copies=copies)
+    first = _named_token(engine)
+    assert first is not None and _copies(copies) == [f"{first}.parquet"]
+    # The copy is what the diff reads: a copy that says month 02 was 50 makes 91 a change.
+    copied = pd.read_parquet(copies / f"{first}.parquet")
+    copied.loc[copied["period"] == "2026-02", "value"] = 50.0
+    copied.to_parquet(copies / f"{first}.parquet", index=False)
+    second = publish.publish(
+        engine, {}, _months({"01": 90, "02": 91, "04": 93}), "r2", copies=copies
+    )
+    assert (second.new, second.changed, second.removed) == (1, 1, 1)
+    latest = _named_token(engine)
+    assert latest != first and _copies(copies) == [f"{latest}.parquet"]  # the old one gone
+    with engine.connect() as conn:
+        mart = publish.current_mart(conn).set_index("period")
+    assert mart["run_id"].to_dict() == {"2026-01": "r1", "2026-02": "r2", "2026-04": "r2"}
+
+
+def test_a_publish_without_copies_unnames_the_copy_so_the_next_diffs_the_warehouse(
+    engine: Engine, tmp_path: Path
+) -> None:
+    copies = tmp_path / "copies"
+    publish.publish(engine, {}, _months({"01": 90, "02": 91}), "r1", copies=copies)
+    stale = _copies(copies)
+    # A publish that keeps no copy (the figures change): the copy left behind no longer holds.
+    publish.publish(engine, {}, _months({"01": 80, "02": 81}), "r2")
+    assert _named_token(engine) is None and _copies(copies) == stale
+    # The same figures again: nothing changed against the warehouse (the stale copy says 90).
+    again = publish.publish(engine, {}, _months({"01": 80, "02": 81}), "r3", copies=copies)
+    assert (again.new, again.changed, again.removed) == (0, 0, 0)
+    with engine.connect() as conn:
+        assert set(publish.current_mart(conn)["run_id"]) == {"r2"}
+
+
+def test_a_failed_publish_leaves_the_named_copy_and_a_missing_copy_reads_the_warehouse(
+    engine: Engine, tmp_path: Path
+) -> None:
+    copies = tmp_path / "copies"
+    publish.publish(engine, {}, _months({"01": 90, "02": 91}), "r1", copies=copies)
+    named = _named_token(engine)
+
+    def crash() -> None:
+        raise RuntimeError("killed before the commit")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        publish.publish(engine, {}, _months({"01": 50}), "r2", copies=copies, before_commit=crash)
+    assert _named_token(engine) == named  # its own copy is on disk, unnamed: never read
+    after_crash = publish.publish(engine, {}, _months({"01": 90, "02": 91}), "r3", copies=copies)
+    assert (after_crash.new, after_crash.changed, after_crash.removed) == (0, 0, 0)
+    assert _copies(copies) == [f"{_named_token(engine)}.parquet"]
+    for path in copies.iterdir():  # the folder lost (another machine's home): the warehouse
+        path.unlink()
+    lost = publish.publish(engine, {}, _months({"01": 90, "02": 70}), "r4", copies=copies)
+    assert (lost.new, lost.changed, lost.removed) == (0, 1, 0)
