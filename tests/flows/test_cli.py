@@ -80,3 +80,24 @@ def test_the_flows_import_leaves_the_collector_on_and_what_it_made_frozen() -> N
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_a_command_s_run_sends_no_heartbeats_unless_the_user_sets_their_frequency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Prefect's heartbeat thread is joined at the run's end (0–1 s); a command's run turns
+    it off, a frequency the user set is kept."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    from flows.cli import _heartbeats_unless_asked
+
+    for name in ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        monkeypatch.delenv(name, raising=False)
+    default = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
+    assert default is not None  # Prefect's default sends them
+    with _heartbeats_unless_asked():
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+    assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == default
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
+    with _heartbeats_unless_asked():
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == default  # not turned off
