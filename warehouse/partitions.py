@@ -49,7 +49,6 @@ from transforms.reconcile.partitions import (
     areas_of,
     home_of,
     person_homes,
-    person_of,
     route,
     uploader_partitions,
 )
@@ -511,10 +510,9 @@ def _write_routed(
         for flag, values in (("_excluded", is_excluded), ("_recon", recon), ("_check", check)):
             share = share.append_column(flag, pa.array(values[keep], type=pa.bool_()))
         writers.write(part, share)
-    persons = person_of(name, keys).dropna().drop_duplicates()
-    return pd.DataFrame(
-        {"person": persons.to_numpy(dtype=object), "home": home_of(persons, homes).to_numpy()},
-    ).astype("string")
+    # Each person once, with the home `route` looked up for her rows.
+    persons = routes.loc[routes["person"].notna().to_numpy(bool), ["person", "home"]]
+    return persons.drop_duplicates("person").reset_index(drop=True).astype("string")
 
 
 def _partition_rows(folder: Path, template: Template, contract: Contract) -> pd.DataFrame:

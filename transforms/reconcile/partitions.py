@@ -151,10 +151,12 @@ def person_of(template: str, rows: pd.DataFrame) -> pd.Series:
 def route(
     template: str, rows: pd.DataFrame, homes: pd.Series, institutions: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per staged row: `recon_part` (its person's home, else the uploader's partition) and
-    `check_part` (the partition of the area it describes, else the uploader's)."""
+    """Per staged row: `recon_part` (its person's home, else the uploader's partition),
+    `check_part` (the partition of the area it describes, else the uploader's), and the
+    `person` it is about with that person's `home` (null: none), which the split keeps."""
     uploader = uploader_partitions(rows["unit"], institutions)
-    home = home_of(person_of(template, rows), homes)
+    person = person_of(template, rows)
+    home = home_of(person, homes)
     area_column = AREA_COLUMN[template]
     described = (
         partition_of(rows[area_column]).replace(NO_PARTITION, pd.NA)
@@ -165,6 +167,8 @@ def route(
         {
             "recon_part": home.fillna(uploader).astype("string"),
             "check_part": described.fillna(uploader).astype("string"),
+            "person": person,
+            "home": home,
         },
         index=rows.index,
     )
