@@ -289,12 +289,29 @@ def _delete_partitions_but(conn: Connection, table: Table, keep: set[str]) -> No
     """Delete a reconciled table's rows of every partition not in `keep`, and rows of no
     partition. By the partitions present (its index answers which), not by `NOT IN keep`:
     that condition no index serves, and a correction's delete scanned a million rows."""
-    present = conn.execute(select(table.c.partition).distinct()).scalars().all()
-    stale = [part for part in present if part is not None and part not in keep]
-    if None in present:
-        conn.execute(table.delete().where(table.c.partition.is_(None)))
+    stale = [part for part in _partitions_present(conn, table) if part not in keep]
+    conn.execute(table.delete().where(table.c.partition.is_(None)))
     if stale:
         conn.execute(table.delete().where(table.c.partition.in_(stale)))
+
+
+def _partitions_present(conn: Connection, table: Table) -> list[str]:
+    """The table's partitions (not null), found by one seek of its partition index a
+    partition (a loose index scan): `SELECT DISTINCT` read the whole index, a million
+    entries for a county's roster (a correction's publish: ~0.2 s for the seven tables)."""
+    column = conn.dialect.identifier_preparer.quote(table.c.partition.name)
+    name = conn.dialect.identifier_preparer.format_table(table)
+    found = conn.execute(
+        text(
+            f"WITH RECURSIVE present(part) AS ("
+            f" SELECT min({column}) FROM {name}"
+            f" UNION ALL"
+            f" SELECT (SELECT min({column}) FROM {name} WHERE {column} > present.part)"
+            f" FROM present WHERE present.part IS NOT NULL"
+            f") SELECT part FROM present WHERE part IS NOT NULL"
+        )
+    )
+    return [str(part) for part in found.scalars()]
 
 
 def _append_rows(conn: Connection, load: ScratchLoad, table: Table, frame: pd.DataFrame) -> int:

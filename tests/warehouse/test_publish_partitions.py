@@ -77,3 +77,22 @@ def test_only_changed_partitions_are_rewritten_and_gone_ones_dropped(engine: Eng
         bulk_insert(conn, schema.recon_exams, pd.DataFrame({"exam_id": [99], "area_code": ["x"]}))
     _publish(engine, "r3", {"654226100": ("da1", _Loads(a1.frames))})
     assert _rows(engine)["couple_key"].tolist() == ["a", "b"]
+
+
+def test_the_partitions_present_are_found_by_their_index(engine: Engine) -> None:
+    """`_partitions_present` seeks the index once a partition: it must find exactly the
+    distinct ones, none for an empty table, and never the null of rows published before
+    partitions (deleted apart)."""
+    table = schema.recon_exams
+    frames = _exams("654226100201", ["a", "b", "c", "d", "e"])["recon_exams"]
+    with engine.begin() as conn:
+        assert publish._partitions_present(conn, table) == []
+        rows = frames.assign(
+            exam_id=range(1, 6),
+            partition=["654226101", None, "654226100", "654226101", "654226109"],
+        )
+        bulk_insert(conn, table, rows)
+        assert publish._partitions_present(conn, table) == ["654226100", "654226101", "654226109"]
+        publish._delete_partitions_but(conn, table, {"654226101"})
+        left = conn.execute(select(table.c.partition)).scalars().all()
+    assert sorted(left) == ["654226101", "654226101"]
