@@ -280,3 +280,32 @@ def test_a_failed_copy_ahead_fails_the_transaction(sqlite_engine: Engine) -> Non
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(table.c.upload_id)).all() == []
     assert _scratch_files(sqlite_engine) == []
+
+
+def test_columns_null_in_every_row_are_left_to_the_table_and_stored_as_null(
+    sqlite_engine: Engine,
+) -> None:
+    """A batch's all-null nullable columns are not written (SQLite fills them with null); a
+    key, a column with a value in any row, and a NOT NULL column always are; batches whose
+    null columns differ are stored as bulk_insert stores them."""
+    from warehouse.scratch import _null_when_left_out, _sqlite_arrow, _without_null_columns
+
+    table = schema.metadata.tables["recon_exams"]
+    sparse = _exams([1, 2], ["k1", "k2"]).assign(partition=[None, None], area_code=[None, "x"])
+    kept = _without_null_columns(_sqlite_arrow(sparse, table), table).column_names
+    assert "partition" not in kept
+    assert {"exam_id", "couple_key", "area_code", "exam_month"} <= set(kept)
+    # A NOT NULL column is written even when null: the insert fails as it should.
+    required = next(c for c in schema.uploads.columns if not c.nullable and not c.primary_key)
+    assert not _null_when_left_out(schema.uploads, required.name)
+    dense = _exams([3], ["k3"])
+    with sqlite_engine.begin() as conn:
+        bulk_insert(conn, table, sparse)
+        bulk_insert(conn, table, dense)
+        expected = _stored(conn, table)
+        conn.execute(table.delete())
+    with sqlite_engine.begin() as conn, closing(ScratchLoad(conn)) as load:
+        load.add(table, sparse)
+        load.add(table, dense)
+        load.flush()
+        assert _stored(conn, table) == expected
