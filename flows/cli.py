@@ -2,6 +2,10 @@
 
 Officer commands (`issues`, `signoff`, `report`, `export`) never import Prefect or Great
 Expectations, so they answer at once; only `run`-like commands pay for them.
+
+This module imports little (pandas and the commands' modules when the parser is built):
+`run` and `backfill` start their fork server first (`_early_worker_server`), so that its
+imports, GX's ~2 s, begin ~0.4 s sooner, beside every import of the run's own.
 """
 
 from __future__ import annotations
@@ -14,10 +18,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.officer import add_issue_commands, command_issues
-from flows.publishing_cli import PUBLISHING_HANDLERS, add_publishing_commands
 from flows.settings import (
     SETTING_NAMES,
     Settings,
@@ -25,9 +27,9 @@ from flows.settings import (
     load_settings,
     warn_if_development_secret,
 )
-from flows.signoff_cli import add_signoff_command, command_signoff
-from flows.summaries import RunSummary
-from flows.templates_cli import add_templates_command, command_templates
+
+if TYPE_CHECKING:
+    from flows.summaries import RunSummary
 
 
 def _common() -> argparse.ArgumentParser:
@@ -104,9 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         help="县数；多于 1 个县时生成一个省 / counties (a province)",
     )
 
+    from flows.officer import add_explain_command, add_issue_commands, add_report_command
+    from flows.publishing_cli import add_publishing_commands
+    from flows.signoff_cli import add_signoff_command
+    from flows.templates_cli import add_templates_command
+
     add_issue_commands(commands, common)
     add_publishing_commands(commands, common)
-    from flows.officer import add_explain_command, add_report_command
 
     add_report_command(commands, common)
     add_signoff_command(commands, common)
@@ -360,14 +366,44 @@ def command_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+_RUN_COMMANDS = ("run", "backfill")
+
+
+def _early_worker_server(argv: Sequence[str]) -> None:
+    """`run` and `backfill`: start the fork server before the parser's modules (pandas among
+    them) are imported. Only the home (`--home`, `POPSTAT_HOME`) is read here; a setting
+    that does not load is reported by the command as always."""
+    from pydantic import ValidationError
+
+    if not argv or argv[0] not in _RUN_COMMANDS or {"-h", "--help"} & set(argv):
+        return
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument("--home")
+    known, _ = home.parse_known_args(list(argv[1:]))
+    try:
+        settings = load_settings({"home": known.home} if known.home else {})
+    except ValidationError:
+        return
+    _start_worker_server(settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _early_worker_server(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     if args.command == "issues":
+        from flows.officer import command_issues
+
         return command_issues(args, _settings(args))
     if args.command == "signoff":
+        from flows.signoff_cli import command_signoff
+
         return command_signoff(args, _settings(args))
     if args.command == "templates":
+        from flows.templates_cli import command_templates
+
         return command_templates(args, _settings(args))
+    from flows.publishing_cli import PUBLISHING_HANDLERS
+
     if args.command in PUBLISHING_HANDLERS:
         return PUBLISHING_HANDLERS[args.command](args, _settings(args))
     if args.command == "report":

@@ -101,3 +101,35 @@ def test_a_command_s_run_sends_no_heartbeats_unless_the_user_sets_their_frequenc
     monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
     with _heartbeats_unless_asked():
         assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == default  # not turned off
+
+
+def test_a_run_starts_its_fork_server_before_the_heavy_imports(tmp_path: Path) -> None:
+    """`popstat run` starts the fork server (GX's ~2 s import) first: the command's module
+    imports neither pandas nor Prefect, and the server is up, printing to the home's log,
+    before the parser's modules are imported. Other commands start none."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, multiprocessing.forkserver as fs\n"
+        "import flows.cli as cli\n"
+        "heavy = [m for m in ('pandas', 'prefect', 'great_expectations') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "cli._early_worker_server(['issues', '--home', sys.argv[1] + '/other'])\n"
+        "assert fs._forkserver._forkserver_pid is None\n"
+        "cli._early_worker_server(['run', '--home', sys.argv[1]])\n"
+        "assert fs._forkserver._forkserver_pid is not None\n"
+        "assert 'pandas' not in sys.modules\n"
+        "print('started')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "started"
+    assert (tmp_path / "logs" / "workers.log").exists()
+    assert not (tmp_path / "other").exists()
