@@ -231,11 +231,17 @@ def test_a_publish_keeps_a_copy_the_next_one_diffs_against(engine: Engine, tmp_p
     assert mart["run_id"].to_dict() == {"2026-01": "r1", "2026-02": "r2", "2026-04": "r2"}
 
 
+def _published_with_a_copy(engine: Engine, folder: Path) -> Path:
+    """Months 01 and 02 published by r1, keeping a copy: the copies' folder."""
+    copies = folder / "copies"
+    publish.publish(engine, {}, _months({"01": 90, "02": 91}), "r1", copies=copies)
+    return copies
+
+
 def test_a_publish_without_copies_unnames_the_copy_so_the_next_diffs_the_warehouse(
     engine: Engine, tmp_path: Path
 ) -> None:
-    copies = tmp_path / "copies"
-    publish.publish(engine, {}, _months({"01": 90, "02": 91}), "r1", copies=copies)
+    copies = _published_with_a_copy(engine, tmp_path)
     stale = _copies(copies)
     # A publish that keeps no copy (the figures change): the copy left behind no longer holds.
     publish.publish(engine, {}, _months({"01": 80, "02": 81}), "r2")
@@ -250,8 +256,7 @@ def test_a_publish_without_copies_unnames_the_copy_so_the_next_diffs_the_warehou
 def test_a_failed_publish_leaves_the_named_copy_and_a_missing_copy_reads_the_warehouse(
     engine: Engine, tmp_path: Path
 ) -> None:
-    copies = tmp_path / "copies"
-    publish.publish(engine, {}, _months({"01": 90, "02": 91}), "r1", copies=copies)
+    copies = _published_with_a_copy(engine, tmp_path)
     named = _named_token(engine)
 
     def crash() -> None:
