@@ -251,8 +251,7 @@ def validate(settings: Settings, run_id: str) -> dict[str, int]:
                 at=local_now(settings.time_zone),
             )
             counts[template.name] = counts.get(template.name, 0) + len(findings)
-        # Built beside the next stages; the night waits for them before it publishes.
-        validation_work.start_docs(settings, run_id, jobs, kept)
+        detail(f"Data Docs: {validation_work.build_docs(settings, run_id, jobs, kept)}")
         return counts
 
 
@@ -573,7 +572,6 @@ def _locked_run(
             summary.update(_facts(engine, rid))
             runs.finish_run(engine, rid, "completed", dict(summary), local_now(settings.time_zone))
     except BaseException as error:
-        validation_work.forget_docs(str(summary["run_id"]))
         if isinstance(error, Exception):
             payload = failure_payload(
                 str(summary["run_id"]),
@@ -645,23 +643,12 @@ def _nightly_stages(
     summary["fingerprint"] = inputs.fingerprint
     summary["inputs"] = inputs.inputs
     if inputs.same_as:
-        _await_data_docs(run_id, tracker)
         summary["skipped"] = {"same_as": inputs.same_as}
         progress.emit(Stage.PUBLISH, "skipped", f"输入未变 inputs unchanged since {inputs.same_as}")
         return
     recon_paths, mart_path = _reconcile_compute_audit(settings, run_id, tracker, summary)
-    _await_data_docs(run_id, tracker)
     tracker.stage = Stage.PUBLISH
     summary["publish"] = publish(settings, run_id, recon_paths, mart_path)
-
-
-def _await_data_docs(run_id: str, tracker: _Tracker) -> None:
-    """Wait for the Data Docs validate started (`validation_work.start_docs`): a night
-    whose Data Docs failed publishes nothing, as when they were built inside validate."""
-    tracker.stage = Stage.VALIDATE
-    built = validation_work.docs_built(run_id)
-    if built is not None:
-        progress.emit(Stage.VALIDATE, "info", f"Data Docs: {built}")
 
 
 def _one_at_a_time() -> TaskRunner[Any]:

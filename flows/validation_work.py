@@ -105,45 +105,18 @@ def validated(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-_pending_docs: dict[str, Future[Path]] = {}
-"""Each run's Data Docs while they are built beside its later stages (`start_docs`)."""
-
-
-def start_docs(
+def build_docs(
     settings: Settings, run_id: str, jobs: Sequence[ValidationJob], kept: list[bytes]
-) -> None:
-    """Start the night's Data Docs of `jobs` (its `index.html`): built here at once from this
-    process's GX runtime when it validated them (nothing `kept`), else in a worker from the
-    workers' results while the run goes on (~0.3 s of a correction's night, ~0.5 s of a
-    county's); `docs_built` waits for them."""
+) -> Path:
+    """The night's Data Docs (its `index.html`) of `jobs`: built here from this process's GX
+    runtime when it validated them (nothing `kept`), else in a worker from the workers'
+    results."""
     if not kept:
         from expectations.data_docs import build_data_docs
 
-        built: Future[Path] = Future()
-        built.set_result(build_data_docs(settings.reports_dir, run_id))
-        _pending_docs[run_id] = built
-        return
+        return build_data_docs(settings.reports_dir, run_id)
     templates = list(dict.fromkeys(job.template for job in jobs))
-    pool = worker_processes.executor(1)
-    try:
-        _pending_docs[run_id] = pool.submit(
-            _build_docs_in_worker, settings.reports_dir, run_id, templates, kept
-        )
-    finally:
-        pool.shutdown(wait=False)  # the build goes on; its worker exits after it
-
-
-def docs_built(run_id: str) -> Path | None:
-    """The run's Data Docs once built (None: it validated nothing); a failed build raises
-    its error here."""
-    pending = _pending_docs.pop(run_id, None)
-    return None if pending is None else pending.result()
-
-
-def forget_docs(run_id: str) -> None:
-    """A run that ends without waiting for its Data Docs (it failed) leaves them to finish
-    in their worker, unawaited."""
-    _pending_docs.pop(run_id, None)
+    return _in_a_worker(_build_docs_in_worker, settings.reports_dir, run_id, templates, kept)
 
 
 def _build_docs_in_worker(

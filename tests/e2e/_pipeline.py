@@ -22,7 +22,7 @@ import pytest
 from prefect.logging import disable_run_logger
 from sqlalchemy import Engine, Table, create_engine, select, text
 
-from flows import nightly, validation_work
+from flows import nightly
 from flows.settings import Settings
 from flows.stages import NIGHTLY_STAGES, Stage
 from synthetic.spec import GeneratedCounty
@@ -177,13 +177,6 @@ def run_tasks(settings: Settings, run_id: str, stages: Iterable[str]) -> RunResu
                 break
             finally:
                 result.seconds[stage] = time.perf_counter() - started
-        if result.failure is None:
-            try:  # the Data Docs validate started: the flow waits for them before publish
-                validation_work.docs_built(run_id)
-            except Exception as error:
-                result.failure = ("validate", f"{type(error).__name__}: {error}")
-        else:
-            validation_work.forget_docs(run_id)
     status = "failed" if result.failure else "completed"
     runs.finish_run(engine, run_id, status, {"run_id": run_id, **result.returned})
     engine.dispose()

@@ -22,31 +22,3 @@ from flows.validation_work import pool_size
 def test_pool_size(workers: int, min_rows: int, batch_rows: list[int], expected: int) -> None:
     settings = Settings(validate_workers=workers, validate_pool_min_rows=min_rows)
     assert pool_size(settings, batch_rows) == expected
-
-
-def test_a_night_waits_for_its_data_docs_and_stops_on_a_failed_build() -> None:
-    """The Data Docs validate starts are waited for before publish (`_await_data_docs`),
-    once; a build that failed fails the night there, as a validate stage would."""
-    from concurrent.futures import Future
-    from pathlib import Path
-
-    from flows import nightly, validation_work
-    from flows.stages import Stage
-
-    failed: Future[Path] = Future()
-    failed.set_exception(RuntimeError("the Data Docs broke"))
-    validation_work._pending_docs["run-failed"] = failed
-    tracker = nightly._Tracker(Stage.AUDIT)
-    with pytest.raises(RuntimeError, match="Data Docs broke"):
-        nightly._await_data_docs("run-failed", tracker)
-    assert tracker.stage is Stage.VALIDATE
-    assert "run-failed" not in validation_work._pending_docs
-
-    built: Future[Path] = Future()
-    built.set_result(Path("reports/data-docs/run-ok/index.html"))
-    validation_work._pending_docs["run-ok"] = built
-    assert validation_work.docs_built("run-ok") == Path("reports/data-docs/run-ok/index.html")
-    assert validation_work.docs_built("run-ok") is None  # nothing validated, or waited for
-    validation_work._pending_docs["run-gone"] = built
-    validation_work.forget_docs("run-gone")
-    assert "run-gone" not in validation_work._pending_docs
