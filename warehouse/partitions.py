@@ -53,6 +53,7 @@ from transforms.reconcile.partitions import (
     uploader_partitions,
 )
 from transforms.templates import Contract, Template
+from warehouse import workspace
 from warehouse.staged import exclusions, uploads_frame, uploads_with_rows
 
 _FLAGS = ["_recon", "_check", "_excluded"]
@@ -265,7 +266,7 @@ class _ShareCache:
             last = json.loads((self.root / _LAST_HOMES_DIGEST).read_text(encoding="utf-8"))
             if last["digest"] == self.homes_digest:
                 return self.homes_digest, pa.array([], type=pa.string())
-            then = pd.read_parquet(self.root / _LAST_HOMES)
+            then = workspace.read_parquet(self.root / _LAST_HOMES)
         except (OSError, ValueError, KeyError):
             return None, None
         before = pd.Series(then["home"].to_numpy(dtype=object, na_value=None), index=then["person"])
@@ -312,11 +313,11 @@ class _ShareCache:
             return False
         if info.get("homes") == self.previous_digest and self.moved is not None:
             # Kept by the last split: it holds unless it lists someone who moved since.
-            persons = pq.read_table(entry.folder / _PERSON_HOMES, columns=["person"])
+            persons = workspace.read_table(entry.folder / _PERSON_HOMES, columns=["person"])
             if pc.any(pc.is_in(persons.column("person"), value_set=self.moved)).as_py():
                 return False
         elif info.get("homes") != self.homes_digest:
-            then = pd.read_parquet(entry.folder / _PERSON_HOMES)
+            then = workspace.read_parquet(entry.folder / _PERSON_HOMES)
             now = home_of(then["person"].astype("string"), self.homes)
             routed_by = then["home"].to_numpy(dtype=object, na_value=None)
             if not np.array_equal(now.to_numpy(dtype=object, na_value=None), routed_by):
@@ -545,7 +546,7 @@ def load_partition(
     areas.csv); the checks see the township's own areas only (`partitions.areas_of`).
     """
     target = folder / (part or "_")
-    uploads = pd.read_parquet(target / "uploads.parquet")
+    uploads = workspace.read_parquet(target / "uploads.parquet")
     recon: dict[str, pd.DataFrame] = {}
     checks: dict[str, pd.DataFrame] = {}
     excluded: dict[str, pd.DataFrame] = {}

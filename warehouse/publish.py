@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 
 from transforms.indicators.by_partition import RECON_FRAMES
-from warehouse import schema
+from warehouse import schema, workspace
 from warehouse.load import bulk_insert, read_frame, replace_rows
 from warehouse.scratch import ScratchLoad
 
@@ -189,17 +189,20 @@ def _published_comparable(conn: Connection, copies: Path | None) -> pd.DataFrame
     if copies is not None:
         path = _named_copy(conn, copies)
         if path is not None:
-            return _comparable(pd.read_parquet(path))
+            return _comparable(workspace.read_parquet(path))
     return _comparable(_published_for_diff(conn))
 
 
 def _named_copy(conn: Connection, copies: Path) -> Path | None:
+    """The copy in `copies` that the warehouse names, if there is one there."""
     table = schema.published_copies
     token = conn.execute(
         select(table.c.token).where(table.c.published == _COPIED)
     ).scalar_one_or_none()
+    if token is None:
+        return None
     path = copies / f"{token}.parquet"
-    return path if token is not None and path.is_file() else None
+    return path if path.is_file() else None
 
 
 def _record_copy(

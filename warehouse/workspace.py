@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 
@@ -47,11 +48,18 @@ def save_frames(folder: Path, frames: Mapping[str, pd.DataFrame]) -> dict[str, s
     return paths
 
 
+def read_table(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """One of the home's own small Parquet files (the run's frames, the split and partition
+    caches, the published mart's copy) as Arrow: read as one file, without the dataset
+    machinery of `pq.read_table` and `pd.read_parquet`, which costs more than such a file
+    (a split's check of 100 cache entries: 0.22 -> 0.09 s; a night's gather of ~120
+    partition frames: 0.18 -> 0.10 s)."""
+    return pq.ParquetFile(path).read(columns=columns)
+
+
 def read_parquet(path: str | Path) -> pd.DataFrame:
-    """One Parquet file of the workspace as a frame: what `pd.read_parquet` gives, without
-    its dataset machinery, which costs more than reading a small file (a night gathers
-    ~120 of a partition's frames: 0.18 -> 0.10 s)."""
-    return pq.ParquetFile(path).read().to_pandas()
+    """`read_table` as a frame: what `pd.read_parquet` gives."""
+    return read_table(path).to_pandas()
 
 
 def load_frames(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:

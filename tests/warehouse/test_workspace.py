@@ -36,6 +36,8 @@ def test_frames_read_back_as_pandas_reads_them(tmp_path: Path) -> None:
         # The values as written (a date comes back in Parquet's milliseconds, either way).
         pd.testing.assert_frame_equal(read.drop(columns="day"), frame.drop(columns="day"))
         assert list(read.dtypes.astype(str))[:4] == ["string", "Int64", "Float64", "boolean"]
+        some = workspace.read_table(paths["f"], columns=["text", "plain"])
+        assert some.column_names == ["text", "plain"] and some.num_rows == 3 * rows
 
 
 def test_gathered_frames_are_the_partitions_frames_in_order(tmp_path: Path) -> None:

@@ -420,12 +420,13 @@ def _grid_cells(grid: pd.DataFrame) -> np.ndarray:
 
 
 def _header_row(head: list[list[str | None]], template: Template) -> int | None:
-    """The header's row among the grid's first rows `head` (see `locate_header`)."""
+    """The header's row among the grid's first rows `head` (at most HEADER_SEARCH_ROWS, as
+    both callers take them; see `locate_header`)."""
     lookup = _spelling_lookup(template)
     required = {c.name for c in template.required_columns}
     best_row: int | None = None
     best_count = 1
-    for row, texts in enumerate(head[:HEADER_SEARCH_ROWS]):
+    for row, texts in enumerate(head):
         matched = _match_row(texts, lookup)
         if required <= matched.keys() and matched:
             return row
